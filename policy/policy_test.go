@@ -1,0 +1,136 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func demo(t *testing.T) *Policy {
+	t.Helper()
+	p, err := Load(context.Background(), os.DirFS("../demo/policy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func args(t *testing.T, s string) any {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestCheck_DemoVerdicts(t *testing.T) {
+	p := demo(t)
+	for _, c := range []struct {
+		name, kind, cmd, args string
+		allow                 bool
+		code                  string
+	}{
+		{"greet allowed", KindCommand, "demo.greet", `{"name":"Ada"}`, true, ""},
+		{"blocked name denied", KindCommand, "demo.greet", `{"name":"ROOT"}`, false, CodeDenied},
+		{"schema breach", KindCommand, "demo.greet", `{"name":7}`, false, CodeInvalid},
+		{"extra field", KindCommand, "demo.greet", `{"name":"a","admin":true}`, false, CodeInvalid},
+		{"no schema", KindCommand, "fs.readAll", `{}`, false, CodeUnknown},
+		{"secret denied", KindCommand, "demo.secret", `{}`, false, CodeDenied},
+		{"listen with no rule denied", KindListen, "demo.tick", `null`, false, CodeDenied},
+		{"allowed command name sent as event denied", KindEvent, "demo.greet", `{"name":"Ada"}`, false, CodeDenied},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := p.Check(context.Background(), &Input{Kind: c.kind, Name: c.cmd, Args: args(t, c.args), Window: "main"})
+			if v.Allow != c.allow || v.Code != c.code {
+				t.Fatalf("verdict = %+v, want allow=%v code=%q", v, c.allow, c.code)
+			}
+			if !v.Allow && len(v.Reasons) == 0 {
+				t.Fatal("a refusal carries no reason")
+			}
+		})
+	}
+}
+
+func TestCheck_DenyReasonsReported(t *testing.T) {
+	v := demo(t).Check(context.Background(), &Input{Kind: KindCommand, Name: "demo.secret", Args: map[string]any{}})
+	if strings.Join(v.Reasons, "|") != "demo.secret is for administrators only|no allow rule matched" {
+		t.Fatalf("reasons = %q", v.Reasons)
+	}
+}
+
+func load(files map[string]string) (*Policy, error) {
+	m := fstest.MapFS{}
+	for n, s := range files {
+		m[n] = &fstest.MapFile{Data: []byte(s)}
+	}
+	return Load(context.Background(), m)
+}
+
+func TestDecide_NonBooleanAllowDenied(t *testing.T) {
+	p, err := load(map[string]string{"p.rego": "package isogate\nallow := \"yes\"\n", "schemas/x.json": `{}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := p.Check(context.Background(), &Input{Kind: KindCommand, Name: "x"}); v.Allow {
+		t.Fatalf("allow = \"yes\" allowed: %+v", v)
+	}
+}
+
+func TestDecide_EvaluationErrorDenied(t *testing.T) {
+	// With strict builtin errors, a failing builtin is an error, and an error denies.
+	p, err := load(map[string]string{"p.rego": "package isogate\nallow if to_number(input.args.n) > 0\n", "schemas/x.json": `{}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := p.Check(context.Background(), &Input{Kind: KindCommand, Name: "x", Args: map[string]any{"n": "not a number"}})
+	if v.Allow || v.Code != CodeDenied || !strings.Contains(v.Reasons[0], "evaluation failed") {
+		t.Fatalf("verdict = %+v, want denied by evaluation error", v)
+	}
+}
+
+func TestDecide_EvaluationTimeoutDenied(t *testing.T) {
+	p, err := load(map[string]string{"p.rego": "package isogate\nallow if count([x | some x in numbers.range(1, 100000000)]) > 0\n", "schemas/x.json": `{}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.EvalTimeout = 1
+	if v := p.Check(context.Background(), &Input{Kind: KindCommand, Name: "x"}); v.Allow {
+		t.Fatalf("timed-out evaluation allowed: %+v", v)
+	}
+}
+
+func TestLoad_RefusesUnsafePolicies(t *testing.T) {
+	for dir, want := range map[string]string{
+		"testdata/remote-ref":  "refused",
+		"testdata/net-builtin": "http.send",
+		"testdata/bad-package": "package is other",
+	} {
+		t.Run(dir, func(t *testing.T) {
+			_, err := Load(context.Background(), os.DirFS(dir))
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("Load error = %v, want one mentioning %q", err, want)
+			}
+		})
+	}
+}
+
+func TestLoad_TestFilesAreNotPolicy(t *testing.T) {
+	// A test file defining allow must not make the policy allow.
+	p, err := load(map[string]string{
+		"p.rego":         "package isogate\nallow if false\n",
+		"p_test.rego":    "package isogate\nallow if true\n",
+		"schemas/x.json": `{}`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := p.Check(context.Background(), &Input{Kind: KindCommand, Name: "x"}); v.Allow {
+		t.Fatal("a _test.rego file was loaded as policy")
+	}
+}

@@ -1,0 +1,3 @@
+package isogate
+
+allow if true
