@@ -1,0 +1,118 @@
+// The isolation iframe's logic: take requests from the parent page, check
+// them, seal them and send them to the core; open the core's replies and hand
+// them back. It runs inside a sandbox="allow-scripts" iframe with an opaque
+// origin, so the page cannot reach anything held here, the keys above all.
+
+import { Validator } from '@cfworker/json-schema';
+import { deriveKeys, seal, open, fromHex, fromBase64URL, toBase64URL, TO_CORE, TO_FRAME } from './frame-crypto.js';
+import { parseRequest, parseReply } from './shape.js';
+
+const utf8Encode = new TextEncoder();
+const utf8Decode = new TextDecoder('utf-8', { fatal: true });
+
+// Reconnect delays after the transport drops, in milliseconds.
+const BACKOFF = [100, 250, 500, 1000, 2000];
+
+function failure(id, code, message) {
+  return { type: 'reply', id, ok: false, error: { code, message } };
+}
+
+// createIsolation wires one isolation session.
+//   config: {session: hex, secret: base64url, ws: url, schemas: {name: schema}}
+//   post(message): deliver a message to the parent page
+//   WebSocket: constructor (the browser's, or a test double)
+export async function createIsolation({ config, post, WebSocket, subtle = globalThis.crypto.subtle, setTimeout = globalThis.setTimeout }) {
+  const sessionID = fromHex(config.session);
+  const secret = fromBase64URL(config.secret);
+  const keys = await deriveKeys(secret, sessionID, subtle);
+  secret.fill(0);
+
+  const validators = new Map();
+  for (const [name, schema] of Object.entries(config.schemas || {})) {
+    validators.set(name, new Validator(schema, '2020-12', false));
+  }
+
+  const inFlight = new Set(); // call ids sent to the core and not yet answered
+  let ws = null;
+  let open_ = false;
+  let sendSeq = 0;
+  let recvSeq = 0; // the core sends in order on one ordered socket
+  let sending = Promise.resolve();
+  let attempt = 0;
+
+  function connect() {
+    const url = `${config.ws}?s=${config.session}&a=${toBase64URL(keys.auth)}`;
+    const sock = new WebSocket(url);
+    sock.binaryType = 'arraybuffer';
+    ws = sock;
+    sock.onopen = () => {
+      open_ = true;
+      attempt = 0;
+      post({ type: 'ready' });
+    };
+    sock.onmessage = (ev) => {
+      receive(ev.data).catch(() => sock.close());
+    };
+    sock.onclose = () => {
+      if (ws !== sock) return;
+      open_ = false;
+      ws = null;
+      for (const id of inFlight) post(failure(id, 'unavailable', 'connection to the core was lost'));
+      inFlight.clear();
+      setTimeout(connect, BACKOFF[Math.min(attempt++, BACKOFF.length - 1)]);
+    };
+  }
+
+  async function receive(data) {
+    if (!(data instanceof ArrayBuffer)) throw new Error('text frame');
+    const { seq, plaintext } = await open(keys.toFrame, TO_FRAME, sessionID, data, subtle);
+    if (seq <= recvSeq) throw new Error('replayed frame');
+    recvSeq = seq;
+    const reply = parseReply(JSON.parse(utf8Decode.decode(plaintext)));
+    if (reply === null || !inFlight.has(reply.id)) throw new Error('unexpected reply');
+    inFlight.delete(reply.id);
+    post(reply);
+  }
+
+  function send(req) {
+    const body = utf8Encode.encode(JSON.stringify(req));
+    const sock = ws;
+    sending = sending.then(async () => {
+      const frame = await seal(keys.toCore, TO_CORE, sessionID, ++sendSeq, body, subtle);
+      sock.send(frame);
+    }).catch(() => {
+      if (inFlight.delete(req.id)) post(failure(req.id, 'unavailable', 'could not send to the core'));
+    });
+  }
+
+  // handle takes one message from the parent page.
+  function handle(data) {
+    const parsed = parseRequest(data);
+    if (!parsed.ok) {
+      if (parsed.id !== undefined && !inFlight.has(parsed.id)) post(failure(parsed.id, 'invalid_args', parsed.reason));
+      return;
+    }
+    const req = parsed.req;
+    if (inFlight.has(req.id)) return; // a second request with a live id would confuse the first
+    const validator = validators.get(req.name);
+    if (validator === undefined) {
+      post(failure(req.id, 'unknown_command', `unknown command ${req.name}`));
+      return;
+    }
+    const result = validator.validate(req.args);
+    if (!result.valid) {
+      const e = result.errors[result.errors.length - 1];
+      post(failure(req.id, 'invalid_args', `args${e.instanceLocation.slice(1)}: ${e.error}`));
+      return;
+    }
+    if (!open_) {
+      post(failure(req.id, 'unavailable', 'not connected to the core'));
+      return;
+    }
+    inFlight.add(req.id);
+    send(req);
+  }
+
+  connect();
+  return { handle };
+}

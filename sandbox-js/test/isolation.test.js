@@ -1,0 +1,106 @@
+// The isolation logic with a fake WebSocket standing in for the core. The real
+// core and a real browser are exercised by the Go e2e tests.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createIsolation } from '../src/isolation.js';
+import { seal, fromHex, toBase64URL, TO_CORE, TO_FRAME } from '../src/frame-crypto.js';
+
+const secret = crypto.getRandomValues(new Uint8Array(32));
+const session = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex');
+const schemas = { 'demo.greet': { type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false } };
+
+// coreKeys derives the keys the core holds, with the usages the core needs.
+async function coreKeys() {
+  const base = await crypto.subtle.importKey('raw', secret, 'HKDF', false, ['deriveKey']);
+  const p = (info) => ({ name: 'HKDF', hash: 'SHA-256', salt: fromHex(session), info: new TextEncoder().encode(info) });
+  const aes = { name: 'AES-GCM', length: 256 };
+  return {
+    toCore: await crypto.subtle.deriveKey(p('isogate v1 key to-core'), base, aes, false, ['decrypt']),
+    toFrame: await crypto.subtle.deriveKey(p('isogate v1 key to-frame'), base, aes, false, ['encrypt']),
+  };
+}
+
+function harness() {
+  const posted = [];
+  const sockets = [];
+  class FakeSocket {
+    constructor(url) { this.url = url; this.sent = []; sockets.push(this); setImmediate(() => this.onopen()); }
+    send(f) { this.sent.push(f); }
+    close() { this.closed = true; this.onclose(); }
+  }
+  const config = { session, secret: toBase64URL(secret), ws: 'ws://127.0.0.1:1/ws', schemas };
+  return { posted, sockets, start: () => createIsolation({ config, post: (m) => posted.push(m), WebSocket: FakeSocket, setTimeout: () => {} }) };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 10));
+
+async function decryptSent(frame) {
+  const k = await coreKeys();
+  const h = frame.subarray(0, 26);
+  const iv = new Uint8Array(12);
+  iv.set(h.subarray(18), 4);
+  const pt = await crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData: h }, k.toCore, frame.subarray(26));
+  return JSON.parse(new TextDecoder().decode(pt));
+}
+
+test('a valid call is sealed and sent; the transport token is the derived one', async () => {
+  const h = harness();
+  const iso = await h.start();
+  await tick();
+  assert.deepEqual(h.posted, [{ type: 'ready' }]);
+  assert.match(h.sockets[0].url, new RegExp(`\\?s=${session}&a=[A-Za-z0-9_-]{43}$`));
+  iso.handle({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
+  await tick();
+  assert.equal(h.sockets[0].sent.length, 1);
+  assert.deepEqual(await decryptSent(h.sockets[0].sent[0]), { type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
+});
+
+test('schema breaches and unknown names are answered locally and never sent', async () => {
+  const h = harness();
+  const iso = await h.start();
+  await tick();
+  iso.handle({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 5 } });
+  iso.handle({ type: 'invoke', id: 2, kind: 'command', name: 'fs.read', args: {} });
+  iso.handle({ type: 'invoke', id: 3, kind: 'command', name: 'demo.greet', args: new Date() });
+  await tick();
+  assert.equal(h.sockets[0].sent.length, 0);
+  assert.deepEqual(h.posted.slice(1).map((m) => [m.id, m.error.code]), [[1, 'invalid_args'], [2, 'unknown_command'], [3, 'invalid_args']]);
+});
+
+test('a genuine reply is relayed; a forged or replayed one is not', async () => {
+  const h = harness();
+  const iso = await h.start();
+  await tick();
+  iso.handle({ type: 'invoke', id: 7, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
+  iso.handle({ type: 'invoke', id: 8, kind: 'command', name: 'demo.greet', args: { name: 'Bo' } });
+  await tick();
+  const k = await coreKeys();
+  const body = (id) => new TextEncoder().encode(JSON.stringify({ type: 'reply', id, ok: true, result: { greeting: 'hi' } }));
+  const good = await seal(k.toFrame, TO_FRAME, fromHex(session), 1, body(7));
+  const sock = h.sockets[0];
+  sock.onmessage({ data: good.buffer });
+  await tick();
+  assert.deepEqual(h.posted.at(-1), { type: 'reply', id: 7, ok: true, result: { greeting: 'hi' } });
+
+  // Replayed: same frame again. Must not be relayed (and the socket is dropped).
+  const before = h.posted.length;
+  sock.onmessage({ data: good.buffer });
+  await tick();
+  assert.equal(h.posted.filter((m) => m.type === 'reply' && m.ok).length, 1);
+  assert.ok(sock.closed, 'a replayed frame closes the connection');
+  // The call still in flight is settled as unavailable, never left hanging.
+  assert.deepEqual(h.posted.slice(before).map((m) => [m.id, m.ok, m.error && m.error.code]), [[8, false, 'unavailable']]);
+});
+
+test('a reply sealed with the request key (reflection) is refused', async () => {
+  const h = harness();
+  const iso = await h.start();
+  await tick();
+  iso.handle({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
+  await tick();
+  const sock = h.sockets[0];
+  sock.onmessage({ data: sock.sent[0].buffer }); // the iframe's own request, bounced back
+  await tick();
+  assert.ok(sock.closed);
+  assert.deepEqual(h.posted.at(-1).error.code, 'unavailable');
+});

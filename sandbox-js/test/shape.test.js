@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseRequest, parseReply, isJSONValue, MAX_DEPTH } from '../src/shape.js';
+
+test('a well-formed invoke passes', () => {
+  const r = parseRequest({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
+  assert.equal(r.ok, true);
+  assert.deepEqual(r.req.args, { name: 'Ada' });
+});
+
+test('unknown types and missing ids are dropped without an answer', () => {
+  for (const m of [null, 'x', [], { type: 'reply', id: 1 }, { type: 'invoke' }, { type: 'invoke', id: 0 }, { type: 'invoke', id: 1.5 }]) {
+    const r = parseRequest(m);
+    assert.equal(r.ok, false);
+    assert.equal(r.id, undefined, JSON.stringify(m));
+  }
+});
+
+test('non-JSON args are refused', () => {
+  class C {}
+  const cyclic = {};
+  cyclic.self = cyclic;
+  for (const args of [new Date(), new Map(), new C(), NaN, Infinity, () => 1, Symbol('s'), 10n, [1, , 3], { [Symbol('k')]: 1 }]) {
+    const r = parseRequest({ type: 'invoke', id: 2, kind: 'command', name: 'x', args });
+    assert.equal(r.ok, false, String(args));
+    assert.equal(r.id, 2);
+  }
+});
+
+test('depth limit: MAX_DEPTH passes, one more fails', () => {
+  const nest = (n) => { let v = 1; for (let i = 0; i < n; i++) v = [v]; return v; };
+  assert.equal(isJSONValue(nest(MAX_DEPTH)), true);
+  assert.equal(isJSONValue(nest(MAX_DEPTH + 1)), false);
+});
+
+test('extra fields, bad kinds and bad names are refused', () => {
+  const base = { type: 'invoke', id: 3, kind: 'command', name: 'x', args: null };
+  for (const m of [{ ...base, key: 1 }, { ...base, kind: 'listen' }, { ...base, name: '../etc' }, { ...base, name: 'a'.repeat(129) }, { ...base, name: 7 }]) {
+    assert.equal(parseRequest(m).ok, false, JSON.stringify(m));
+  }
+});
+
+test('replies must carry a proper error', () => {
+  assert.equal(parseReply({ type: 'reply', id: 1, ok: false, error: { code: 1 } }), null);
+  assert.equal(parseReply({ type: 'reply', id: 1, ok: 'yes' }), null);
+  assert.deepEqual(parseReply({ type: 'reply', id: 1, ok: true }), { type: 'reply', id: 1, ok: true, result: null });
+});
