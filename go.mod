@@ -3,6 +3,7 @@ module github.com/isogate/isogate
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/open-policy-agent/opa v1.22.3
 	github.com/santhosh-tekuri/jsonschema/v5 v5.3.1
 )

@@ -1307,6 +1307,7 @@ Known schemas:
     let sendSeq = 0;
     let recvSeq = 0;
     let sending = Promise.resolve();
+    let receiving = Promise.resolve();
     let attempt = 0;
     function connect() {
       const url = `${config.ws}?s=${config.session}&a=${toBase64URL(keys.auth)}`;
@@ -1314,21 +1315,24 @@ Known schemas:
       sock.binaryType = "arraybuffer";
       ws = sock;
       sock.onopen = () => {
+        if (ws !== sock) return;
         open_ = true;
         attempt = 0;
         post({ type: "ready" });
       };
       sock.onmessage = (ev) => {
-        receive(ev.data).catch(() => sock.close());
+        receiving = receiving.then(() => ws === sock ? receive(ev.data) : void 0).catch(() => drop(sock));
       };
-      sock.onclose = () => {
-        if (ws !== sock) return;
-        open_ = false;
-        ws = null;
-        for (const id of inFlight) post(failure(id, "unavailable", "connection to the core was lost"));
-        inFlight.clear();
-        setTimeout(connect, BACKOFF[Math.min(attempt++, BACKOFF.length - 1)]);
-      };
+      sock.onclose = () => drop(sock);
+    }
+    function drop(sock) {
+      if (ws !== sock) return;
+      ws = null;
+      open_ = false;
+      sock.close();
+      for (const id of inFlight) post(failure(id, "unavailable", "connection to the core was lost"));
+      inFlight.clear();
+      setTimeout(connect, BACKOFF[Math.min(attempt++, BACKOFF.length - 1)]);
     }
     async function receive(data) {
       if (!(data instanceof ArrayBuffer)) throw new Error("text frame");

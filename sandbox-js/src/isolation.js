@@ -38,6 +38,7 @@ export async function createIsolation({ config, post, WebSocket, subtle = global
   let sendSeq = 0;
   let recvSeq = 0; // the core sends in order on one ordered socket
   let sending = Promise.resolve();
+  let receiving = Promise.resolve(); // decrypts finish out of order; frames must not
   let attempt = 0;
 
   function connect() {
@@ -46,21 +47,27 @@ export async function createIsolation({ config, post, WebSocket, subtle = global
     sock.binaryType = 'arraybuffer';
     ws = sock;
     sock.onopen = () => {
+      if (ws !== sock) return;
       open_ = true;
       attempt = 0;
       post({ type: 'ready' });
     };
     sock.onmessage = (ev) => {
-      receive(ev.data).catch(() => sock.close());
+      receiving = receiving.then(() => (ws === sock ? receive(ev.data) : undefined)).catch(() => drop(sock));
     };
-    sock.onclose = () => {
-      if (ws !== sock) return;
-      open_ = false;
-      ws = null;
-      for (const id of inFlight) post(failure(id, 'unavailable', 'connection to the core was lost'));
-      inFlight.clear();
-      setTimeout(connect, BACKOFF[Math.min(attempt++, BACKOFF.length - 1)]);
-    };
+    sock.onclose = () => drop(sock);
+  }
+
+  // drop ends a connection once: calls in flight settle as unavailable, later
+  // frames on it are ignored, and a new connection is tried after a backoff.
+  function drop(sock) {
+    if (ws !== sock) return;
+    ws = null;
+    open_ = false;
+    sock.close();
+    for (const id of inFlight) post(failure(id, 'unavailable', 'connection to the core was lost'));
+    inFlight.clear();
+    setTimeout(connect, BACKOFF[Math.min(attempt++, BACKOFF.length - 1)]);
   }
 
   async function receive(data) {

@@ -26,7 +26,7 @@ function harness() {
   class FakeSocket {
     constructor(url) { this.url = url; this.sent = []; sockets.push(this); setImmediate(() => this.onopen()); }
     send(f) { this.sent.push(f); }
-    close() { this.closed = true; this.onclose(); }
+    close() { if (!this.closed) { this.closed = true; this.onclose(); } }
   }
   const config = { session, secret: toBase64URL(secret), ws: 'ws://127.0.0.1:1/ws', schemas };
   return { posted, sockets, start: () => createIsolation({ config, post: (m) => posted.push(m), WebSocket: FakeSocket, setTimeout: () => {} }) };

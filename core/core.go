@@ -1,0 +1,197 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/isogate/isogate/isolation"
+	"github.com/isogate/isogate/policy"
+)
+
+// Limits protect the core from a hostile page. Each is documented with the
+// risk it guards against; zero values take the defaults.
+type Limits struct {
+	// MaxMessageBytes bounds one sealed frame. Larger frames close the
+	// connection before they are buffered whole: memory exhaustion.
+	MaxMessageBytes int64
+	// MaxDepth bounds JSON nesting: stack and CPU exhaustion in decoding,
+	// schema validation and policy evaluation.
+	MaxDepth int
+	// MaxInFlight bounds calls being handled per session; more are rejected
+	// rate_limited: goroutine and memory exhaustion by a flood of calls.
+	MaxInFlight int
+	// CallTimeout bounds one handler; it then rejects timeout and its context
+	// is cancelled: a slow or stuck handler holding a slot forever.
+	CallTimeout time.Duration
+	// MaxSessions bounds live sessions (one per page load): a local process
+	// requesting pages in a loop.
+	MaxSessions int
+}
+
+// DefaultLimits are used for zero fields of Config.Limits.
+var DefaultLimits = Limits{
+	MaxMessageBytes: 1 << 20,
+	MaxDepth:        64,
+	MaxInFlight:     256,
+	CallTimeout:     30 * time.Second,
+	MaxSessions:     isolation.MaxFramesIssued,
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	if l.MaxMessageBytes > 0 {
+		d.MaxMessageBytes = l.MaxMessageBytes
+	}
+	if l.MaxDepth > 0 {
+		d.MaxDepth = l.MaxDepth
+	}
+	if l.MaxInFlight > 0 {
+		d.MaxInFlight = l.MaxInFlight
+	}
+	if l.CallTimeout > 0 {
+		d.CallTimeout = l.CallTimeout
+	}
+	if l.MaxSessions > 0 {
+		d.MaxSessions = l.MaxSessions
+	}
+	return d
+}
+
+// Config configures a Core.
+type Config struct {
+	App    fs.FS          // the built app to serve
+	Policy *policy.Policy // the loaded policy; required
+	Addr   string         // app listen address; default 127.0.0.1:0
+	Logger *slog.Logger   // default slog.Default()
+	Limits Limits
+}
+
+// Handler answers one allowed command. args has passed the command's schema
+// and the policy; numbers are json.Number.
+type Handler func(ctx context.Context, args any) (any, error)
+
+// Core is one running isogate core.
+type Core struct {
+	log      *slog.Logger
+	app      fs.FS
+	limits   Limits
+	policy   atomic.Pointer[policy.Policy]
+	handlers map[string]Handler
+
+	appLn, isoLn net.Listener
+	appOrigin    string
+	iso          *isolation.Server
+	sessions     *sessions
+	servers      []*http.Server
+	started      sync.Once
+}
+
+// New listens on the app and isolation addresses (both loopback) and returns
+// a core ready for handlers to be registered and Serve to be called.
+func New(cfg Config) (*Core, error) {
+	if cfg.Policy == nil {
+		return nil, errors.New("core: no policy")
+	}
+	if cfg.App == nil {
+		return nil, errors.New("core: no app")
+	}
+	addr := cfg.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	c := &Core{log: cfg.Logger, app: cfg.App, limits: cfg.Limits.withDefaults(), handlers: map[string]Handler{}}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	c.policy.Store(cfg.Policy)
+	var err error
+	if c.appLn, err = listenLoopback(addr); err != nil {
+		return nil, err
+	}
+	if c.isoLn, err = listenLoopback("127.0.0.1:0"); err != nil {
+		c.appLn.Close()
+		return nil, err
+	}
+	c.appOrigin = "http://" + c.appLn.Addr().String()
+	c.iso = isolation.NewServer("http://"+c.isoLn.Addr().String(), c.appOrigin)
+	c.sessions = newSessions(c.limits.MaxSessions, c.log)
+	return c, nil
+}
+
+func listenLoopback(addr string) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("listen address %q: isogate listens on loopback IP addresses only", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	return ln, nil
+}
+
+// URL is the app's address, to open in a browser or window.
+func (c *Core) URL() string { return c.appOrigin + "/" }
+
+// Handle registers h for the command name. Call it before Serve.
+func (c *Core) Handle(name string, h Handler) {
+	if !policy.NamePattern.MatchString(name) {
+		panic(fmt.Sprintf("core: invalid command name %q", name)) // programmer error
+	}
+	c.handlers[name] = h
+}
+
+// Command registers a typed handler: the args, once they passed schema and
+// policy, are decoded into A; the result R is encoded as JSON.
+func Command[A, R any](c *Core, name string, fn func(context.Context, A) (R, error)) {
+	c.Handle(name, func(ctx context.Context, args any) (any, error) {
+		b, err := json.Marshal(args)
+		if err != nil {
+			return nil, &Error{Code: CodeInvalidArgs, Message: "args cannot be re-encoded"}
+		}
+		var a A
+		if err := json.Unmarshal(b, &a); err != nil {
+			return nil, &Error{Code: CodeInvalidArgs, Message: "args do not fit the command's type"}
+		}
+		return fn(ctx, a)
+	})
+}
+
+// SetPolicy swaps in a new policy for all messages decided from now on.
+func (c *Core) SetPolicy(p *policy.Policy) { c.policy.Store(p) }
+
+// Serve serves the app and isolation origins until ctx is done, then shuts
+// down: connections closed, session contexts cancelled.
+func (c *Core) Serve(ctx context.Context) error {
+	app := &http.Server{Handler: c.appHandler(), ReadHeaderTimeout: 10 * time.Second}
+	iso := &http.Server{Handler: c.iso.Handler(http.HandlerFunc(c.serveTransport)), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 2)
+	go func() { errc <- app.Serve(c.appLn) }()
+	go func() { errc <- iso.Serve(c.isoLn) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c.sessions.closeAll()
+	app.Shutdown(shutdown)
+	iso.Shutdown(shutdown)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

@@ -1,0 +1,381 @@
+package core
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/isogate/isogate/crypto"
+	"github.com/isogate/isogate/policy"
+)
+
+// These tests play the isolation iframe from Go against a real core over
+// real loopback sockets: they fetch a page, take the iframe URL, fetch the
+// iframe page for the session secret and speak the wire protocol.
+
+const testPolicy = `package isogate
+
+allow if {
+	input.kind == "command"
+	input.name in {"t.echo", "t.panic", "t.slow", "t.fail", "t.public"}
+}
+
+deny contains "t.secret is never allowed" if input.name == "t.secret"
+`
+
+type harness struct {
+	c     *Core
+	calls atomic.Int64
+}
+
+func newHarness(t *testing.T, limits Limits) *harness {
+	t.Helper()
+	schema := `{"type":"object"}`
+	p, err := policy.Load(context.Background(), fstest.MapFS{
+		"p.rego":                {Data: []byte(testPolicy)},
+		"schemas/t.echo.json":   {Data: []byte(`{"type":"object","properties":{"msg":{"type":"string"}},"required":["msg"],"additionalProperties":false}`)},
+		"schemas/t.secret.json": {Data: []byte(schema)},
+		"schemas/t.panic.json":  {Data: []byte(schema)},
+		"schemas/t.slow.json":   {Data: []byte(schema)},
+		"schemas/t.fail.json":   {Data: []byte(schema)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>t</title>")}}
+	c, err := New(Config{App: app, Policy: p, Limits: limits, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{c: c}
+	count := func(fn Handler) Handler {
+		return func(ctx context.Context, a any) (any, error) { h.calls.Add(1); return fn(ctx, a) }
+	}
+	c.Handle("t.echo", count(func(_ context.Context, a any) (any, error) { return a, nil }))
+	c.Handle("t.secret", count(func(context.Context, any) (any, error) { return "leaked", nil }))
+	c.Handle("t.panic", count(func(context.Context, any) (any, error) { panic("boom") }))
+	c.Handle("t.fail", count(func(context.Context, any) (any, error) { return nil, errors.New("disk on fire at /secret/path") }))
+	c.Handle("t.slow", count(func(ctx context.Context, _ any) (any, error) { <-ctx.Done(); return nil, ctx.Err() }))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- c.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return h
+}
+
+// fakeFrame is the Go stand-in for one page load's isolation iframe.
+type fakeFrame struct {
+	t      *testing.T
+	keys   *crypto.Keys
+	cfg    map[string]any
+	sealer *crypto.Sealer
+	opener *crypto.Opener
+}
+
+var frameURL = regexp.MustCompile(`data-isogate-frame="([^"]+)"`)
+var frameConfig = regexp.MustCompile(`<script type="application/json" id="isogate-config">(.*?)</script>`)
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (h *harness) pageLoad(t *testing.T) (*fakeFrame, string) {
+	t.Helper()
+	_, page := get(t, h.c.URL())
+	m := frameURL.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no bridge in page: %s", page)
+	}
+	iframeURL := m[1]
+	code, body := get(t, iframeURL)
+	if code != 200 {
+		t.Fatalf("iframe GET: %d", code)
+	}
+	var cfg map[string]any
+	json.Unmarshal([]byte(frameConfig.FindStringSubmatch(body)[1]), &cfg)
+	secret, _ := base64.RawURLEncoding.DecodeString(cfg["secret"].(string))
+	var id crypto.SessionID
+	sid, _ := hex.DecodeString(cfg["session"].(string))
+	copy(id[:], sid)
+	keys, err := crypto.DeriveKeys(secret, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fakeFrame{t: t, keys: keys, cfg: cfg, sealer: crypto.NewSealer(keys, crypto.ToCore), opener: crypto.NewOpener(keys, crypto.ToFrame)}, iframeURL
+}
+
+func (f *fakeFrame) wsURL(auth []byte) string {
+	return fmt.Sprintf("%s?s=%s&a=%s", f.cfg["ws"], f.cfg["session"], base64.RawURLEncoding.EncodeToString(auth))
+}
+
+func dial(url, origin string) (*websocket.Conn, *http.Response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h := http.Header{}
+	if origin != "" {
+		h.Set("Origin", origin)
+	}
+	return websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h})
+}
+
+func (f *fakeFrame) connect() *websocket.Conn {
+	f.t.Helper()
+	c, _, err := dial(f.wsURL(f.keys.Auth[:]), "null")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+func invoke(id int, name string, args string) []byte {
+	return []byte(fmt.Sprintf(`{"type":"invoke","id":%d,"kind":"command","name":%q,"args":%s}`, id, name, args))
+}
+
+func (f *fakeFrame) send(c *websocket.Conn, plaintext []byte) []byte {
+	f.t.Helper()
+	frame, err := f.sealer.Seal(nil, plaintext)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := c.Write(context.Background(), websocket.MessageBinary, frame); err != nil {
+		f.t.Fatal(err)
+	}
+	return frame
+}
+
+type replyMsg struct {
+	ID     int             `json:"id"`
+	OK     bool            `json:"ok"`
+	Result json.RawMessage `json:"result"`
+	Error  *replyError     `json:"error"`
+}
+
+// recv reads one reply, or returns the error that ended the connection.
+func (f *fakeFrame) recv(c *websocket.Conn) (*replyMsg, error) {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, frame, err := c.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pt, _, err := f.opener.Open(nil, frame)
+	if err != nil {
+		f.t.Fatalf("reply does not open: %v", err)
+	}
+	var r replyMsg
+	if err := json.Unmarshal(pt, &r); err != nil {
+		f.t.Fatal(err)
+	}
+	return &r, nil
+}
+
+func (f *fakeFrame) call(c *websocket.Conn, id int, name, args string) *replyMsg {
+	f.t.Helper()
+	f.send(c, invoke(id, name, args))
+	r, err := f.recv(c)
+	if err != nil {
+		f.t.Fatalf("call %s: %v", name, err)
+	}
+	if r.ID != id {
+		f.t.Fatalf("reply id %d, want %d", r.ID, id)
+	}
+	return r
+}
+
+func wantCode(t *testing.T, r *replyMsg, code string) {
+	t.Helper()
+	if r.OK || r.Error == nil || r.Error.Code != code {
+		t.Fatalf("reply = ok:%v result:%s error:%+v, want code %s", r.OK, r.Result, r.Error, code)
+	}
+}
+
+func TestInvoke_RoundTrip(t *testing.T) {
+	h := newHarness(t, Limits{})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	r := f.call(c, 1, "t.echo", `{"msg":"hi"}`)
+	if !r.OK || string(r.Result) != `{"msg":"hi"}` {
+		t.Fatalf("reply = %+v %s", r, r.Result)
+	}
+}
+
+func TestInvoke_CoreChecksAgainWhatTheIframeChecked(t *testing.T) {
+	// A frame sealed with the right key but built without the iframe's checks
+	// still meets the schema and the policy in the core.
+	h := newHarness(t, Limits{})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	wantCode(t, f.call(c, 1, "t.echo", `{"msg":7}`), CodeInvalidArgs)
+	wantCode(t, f.call(c, 2, "t.echo", `{"msg":"x","extra":1}`), CodeInvalidArgs)
+	wantCode(t, f.call(c, 3, "t.nothing", `{}`), CodeUnknown)
+	r := f.call(c, 4, "t.secret", `{}`)
+	wantCode(t, r, CodeDenied)
+	if !strings.Contains(r.Error.Message, "t.secret is never allowed") {
+		t.Fatalf("deny reason not reported: %q", r.Error.Message)
+	}
+	if n := h.calls.Load(); n != 0 {
+		t.Fatalf("%d handlers ran for rejected calls", n)
+	}
+}
+
+func TestTransport_FrameWithoutTheKeyRejected(t *testing.T) {
+	h := newHarness(t, Limits{})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	// Same session id and a valid transport token, but sealed with a key of
+	// another secret: what an attacker without the iframe's key can do.
+	secret, _ := crypto.NewSession()
+	forged, _ := crypto.DeriveKeys(secret[:], f.keys.ID)
+	frame, _ := crypto.NewSealer(forged, crypto.ToCore).Seal(nil, invoke(1, "t.echo", `{"msg":"x"}`))
+	c.Write(context.Background(), websocket.MessageBinary, frame)
+	if _, err := f.recv(c); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+		t.Fatalf("forged frame: connection ended with %v, want policy violation close", err)
+	}
+	if n := h.calls.Load(); n != 0 {
+		t.Fatalf("forged frame reached a handler (%d calls)", n)
+	}
+}
+
+func TestTransport_ReplayedFrameOnNewConnectionRejected(t *testing.T) {
+	h := newHarness(t, Limits{})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	frame := f.send(c, invoke(1, "t.echo", `{"msg":"once"}`))
+	if r, err := f.recv(c); err != nil || !r.OK {
+		t.Fatalf("first call: %+v %v", r, err)
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+	time.Sleep(50 * time.Millisecond) // let the core see the close and detach
+	c2 := f.connect()
+	c2.Write(context.Background(), websocket.MessageBinary, frame)
+	if _, err := f.recv(c2); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+		t.Fatalf("replayed frame: connection ended with %v, want policy violation close", err)
+	}
+	if n := h.calls.Load(); n != 1 {
+		t.Fatalf("handler ran %d times, want 1", n)
+	}
+}
+
+func TestTransport_HandshakeRefusals(t *testing.T) {
+	h := newHarness(t, Limits{})
+	f, _ := h.pageLoad(t)
+	wrong := make([]byte, crypto.AuthSize)
+	for name, c := range map[string]struct{ url, origin string }{
+		"foreign origin":  {f.wsURL(f.keys.Auth[:]), "http://evil.example"},
+		"app origin":      {f.wsURL(f.keys.Auth[:]), h.c.appOrigin},
+		"no origin":       {f.wsURL(f.keys.Auth[:]), ""},
+		"wrong token":     {f.wsURL(wrong), "null"},
+		"no token":        {fmt.Sprintf("%s?s=%s", f.cfg["ws"], f.cfg["session"]), "null"},
+		"unknown session": {fmt.Sprintf("%s?s=%s&a=%s", f.cfg["ws"], strings.Repeat("0", 32), base64.RawURLEncoding.EncodeToString(f.keys.Auth[:])), "null"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			conn, resp, err := dial(c.url, c.origin)
+			if err == nil {
+				conn.CloseNow()
+				t.Fatal("handshake accepted")
+			}
+			if resp == nil || resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("response %v, want 403", resp)
+			}
+		})
+	}
+	// A second connection to a session that has one is refused too.
+	f.connect()
+	conn, _, err := dial(f.wsURL(f.keys.Auth[:]), "null")
+	if err == nil {
+		if _, _, err = conn.Read(context.Background()); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+			t.Fatalf("second connection: %v", err)
+		}
+	}
+}
+
+func TestIsolation_IframeURLIsSingleUse(t *testing.T) {
+	h := newHarness(t, Limits{})
+	_, iframeURL := h.pageLoad(t)
+	if code, body := get(t, iframeURL); code != http.StatusGone || strings.Contains(body, "secret") {
+		t.Fatalf("second GET: %d %q", code, body)
+	}
+}
+
+func TestHostHeaderOfAnotherNameRefused(t *testing.T) {
+	h := newHarness(t, Limits{})
+	_, page := get(t, h.c.URL())
+	iframeURL := frameURL.FindStringSubmatch(page)[1]
+	for _, u := range []string{h.c.URL(), iframeURL} {
+		req, _ := http.NewRequest("GET", u, nil)
+		req.Host = "evil.example"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMisdirectedRequest {
+			t.Fatalf("%s with Host evil.example: %d", u, resp.StatusCode)
+		}
+	}
+	// The iframe page was not consumed by the refused request.
+	if code, _ := get(t, iframeURL); code != http.StatusOK {
+		t.Fatalf("iframe after refused request: %d", code)
+	}
+}
+
+func TestHandler_PanicBecomesHandlerError(t *testing.T) {
+	h := newHarness(t, Limits{})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	wantCode(t, f.call(c, 1, "t.panic", `{}`), CodeHandler)
+	r := f.call(c, 2, "t.fail", `{}`)
+	wantCode(t, r, CodeHandler)
+	if strings.Contains(r.Error.Message, "/secret/path") {
+		t.Fatalf("internal error text reached the page: %q", r.Error.Message)
+	}
+	if r := f.call(c, 3, "t.echo", `{"msg":"still here"}`); !r.OK {
+		t.Fatalf("core stopped answering after a panic: %+v", r)
+	}
+}
+
+func TestHandler_TimeoutRejects(t *testing.T) {
+	h := newHarness(t, Limits{CallTimeout: 50 * time.Millisecond})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	wantCode(t, f.call(c, 1, "t.slow", `{}`), CodeTimeout)
+}
+
+func TestInFlightLimitRejectsRateLimited(t *testing.T) {
+	h := newHarness(t, Limits{MaxInFlight: 2})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	for i := 1; i <= 3; i++ {
+		f.send(c, invoke(i, "t.slow", `{}`))
+	}
+	r, err := f.recv(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ID != 3 {
+		t.Fatalf("first reply is for call %d, want the third (rejected at once)", r.ID)
+	}
+	wantCode(t, r, CodeRateLimited)
+}

@@ -1,0 +1,13 @@
+// Package core is isogate's trusted side: it serves the wrapped app, makes one
+// session per page load, accepts the isolation iframe's sealed frames and
+// runs each message down one path:
+//
+//	transport limits -> crypto open (AEAD, replay window, session)
+//	-> strict JSON decode -> schema -> policy -> handler -> sealed reply
+//
+// It trusts nothing that did not open with the session's to-core key: only
+// the isolation iframe of that page load holds it, so a frame that opens has
+// passed the iframe's checks. Even so, every check the iframe made is made
+// again here. Any error rejects the message with a stable code; none panics,
+// hangs or allows.
+package core

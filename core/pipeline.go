@@ -1,0 +1,126 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/isogate/isogate/policy"
+)
+
+// defaultWindow is the window label of the one page a session serves.
+const defaultWindow = "main"
+
+// process decides and dispatches one message that opened and decoded. It is
+// the message path after the transport, top to bottom.
+func (c *Core) process(s *session, seq uint64, m *message) (any, error) {
+	start := time.Now()
+	in := policy.Input{
+		Kind: m.Kind, Name: m.Name, Args: m.Args,
+		Origin: c.appOrigin, Window: defaultWindow, Session: s.id, Seq: seq,
+	}
+
+	// Schema, then policy.
+	v := c.policy.Load().Check(s.ctx, &in)
+	c.log.Info("decision", "session", s.id, "seq", seq, "kind", m.Kind, "name", m.Name,
+		"allow", v.Allow, "code", v.Code, "reasons", v.Reasons, "latency", time.Since(start))
+	if !v.Allow {
+		return nil, &Error{Code: v.Code, Message: rejection(m, v)}
+	}
+
+	// Dispatch.
+	h, ok := c.handlers[m.Name]
+	if !ok {
+		return nil, &Error{Code: CodeUnknown, Message: fmt.Sprintf("no handler for %q", m.Name)}
+	}
+	return c.call(s, m, h)
+}
+
+func rejection(m *message, v policy.Verdict) string {
+	switch v.Code {
+	case policy.CodeUnknown:
+		return fmt.Sprintf("unknown command %q", m.Name)
+	case policy.CodeInvalid:
+		return strings.Join(v.Reasons, "; ")
+	}
+	return "denied by policy: " + strings.Join(v.Reasons, "; ")
+}
+
+// call runs a handler with the per-call timeout, turning a panic into
+// handler_error with the stack in the log.
+func (c *Core) call(s *session, m *message, h Handler) (any, error) {
+	ctx, cancel := context.WithTimeout(s.ctx, c.limits.CallTimeout)
+	defer cancel()
+	type outcome struct {
+		result any
+		err    error
+	}
+	done := make(chan outcome, 1) // buffered: a handler finishing after its timeout does not leak
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				c.log.Error("handler panicked", "name", m.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				done <- outcome{err: &Error{Code: CodeHandler, Message: "command failed"}}
+			}
+		}()
+		r, err := h(ctx, m.Args)
+		done <- outcome{r, err}
+	}()
+	var o outcome
+	select {
+	case o = <-done:
+	case <-ctx.Done():
+		if s.ctx.Err() != nil {
+			return nil, &Error{Code: CodeUnavailable, Message: "the page went away"}
+		}
+		return nil, &Error{Code: CodeTimeout, Message: "command timed out"}
+	}
+	var pub *Error
+	if o.err != nil && !errors.As(o.err, &pub) {
+		c.log.Error("handler failed", "name", m.Name, "err", o.err)
+		return nil, &Error{Code: CodeHandler, Message: "command failed"}
+	}
+	return o.result, o.err
+}
+
+type reply struct {
+	Type   string          `json:"type"`
+	ID     uint64          `json:"id"`
+	OK     bool            `json:"ok"`
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  *replyError     `json:"error,omitempty"`
+}
+
+type replyError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// reply seals and sends the answer to call id on the connection it came on.
+func (c *Core) reply(s *session, conn *websocket.Conn, id uint64, result any, err error) {
+	r := reply{Type: "reply", ID: id, OK: err == nil}
+	if err == nil {
+		if r.Result, err = json.Marshal(result); err != nil {
+			c.log.Error("result not encodable", "session", s.id, "err", err)
+			r.OK = false
+			err = &Error{Code: CodeHandler, Message: "command result could not be encoded"}
+		}
+	}
+	if err != nil {
+		var pub *Error
+		errors.As(err, &pub)
+		r.Result = nil
+		r.Error = &replyError{Code: pub.Code, Message: pub.Message}
+	}
+	b, _ := json.Marshal(r) // only strings, numbers and already-valid JSON
+	ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
+	defer cancel()
+	if err := s.send(ctx, conn, b); err != nil {
+		c.log.Debug("reply not sent", "session", s.id, "id", id, "err", err)
+	}
+}

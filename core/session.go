@@ -1,0 +1,145 @@
+package core
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/isogate/isogate/crypto"
+	"github.com/isogate/isogate/isolation"
+)
+
+// How long a session lives without a connection: first to connect after its
+// page was served, then to reconnect after a drop. After that its keys are
+// forgotten and its handlers' contexts cancelled.
+const (
+	connectGrace   = isolation.FrameTTL + 10*time.Second
+	reconnectGrace = 30 * time.Second
+)
+
+var errTooManySessions = errors.New("too many live sessions")
+
+// session is one page load's isolation session.
+type session struct {
+	id     string // hex of keys.ID
+	keys   *crypto.Keys
+	ctx    context.Context // cancelled when the session ends
+	cancel context.CancelFunc
+	slots  chan struct{} // calls in flight
+
+	opener *crypto.Opener // used only by the one connection's read loop
+
+	mu     sync.Mutex // guards sealer, conn, timer
+	sealer *crypto.Sealer
+	conn   *websocket.Conn
+	timer  *time.Timer
+}
+
+type sessions struct {
+	log *slog.Logger
+	max int
+	mu  sync.Mutex
+	m   map[string]*session
+}
+
+func newSessions(max int, log *slog.Logger) *sessions {
+	return &sessions{log: log, max: max, m: map[string]*session{}}
+}
+
+// create makes a session with fresh keys; it dies if nothing connects.
+func (ss *sessions) create(maxInFlight int) (*session, [crypto.SecretSize]byte, error) {
+	secret, id := crypto.NewSession()
+	keys, err := crypto.DeriveKeys(secret[:], id)
+	if err != nil {
+		return nil, secret, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &session{
+		id: hex.EncodeToString(id[:]), keys: keys, ctx: ctx, cancel: cancel,
+		slots:  make(chan struct{}, maxInFlight),
+		opener: crypto.NewOpener(keys, crypto.ToCore),
+		sealer: crypto.NewSealer(keys, crypto.ToFrame),
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if len(ss.m) >= ss.max {
+		cancel()
+		return nil, secret, errTooManySessions
+	}
+	ss.m[s.id] = s
+	s.timer = time.AfterFunc(connectGrace, func() { ss.end(s, "never connected") })
+	return s, secret, nil
+}
+
+func (ss *sessions) get(id string) *session {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.m[id]
+}
+
+func (ss *sessions) end(s *session, why string) {
+	ss.mu.Lock()
+	delete(ss.m, s.id)
+	ss.mu.Unlock()
+	s.cancel()
+	ss.log.Debug("session ended", "session", s.id, "why", why)
+}
+
+func (ss *sessions) closeAll() {
+	ss.mu.Lock()
+	all := ss.m
+	ss.m = map[string]*session{}
+	ss.mu.Unlock()
+	for _, s := range all {
+		s.mu.Lock()
+		if s.conn != nil {
+			s.conn.Close(websocket.StatusGoingAway, "shutting down")
+		}
+		s.timer.Stop()
+		s.mu.Unlock()
+		s.cancel()
+	}
+}
+
+// attach binds conn to the session. A session has at most one connection.
+func (s *session) attach(conn *websocket.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil || s.ctx.Err() != nil {
+		return false
+	}
+	s.conn = conn
+	s.timer.Stop()
+	return true
+}
+
+// detach unbinds conn; the session then waits reconnectGrace for another.
+func (ss *sessions) detach(s *session, conn *websocket.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != conn {
+		return
+	}
+	s.conn = nil
+	s.timer = time.AfterFunc(reconnectGrace, func() { ss.end(s, "did not reconnect") })
+}
+
+// send seals plaintext and writes it on conn, if conn is still the
+// session's connection. Sealing and writing under one lock keeps frames in
+// sequence order on the wire.
+func (s *session) send(ctx context.Context, conn *websocket.Conn, plaintext []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != conn {
+		return errors.New("connection replaced")
+	}
+	frame, err := s.sealer.Seal(nil, plaintext)
+	if err != nil {
+		return err
+	}
+	return conn.Write(ctx, websocket.MessageBinary, frame)
+}

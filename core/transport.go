@@ -1,0 +1,103 @@
+package core
+
+import (
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/isogate/isogate/crypto"
+)
+
+// serveTransport accepts the isolation iframe's WebSocket. Before upgrading
+// it demands Origin "null" (what a sandboxed iframe sends; any page of any
+// site sends its own origin instead) and the session's transport token,
+// compared in constant time. Every refusal looks the same.
+func (c *Core) serveTransport(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	s := c.sessions.get(q.Get("s"))
+	auth, _ := base64.RawURLEncoding.DecodeString(q.Get("a"))
+	switch {
+	case r.Header.Get("Origin") != "null":
+		c.refuse(w, r, "foreign origin")
+		return
+	case s == nil:
+		c.refuse(w, r, "unknown session")
+		return
+	case subtle.ConstantTimeCompare(auth, s.keys.Auth[:]) != 1:
+		c.refuse(w, r, "bad transport token")
+		return
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		InsecureSkipVerify: true, // the Origin was checked above: "null" is the only one accepted
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil {
+		return
+	}
+	if !s.attach(conn) {
+		conn.Close(websocket.StatusPolicyViolation, "session busy")
+		return
+	}
+	defer c.sessions.detach(s, conn)
+	conn.SetReadLimit(c.limits.MaxMessageBytes + crypto.Overhead)
+	c.readLoop(s, conn)
+}
+
+func (c *Core) refuse(w http.ResponseWriter, r *http.Request, why string) {
+	c.log.Warn("transport refused", "why", why, "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"))
+	http.Error(w, "forbidden", http.StatusForbidden)
+}
+
+// readLoop opens frames in order (the replay window is per session) and
+// hands each message to its own goroutine. A frame that does not open, or
+// does not decode, ends the connection: the peer is not the iframe, or the
+// iframe is broken, and nothing it sends can be trusted.
+func (c *Core) readLoop(s *session, conn *websocket.Conn) {
+	ctx := s.ctx
+	for {
+		typ, frame, err := conn.Read(ctx)
+		if err != nil {
+			return
+		}
+		if typ != websocket.MessageBinary {
+			c.dropConn(s, conn, websocket.StatusUnsupportedData, "text frame")
+			return
+		}
+		plaintext, seq, err := s.opener.Open(nil, frame)
+		if err != nil {
+			c.dropConn(s, conn, websocket.StatusPolicyViolation, "frame does not open")
+			return
+		}
+		m, err := decodeMessage(plaintext, c.limits.MaxDepth)
+		if err != nil && m == nil {
+			c.dropConn(s, conn, websocket.StatusPolicyViolation, "undecodable message: "+err.Error())
+			return
+		}
+		if err != nil {
+			c.reply(s, conn, m.ID, nil, &Error{Code: CodeInvalidArgs, Message: err.Error()})
+			continue
+		}
+		select {
+		case s.slots <- struct{}{}:
+		default:
+			c.reply(s, conn, m.ID, nil, &Error{Code: CodeRateLimited, Message: "too many calls in flight"})
+			continue
+		}
+		go func() {
+			defer func() { <-s.slots }()
+			result, err := c.process(s, seq, m)
+			c.reply(s, conn, m.ID, result, err)
+		}()
+	}
+}
+
+func (c *Core) dropConn(s *session, conn *websocket.Conn, code websocket.StatusCode, why string) {
+	c.log.Warn("connection dropped", "session", s.id, "why", why)
+	conn.Close(code, "")
+}
+
+// writeTimeout bounds one reply write: a peer that stops reading cannot pin
+// a handler goroutine.
+const writeTimeout = 10 * time.Second

@@ -1,0 +1,170 @@
+package isolation
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"html"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Limits on issued frames. A local process can ask the app origin for pages
+// as fast as it likes; each page issues a frame, so both are bounded.
+const (
+	FrameTTL        = 60 * time.Second // an unused iframe URL dies after this
+	MaxFramesIssued = 4096             // outstanding unused iframe URLs
+)
+
+// ErrTooManyFrames is returned by Issue when MaxFramesIssued are outstanding.
+var ErrTooManyFrames = errors.New("isolation: too many unused iframe URLs outstanding")
+
+// Paths on the two origins.
+const (
+	BridgePath    = "/__isogate/bridge.js" // on the app origin
+	framePrefix   = "/frame/"
+	isolationPath = "/isolation.js"
+	WSPath        = "/ws"
+)
+
+// Frame is what one iframe page carries to the isolation script.
+type Frame struct {
+	Session string                     `json:"session"` // hex session id
+	Secret  string                     `json:"secret"`  // base64url session secret
+	WS      string                     `json:"ws"`      // transport URL
+	Schemas map[string]json.RawMessage `json:"schemas"`
+}
+
+type issued struct {
+	page    []byte
+	expires time.Time
+}
+
+// Server serves the isolation origin: the iframe pages and script. The
+// transport handler is passed in by the core.
+type Server struct {
+	Origin    string // "http://127.0.0.1:PORT" of the isolation listener
+	AppOrigin string // "http://127.0.0.1:PORT" of the app listener
+
+	mu     sync.Mutex
+	frames map[string]issued
+	now    func() time.Time
+}
+
+// NewServer returns a server for the given isolation and app origins.
+func NewServer(origin, appOrigin string) *Server {
+	return &Server{Origin: origin, AppOrigin: appOrigin, frames: map[string]issued{}, now: time.Now}
+}
+
+// Issue stores f behind a fresh single-use token and returns the iframe URL.
+func (s *Server) Issue(f Frame) (string, error) {
+	cfg, err := json.Marshal(f) // escapes <, > and &: safe inside <script>
+	if err != nil {
+		return "", err
+	}
+	var page bytes.Buffer
+	page.WriteString("<!doctype html>\n<meta charset=\"utf-8\">\n<title>isogate isolation</title>\n")
+	page.WriteString("<script type=\"application/json\" id=\"isogate-config\">")
+	page.Write(cfg)
+	page.WriteString("</script>\n<script src=\"" + isolationPath + "\"></script>\n")
+
+	token := make([]byte, 32)
+	rand.Read(token)
+	key := base64.RawURLEncoding.EncodeToString(token)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	for k, v := range s.frames {
+		if now.After(v.expires) {
+			delete(s.frames, k)
+		}
+	}
+	if len(s.frames) >= MaxFramesIssued {
+		return "", ErrTooManyFrames
+	}
+	s.frames[key] = issued{page: page.Bytes(), expires: now.Add(FrameTTL)}
+	return s.Origin + framePrefix + key, nil
+}
+
+// take removes and returns the page behind token, if it is live.
+func (s *Server) take(token string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.frames[token]
+	delete(s.frames, token)
+	if !ok || s.now().After(f.expires) {
+		return nil, false
+	}
+	return f.page, true
+}
+
+// Handler returns the isolation origin's handler, with transport mounted at
+// WSPath and every request's Host checked.
+func (s *Server) Handler(transport http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+framePrefix+"{token}", s.serveFrame)
+	mux.HandleFunc("GET "+isolationPath, func(w http.ResponseWriter, r *http.Request) {
+		setCommon(w.Header())
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Cross-Origin-Resource-Policy", "cross-origin") // fetched by the opaque-origin iframe
+		w.Write(isolationJS)
+	})
+	mux.Handle(WSPath, transport)
+	return HostGuard(strings.TrimPrefix(s.Origin, "http://"), mux)
+}
+
+func (s *Server) serveFrame(w http.ResponseWriter, r *http.Request) {
+	page, ok := s.take(r.PathValue("token"))
+	h := w.Header()
+	setCommon(h)
+	h.Set("Cache-Control", "no-store")
+	if !ok {
+		http.Error(w, "gone", http.StatusGone)
+		return
+	}
+	ws := "ws://" + strings.TrimPrefix(s.Origin, "http://") + WSPath
+	h.Set("Content-Security-Policy", strings.Join([]string{
+		"default-src 'none'",
+		"script-src " + s.Origin + isolationPath,
+		"connect-src " + ws,
+		"base-uri 'none'",
+		"form-action 'none'",
+		"frame-ancestors " + s.AppOrigin,
+		"sandbox allow-scripts",
+	}, "; "))
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	w.Write(page)
+}
+
+// ServeBridge serves the bridge script on the app origin.
+func ServeBridge(w http.ResponseWriter, r *http.Request) {
+	SetAppHeaders(w.Header())
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Write(bridgeJS)
+}
+
+// InjectBridge returns page with the bridge script tag inserted so that it is
+// the first script the browser runs: right after the doctype when there is
+// one, else at the very start. The tag is short, so a <meta charset> stays in
+// the first 1024 bytes.
+func InjectBridge(page []byte, frameURL string) []byte {
+	tag := `<script src="` + BridgePath + `" data-isogate-frame="` + html.EscapeString(frameURL) + `"></script>`
+	at := 0
+	trimmed := bytes.TrimLeft(page, " \t\r\n\ufeff")
+	if len(trimmed) >= 9 && strings.EqualFold(string(trimmed[:9]), "<!doctype") {
+		if end := bytes.IndexByte(trimmed, '>'); end >= 0 {
+			at = len(page) - len(trimmed) + end + 1
+		}
+	}
+	out := make([]byte, 0, len(page)+len(tag))
+	out = append(out, page[:at]...)
+	out = append(out, tag...)
+	return append(out, page[at:]...)
+}
