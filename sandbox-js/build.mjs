@@ -1,7 +1,30 @@
 // Builds the two bundles the Go package isolation embeds. The output is
-// committed; `make test` rebuilds it and fails if it differs.
+// committed; `node build.mjs --check` (run by `make test`) rebuilds in memory
+// and fails if the committed files differ from their sources.
 import { build } from 'esbuild';
+import { readFileSync, writeFileSync } from 'node:fs';
 
-const common = { bundle: true, format: 'iife', target: 'es2020', legalComments: 'none', logLevel: 'warning' };
-await build({ ...common, entryPoints: ['src/isolation-main.js'], outfile: '../isolation/assets/isolation.js' });
-await build({ ...common, entryPoints: ['src/bridge-main.js'], outfile: '../isolation/assets/bridge.js' });
+const check = process.argv.includes('--check');
+const bundles = {
+  'src/isolation-main.js': '../isolation/assets/isolation.js',
+  'src/bridge-main.js': '../isolation/assets/bridge.js',
+};
+
+let stale = 0;
+for (const [entry, out] of Object.entries(bundles)) {
+  const r = await build({
+    entryPoints: [entry], bundle: true, format: 'iife', target: 'es2020',
+    legalComments: 'none', logLevel: 'warning', write: false, outfile: out,
+  });
+  const text = r.outputFiles[0].text;
+  let current = '';
+  try { current = readFileSync(out, 'utf8'); } catch {}
+  if (current === text) continue;
+  if (check) {
+    console.error(`${out} is stale: run 'npm run build' in sandbox-js and commit it`);
+    stale++;
+  } else {
+    writeFileSync(out, text);
+  }
+}
+process.exit(stale ? 1 : 0);

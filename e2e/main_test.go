@@ -1,0 +1,142 @@
+// Package e2e runs the isogate binary as a child process and drives it from
+// Debian's headless Chromium: the whole path, real parts only.
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "isogate-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "isogate")
+	if out, err := exec.Command("go", "build", "-o", binary, "../cmd/isogate").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build isogate: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// chromiumPath finds Debian's chromium. make test sets ISOGATE_REQUIRE_BROWSER
+// so that a missing browser fails instead of skipping.
+func chromiumPath(t *testing.T) string {
+	for _, p := range []string{os.Getenv("ISOGATE_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p != "" {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	if os.Getenv("ISOGATE_REQUIRE_BROWSER") != "" {
+		t.Fatal("chromium not found and ISOGATE_REQUIRE_BROWSER is set")
+	}
+	t.Skip("chromium not installed (make test installs it)")
+	return ""
+}
+
+// proc is a running isogate child.
+type proc struct {
+	cmd    *exec.Cmd
+	URL    string
+	stderr *strings.Builder
+}
+
+// startIsogate runs `isogate args...` and waits for the URL line.
+func startIsogate(t *testing.T, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "DISPLAY=")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, stderr: &strings.Builder{}}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("isogate stderr:\n%s", p.stderr.String())
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no URL line from isogate: %v\n%s", err, p.stderr.String())
+	}
+	p.URL = strings.TrimSpace(line)
+	if !strings.HasPrefix(p.URL, "http://127.0.0.1:") {
+		t.Fatalf("first stdout line %q is not the app URL", p.URL)
+	}
+	return p
+}
+
+// stop sends SIGTERM and returns the exit code.
+func (p *proc) stop(t *testing.T) int {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("isogate did not exit after SIGTERM")
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// browser starts a fresh headless Chromium and returns a tab context.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	ctx, cancelC := context.WithTimeout(ctx, 90*time.Second) // a hang fails the test instead of CI
+	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
+	return ctx
+}
+
+// eval runs an expression in the page, awaiting a promise.
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("eval %s: %v", expr, err)
+	}
+	return v
+}
+
+// openApp navigates to url and waits for window.isogate to be ready.
+func openApp(t *testing.T, ctx context.Context, url string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
+		t.Fatal(err)
+	}
+	eval[bool](t, ctx, `isogate.ready.then(() => true)`)
+}
