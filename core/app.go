@@ -75,11 +75,13 @@ func (c *Core) newPage(page []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	p := c.policy.Load()
 	url, err := c.iso.Issue(isolation.Frame{
 		Session: s.id,
 		Secret:  base64.RawURLEncoding.EncodeToString(secret[:]),
 		WS:      "ws://" + strings.TrimPrefix(c.iso.Origin, "http://") + isolation.WSPath,
-		Schemas: c.policy.Load().Schemas(),
+		Schemas: p.Schemas(),
+		Hook:    p.Hook() != nil,
 	})
 	if err != nil {
 		c.sessions.end(s, "frame not issued")

@@ -112,7 +112,6 @@ func New(cfg Config) (*Core, error) {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
-	c.policy.Store(cfg.Policy)
 	var err error
 	if c.appLn, err = listenLoopback(addr); err != nil {
 		return nil, err
@@ -124,6 +123,7 @@ func New(cfg Config) (*Core, error) {
 	c.appOrigin = "http://" + c.appLn.Addr().String()
 	c.iso = isolation.NewServer("http://"+c.isoLn.Addr().String(), c.appOrigin)
 	c.sessions = newSessions(c.limits.MaxSessions, c.log)
+	c.SetPolicy(cfg.Policy)
 	return c, nil
 }
 
@@ -170,7 +170,11 @@ func Command[A, R any](c *Core, name string, fn func(context.Context, A) (R, err
 }
 
 // SetPolicy swaps in a new policy for all messages decided from now on.
-func (c *Core) SetPolicy(p *policy.Policy) { c.policy.Store(p) }
+// Pages already loaded keep the schemas and hook they were served with.
+func (c *Core) SetPolicy(p *policy.Policy) {
+	c.policy.Store(p)
+	c.iso.SetHook(p.Hook())
+}
 
 // Serve serves the app and isolation origins until ctx is done, then shuts
 // down: connections closed, session contexts cancelled.

@@ -379,3 +379,38 @@ func TestInFlightLimitRejectsRateLimited(t *testing.T) {
 	}
 	wantCode(t, r, CodeRateLimited)
 }
+
+func TestTransport_FrameSizeLimitAtBoundary(t *testing.T) {
+	const limit = 256
+	h := newHarness(t, Limits{MaxMessageBytes: limit})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	plaintext := func(id, size int) []byte {
+		base := invoke(id, "t.echo", `{"msg":""}`)
+		pad := strings.Repeat("x", size-len(base))
+		return invoke(id, "t.echo", `{"msg":"`+pad+`"}`)
+	}
+	for i, size := range []int{limit - 1, limit} {
+		f.send(c, plaintext(i+1, size))
+		if r, err := f.recv(c); err != nil || !r.OK {
+			t.Fatalf("%d-byte message: %+v %v", size, r, err)
+		}
+	}
+	f.send(c, plaintext(3, limit+1))
+	if _, err := f.recv(c); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
+		t.Fatalf("%d-byte message: connection ended with %v, want message too big", limit+1, err)
+	}
+}
+
+func TestTransport_TextFrameClosesConnection(t *testing.T) {
+	h := newHarness(t, Limits{})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	c.Write(context.Background(), websocket.MessageText, invoke(1, "t.echo", `{"msg":"x"}`))
+	if _, err := f.recv(c); websocket.CloseStatus(err) != websocket.StatusUnsupportedData {
+		t.Fatalf("text frame: connection ended with %v", err)
+	}
+	if h.calls.Load() != 0 {
+		t.Fatal("a text frame reached a handler")
+	}
+}

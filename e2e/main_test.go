@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -55,7 +56,36 @@ func chromiumPath(t *testing.T) string {
 type proc struct {
 	cmd    *exec.Cmd
 	URL    string
-	stderr *strings.Builder
+	stderr *syncBuffer
+}
+
+// syncBuffer collects the child's stderr while tests read it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// decisions counts the decisions the core logged for name.
+func (p *proc) decisions(name string) int {
+	n := 0
+	for _, line := range strings.Split(p.stderr.String(), "\n") {
+		if strings.Contains(line, "msg=decision") && strings.Contains(line, " name="+name+" ") {
+			n++
+		}
+	}
+	return n
 }
 
 // startIsogate runs `isogate args...` and waits for the URL line.
@@ -67,7 +97,7 @@ func startIsogate(t *testing.T, args ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, stderr: &strings.Builder{}}
+	p := &proc{cmd: cmd, stderr: &syncBuffer{}}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -105,7 +135,7 @@ func (p *proc) stop(t *testing.T) int {
 }
 
 // browser starts a fresh headless Chromium and returns a tab context.
-func browser(t *testing.T) context.Context {
+func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
@@ -115,6 +145,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-quic", true),
 	)
+	opts = append(opts, extra...)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelB := chromedp.NewContext(actx)
 	ctx, cancelC := context.WithTimeout(ctx, 90*time.Second) // a hang fails the test instead of CI

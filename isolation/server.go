@@ -28,6 +28,7 @@ const (
 	BridgePath    = "/__isogate/bridge.js" // on the app origin
 	framePrefix   = "/frame/"
 	isolationPath = "/isolation.js"
+	hookPath      = "/hook.js"
 	WSPath        = "/ws"
 )
 
@@ -37,6 +38,7 @@ type Frame struct {
 	Secret  string                     `json:"secret"`  // base64url session secret
 	WS      string                     `json:"ws"`      // transport URL
 	Schemas map[string]json.RawMessage `json:"schemas"`
+	Hook    bool                       `json:"hook"` // the page loads the isolation hook first
 }
 
 type issued struct {
@@ -52,7 +54,15 @@ type Server struct {
 
 	mu     sync.Mutex
 	frames map[string]issued
+	hook   []byte
 	now    func() time.Time
+}
+
+// SetHook sets the isolation hook source served to iframe pages from now on.
+func (s *Server) SetHook(src []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hook = src
 }
 
 // NewServer returns a server for the given isolation and app origins.
@@ -70,7 +80,11 @@ func (s *Server) Issue(f Frame) (string, error) {
 	page.WriteString("<!doctype html>\n<meta charset=\"utf-8\">\n<title>isogate isolation</title>\n")
 	page.WriteString("<script type=\"application/json\" id=\"isogate-config\">")
 	page.Write(cfg)
-	page.WriteString("</script>\n<script src=\"" + isolationPath + "\"></script>\n")
+	page.WriteString("</script>\n")
+	if f.Hook {
+		page.WriteString("<script src=\"" + hookPath + "\"></script>\n")
+	}
+	page.WriteString("<script src=\"" + isolationPath + "\"></script>\n")
 
 	token := make([]byte, 32)
 	rand.Read(token)
@@ -115,6 +129,16 @@ func (s *Server) Handler(transport http.Handler) http.Handler {
 		w.Header().Set("Cross-Origin-Resource-Policy", "cross-origin") // fetched by the opaque-origin iframe
 		w.Write(isolationJS)
 	})
+	mux.HandleFunc("GET "+hookPath, func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		hook := s.hook
+		s.mu.Unlock()
+		setCommon(w.Header())
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Cross-Origin-Resource-Policy", "cross-origin")
+		w.Write(hook) // empty when there is none: defines nothing, vetoes nothing
+	})
 	mux.Handle(WSPath, transport)
 	return HostGuard(strings.TrimPrefix(s.Origin, "http://"), mux)
 }
@@ -131,7 +155,7 @@ func (s *Server) serveFrame(w http.ResponseWriter, r *http.Request) {
 	ws := "ws://" + strings.TrimPrefix(s.Origin, "http://") + WSPath
 	h.Set("Content-Security-Policy", strings.Join([]string{
 		"default-src 'none'",
-		"script-src " + s.Origin + isolationPath,
+		"script-src " + s.Origin + isolationPath + " " + s.Origin + hookPath,
 		"connect-src " + ws,
 		"base-uri 'none'",
 		"form-action 'none'",

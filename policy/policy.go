@@ -53,6 +53,11 @@ var blockedBuiltins = []string{"http.send", "net.lookup_ip_addr", "opa.runtime",
 // undefined rule make the whole query undefined.
 const verdictQuery = `allow := [x | x := data.isogate.allow]; deny := [r | some r in data.isogate.deny]`
 
+// HookFile is the optional isolation hook: JavaScript the isolation iframe
+// runs on every message before sealing it. It is the security team's code,
+// served to the iframe as is; Go never runs it.
+const HookFile = "hook.js"
+
 // Input is the document the policy sees as `input`.
 type Input struct {
 	Kind    string `json:"kind"`
@@ -80,6 +85,7 @@ type Policy struct {
 	schemas map[string]*jsonschema.Schema
 	raw     map[string]json.RawMessage
 	query   rego.PreparedEvalQuery
+	hook    []byte
 }
 
 // Load reads a policy directory: *.rego (not *_test.rego), schemas/*.json
@@ -89,7 +95,7 @@ func Load(ctx context.Context, fsys fs.FS) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Policy{EvalTimeout: DefaultEvalTimeout, Revision: revision(files)}
+	p := &Policy{EvalTimeout: DefaultEvalTimeout, Revision: revision(files), hook: files[HookFile]}
 	if p.schemas, p.raw, err = compileSchemas(files); err != nil {
 		return nil, err
 	}
@@ -123,7 +129,7 @@ func readFiles(fsys fs.FS) (map[string][]byte, error) {
 
 func isPolicyFile(name string) bool {
 	switch {
-	case name == "data.json":
+	case name == "data.json", name == HookFile:
 		return true
 	case path.Dir(name) == "schemas":
 		return strings.HasSuffix(name, ".json")
@@ -242,6 +248,9 @@ func (p *Policy) Names() []string {
 // Schemas returns the raw schema documents by name, for the isolation iframe
 // to run the same checks before sealing.
 func (p *Policy) Schemas() map[string]json.RawMessage { return p.raw }
+
+// Hook returns the isolation hook's source, or nil when there is none.
+func (p *Policy) Hook() []byte { return p.hook }
 
 // Check runs the schema step and then the policy step on one message whose
 // args were decoded with json.Number (as the core's strict decoder does).

@@ -24,6 +24,7 @@ const attacks = {
   schema: () => isogate.invoke('demo.greet', { name: 42, admin: true }),
   denied: () => isogate.invoke('demo.secret', {}),
   blocked: () => isogate.invoke('demo.greet', { name: 'root' }),
+  markup: () => isogate.invoke('demo.greet', { name: '<img src=x onerror=alert(1)>' }),
 };
 
 for (const button of document.querySelectorAll('[data-attack]')) {

@@ -1288,11 +1288,20 @@ Known schemas:
   // src/isolation.js
   var utf8Encode = new TextEncoder();
   var utf8Decode = new TextDecoder("utf-8", { fatal: true });
+  var HOOK_TIMEOUT_MS = 5e3;
   var BACKOFF = [100, 250, 500, 1e3, 2e3];
   function failure(id, code, message) {
     return { type: "reply", id, ok: false, error: { code, message } };
   }
-  async function createIsolation({ config, post, WebSocket, subtle = globalThis.crypto.subtle, setTimeout = globalThis.setTimeout }) {
+  async function createIsolation({
+    config,
+    post,
+    WebSocket,
+    hook = null,
+    subtle = globalThis.crypto.subtle,
+    setTimeout = globalThis.setTimeout,
+    clearTimeout = globalThis.clearTimeout
+  }) {
     const sessionID = fromHex(config.session);
     const secret = fromBase64URL(config.secret);
     const keys = await deriveKeys(secret, sessionID, subtle);
@@ -1378,7 +1387,33 @@ Known schemas:
         return;
       }
       inFlight.add(req.id);
-      send(req);
+      if (hook === null) {
+        send(req);
+        return;
+      }
+      runHook(req).then((verdict) => {
+        if (!inFlight.has(req.id)) return;
+        if (verdict === true) {
+          send(req);
+          return;
+        }
+        inFlight.delete(req.id);
+        post(failure(req.id, "hook_rejected", typeof verdict === "string" && verdict ? verdict : "rejected by the isolation hook"));
+      });
+    }
+    function runHook(req) {
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => resolve("the isolation hook did not answer in time"), HOOK_TIMEOUT_MS);
+        const done = (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        };
+        try {
+          Promise.resolve(hook(structuredClone({ kind: req.kind, name: req.name, args: req.args }))).then(done, () => done(false));
+        } catch {
+          done(false);
+        }
+      });
     }
     connect();
     return { handle };
@@ -1399,7 +1434,8 @@ Known schemas:
       if (iso === null) queue.push(ev.data);
       else iso.handle(ev.data);
     });
-    iso = await createIsolation({ config, post, WebSocket: window.WebSocket });
+    const hook = typeof self.isogateHook === "function" ? self.isogateHook : null;
+    iso = await createIsolation({ config, post, WebSocket: window.WebSocket, hook });
     for (const m of queue.splice(0)) iso.handle(m);
   })();
 })();

@@ -15,6 +15,7 @@ import { createIsolation } from './isolation.js';
     if (iso === null) queue.push(ev.data);
     else iso.handle(ev.data);
   });
-  iso = await createIsolation({ config, post, WebSocket: window.WebSocket });
+  const hook = typeof self.isogateHook === 'function' ? self.isogateHook : null; // set by the policy's hook.js
+  iso = await createIsolation({ config, post, WebSocket: window.WebSocket, hook });
   for (const m of queue.splice(0)) iso.handle(m);
 })();

@@ -10,6 +10,10 @@ import { parseRequest, parseReply } from './shape.js';
 const utf8Encode = new TextEncoder();
 const utf8Decode = new TextDecoder('utf-8', { fatal: true });
 
+// A hook that has not answered after this long vetoes the call: a hook that
+// never settles must not leave the page's promise pending forever.
+export const HOOK_TIMEOUT_MS = 5000;
+
 // Reconnect delays after the transport drops, in milliseconds.
 const BACKOFF = [100, 250, 500, 1000, 2000];
 
@@ -21,7 +25,14 @@ function failure(id, code, message) {
 //   config: {session: hex, secret: base64url, ws: url, schemas: {name: schema}}
 //   post(message): deliver a message to the parent page
 //   WebSocket: constructor (the browser's, or a test double)
-export async function createIsolation({ config, post, WebSocket, subtle = globalThis.crypto.subtle, setTimeout = globalThis.setTimeout }) {
+//   hook: the security team's isolation hook, or null. It gets a copy of
+//     {kind, name, args} and vetoes the call unless it returns (or resolves to)
+//     exactly true; throwing, rejecting or taking longer than HOOK_TIMEOUT_MS
+//     vetoes too.
+export async function createIsolation({
+  config, post, WebSocket, hook = null,
+  subtle = globalThis.crypto.subtle, setTimeout = globalThis.setTimeout, clearTimeout = globalThis.clearTimeout,
+}) {
   const sessionID = fromHex(config.session);
   const secret = fromBase64URL(config.secret);
   const keys = await deriveKeys(secret, sessionID, subtle);
@@ -117,7 +128,32 @@ export async function createIsolation({ config, post, WebSocket, subtle = global
       return;
     }
     inFlight.add(req.id);
-    send(req);
+    if (hook === null) {
+      send(req);
+      return;
+    }
+    runHook(req).then((verdict) => {
+      if (!inFlight.has(req.id)) return; // the connection dropped meanwhile: already answered
+      if (verdict === true) {
+        send(req);
+        return;
+      }
+      inFlight.delete(req.id);
+      post(failure(req.id, 'hook_rejected', typeof verdict === 'string' && verdict ? verdict : 'rejected by the isolation hook'));
+    });
+  }
+
+  // runHook resolves to the hook's verdict, or to false on error or timeout.
+  function runHook(req) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve('the isolation hook did not answer in time'), HOOK_TIMEOUT_MS);
+      const done = (v) => { clearTimeout(timer); resolve(v); };
+      try {
+        Promise.resolve(hook(structuredClone({ kind: req.kind, name: req.name, args: req.args }))).then(done, () => done(false));
+      } catch {
+        done(false);
+      }
+    });
   }
 
   connect();

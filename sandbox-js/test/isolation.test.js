@@ -2,7 +2,7 @@
 // core and a real browser are exercised by the Go e2e tests.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createIsolation } from '../src/isolation.js';
+import { createIsolation, HOOK_TIMEOUT_MS } from '../src/isolation.js';
 import { seal, fromHex, toBase64URL, TO_CORE, TO_FRAME } from '../src/frame-crypto.js';
 
 const secret = crypto.getRandomValues(new Uint8Array(32));
@@ -20,7 +20,7 @@ async function coreKeys() {
   };
 }
 
-function harness() {
+function harness(hook = null, timers = { setTimeout: () => 0, clearTimeout: () => {} }) {
   const posted = [];
   const sockets = [];
   class FakeSocket {
@@ -29,7 +29,7 @@ function harness() {
     close() { if (!this.closed) { this.closed = true; this.onclose(); } }
   }
   const config = { session, secret: toBase64URL(secret), ws: 'ws://127.0.0.1:1/ws', schemas };
-  return { posted, sockets, start: () => createIsolation({ config, post: (m) => posted.push(m), WebSocket: FakeSocket, setTimeout: () => {} }) };
+  return { posted, sockets, start: () => createIsolation({ config, post: (m) => posted.push(m), WebSocket: FakeSocket, hook, ...timers }) };
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 10));
@@ -103,4 +103,37 @@ test('a reply sealed with the request key (reflection) is refused', async () => 
   await tick();
   assert.ok(sock.closed);
   assert.deepEqual(h.posted.at(-1).error.code, 'unavailable');
+});
+
+test('the isolation hook vetoes with hook_rejected unless it answers exactly true', async () => {
+  // The hook's timer fires at once, so "never answers" settles promptly too.
+  const timers = { setTimeout: (fn, ms) => (ms === HOOK_TIMEOUT_MS ? setImmediate(fn) : 0), clearTimeout: clearImmediate };
+  const hooks = {
+    'sync true': [() => true, true],
+    'async true': [async () => true, true],
+    'sync false': [() => false, false],
+    'truthy but not true': [() => 1, false],
+    'reason string': [() => 'names must be polite', false],
+    throws: [() => { throw new Error('x'); }, false],
+    rejects: [() => Promise.reject(new Error('x')), false],
+    'never answers': [() => new Promise(() => {}), false],
+  };
+  for (const [name, [hook, allowed]] of Object.entries(hooks)) {
+    const h = harness(hook, timers);
+    const iso = await h.start();
+    await tick();
+    iso.handle({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
+    await tick();
+    assert.equal(h.sockets[0].sent.length, allowed ? 1 : 0, name);
+    if (!allowed) assert.equal(h.posted.at(-1).error.code, 'hook_rejected', name);
+  }
+});
+
+test('the hook gets a copy: changing it changes nothing sent', async () => {
+  const h = harness((m) => { m.args.name = 'Mallory'; return true; });
+  const iso = await h.start();
+  await tick();
+  iso.handle({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
+  await tick();
+  assert.equal((await decryptSent(h.sockets[0].sent[0])).args.name, 'Ada');
 });

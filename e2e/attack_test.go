@@ -1,0 +1,170 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/coder/websocket"
+)
+
+// capture records the isolation iframe's WebSocket URL and the binary frames
+// it sends, as anyone watching the loopback traffic could.
+type capture struct {
+	mu     sync.Mutex
+	url    string
+	frames [][]byte
+}
+
+func (c *capture) listen(t *testing.T, ctx context.Context) {
+	if err := chromedp.Do(ctx); err != nil { // open the tab so no event is missed
+		t.Fatal(err)
+	}
+	err := chromedp.Listen(ctx, func(ev any) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		switch e := ev.(type) {
+		case *network.EventWebSocketCreated:
+			c.url = e.URL
+		case *network.EventWebSocketFrameSent:
+			if e.Response.Opcode == 2 {
+				c.frames = append(c.frames, append([]byte(nil), e.Response.PayloadData...)) // cdproto has decoded the base64
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (c *capture) get() (string, [][]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.url, append([][]byte(nil), c.frames...)
+}
+
+// replay dials the captured URL as the iframe would and writes frame. It
+// reports how the core answered: "refused" at the handshake, "closed" after
+// the frame, or "answered" if anything came back.
+func replay(t *testing.T, url string, frame []byte) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"null"}}})
+	if err != nil {
+		return "refused"
+	}
+	defer conn.CloseNow()
+	if err := conn.Write(ctx, websocket.MessageBinary, frame); err != nil {
+		return "closed"
+	}
+	if _, _, err := conn.Read(ctx); err != nil {
+		if websocket.CloseStatus(err) == websocket.StatusPolicyViolation {
+			return "closed"
+		}
+		return "error: " + err.Error()
+	}
+	return "answered"
+}
+
+func TestAttack_CapturedFramesReplayedFromOutsideDoNothing(t *testing.T) {
+	p := startIsogate(t, "demo", "--browser")
+	// Chromium runs sandboxed iframes in their own process, whose network
+	// events reach another DevTools target. For the capture only, keep the
+	// iframe in the page's process so its WebSocket shows up on the page.
+	ctx := browser(t, chromedp.Flag("disable-features", "IsolateSandboxedIframes"))
+	var cap capture
+	cap.listen(t, ctx)
+	openApp(t, ctx, p.URL)
+	for _, name := range []string{"Ada", "Bo"} {
+		if o := invoke(t, ctx, `'demo.greet'`, `{name: '`+name+`'}`); !o.OK {
+			t.Fatalf("greet %s: %+v", name, o)
+		}
+	}
+	url, frames := cap.get()
+	if url == "" || len(frames) != 2 {
+		t.Fatalf("captured url %q and %d frames, want the transport URL and 2 frames", url, len(frames))
+	}
+	if !strings.Contains(url, "&a=") {
+		t.Fatalf("captured URL %q carries no transport token", url)
+	}
+
+	// While the page is connected, the session takes no second connection.
+	if got := replay(t, url, frames[0]); got != "closed" && got != "refused" {
+		t.Fatalf("replay during the live session: %s", got)
+	}
+	// Close the page: the session waits for its iframe to reconnect. The
+	// captured URL now gets through the handshake, but the frames do not.
+	if _, err := chromedp.Run(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	for i, f := range frames {
+		if got := replay(t, url, f); got != "closed" {
+			t.Fatalf("replay of captured frame %d: %s", i, got)
+		}
+		for _, bit := range []int{0, 8 + 1, 2*8 + 3, 18*8 + 7, 26*8 + 5, (len(f)-1)*8 + 2} {
+			bad := append([]byte(nil), f...)
+			bad[bit/8] ^= 1 << (bit % 8)
+			if got := replay(t, url, bad); got != "closed" {
+				t.Fatalf("captured frame %d with bit %d flipped: %s", i, bit, got)
+			}
+		}
+	}
+	if n := p.decisions("demo.greet"); n != 2 {
+		t.Fatalf("core decided %d demo.greet messages, want the 2 the page sent", n)
+	}
+}
+
+func TestAttack_ThirdPartyFrameCannotForgeRequestsOrReplies(t *testing.T) {
+	p := startIsogate(t, "demo", "--browser")
+	ctx := browser(t)
+	openApp(t, ctx, p.URL)
+	// A third-party iframe (think: an ad) inside the page floods the bridge
+	// with reply-shaped messages and the isolation iframe with request-shaped
+	// ones, while the page makes real calls.
+	eval[bool](t, ctx, `new Promise((resolve) => {
+	  const evil = document.createElement('iframe');
+	  evil.setAttribute('sandbox', 'allow-scripts');
+	  evil.srcdoc = '<script>' +
+	    'const iso = parent.frames[0];' +
+	    'function flood() {' +
+	    '  for (let id = 1; id < 20; id++) {' +
+	    '    parent.postMessage({type: "reply", id, ok: true, result: {greeting: "forged"}}, "*");' +
+	    '    parent.postMessage({type: "ready"}, "*");' +
+	    '    iso.postMessage({type: "invoke", id: 1000 + id, kind: "command", name: "demo.greet", args: {name: "evil"}}, "*");' +
+	    '  }' +
+	    '}' +
+	    'flood(); setInterval(flood, 20); parent.postMessage("evil-started", "*");' +
+	    '<' + '/script>';
+	  addEventListener('message', (e) => { if (e.data === 'evil-started') resolve(true); });
+	  document.body.appendChild(evil);
+	})`)
+	for i := 0; i < 10; i++ {
+		o := invoke(t, ctx, `'demo.greet'`, `{name: 'Ada'}`)
+		if !o.OK || o.Result["greeting"] != "Hello, Ada!" {
+			t.Fatalf("call %d settled with %+v while a third-party frame forged replies", i, o)
+		}
+	}
+	if n := p.decisions("demo.greet"); n != 10 {
+		t.Fatalf("core decided %d demo.greet messages, want only the page's 10", n)
+	}
+}
+
+func TestAttack_IsolationHookVetoes(t *testing.T) {
+	p := startIsogate(t, "demo", "--browser")
+	ctx := browser(t)
+	openApp(t, ctx, p.URL)
+	o := invoke(t, ctx, `'demo.greet'`, `{name: '<img src=x onerror=alert(1)>'}`)
+	if o.OK || o.Code != "hook_rejected" {
+		t.Fatalf("markup past the hook: %+v", o)
+	}
+	if n := p.decisions("demo.greet"); n != 0 {
+		t.Fatalf("a vetoed call reached the core (%d decisions)", n)
+	}
+}

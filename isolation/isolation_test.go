@@ -1,0 +1,82 @@
+package isolation
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestInjectBridge_FirstScript(t *testing.T) {
+	tag := `<script src="/__isogate/bridge.js" data-isogate-frame="http://127.0.0.1:2/frame/t&amp;x"></script>`
+	for _, c := range []struct{ in, want string }{
+		{"<!doctype html><script>evil()</script>", "<!doctype html>" + tag + "<script>evil()</script>"},
+		{"\ufeff\n<!DOCTYPE html>\n<head>", "\ufeff\n<!DOCTYPE html>" + tag + "\n<head>"},
+		{"<script>first()</script><p>", tag + "<script>first()</script><p>"},
+		{"", tag},
+	} {
+		if got := string(InjectBridge([]byte(c.in), "http://127.0.0.1:2/frame/t&x")); got != c.want {
+			t.Errorf("InjectBridge(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestFrame_ServedOnceWithStrictHeaders(t *testing.T) {
+	s := NewServer("http://127.0.0.1:2", "http://127.0.0.1:1")
+	url, err := s.Issue(Frame{Session: "ab", Secret: "c2VjcmV0", WS: "ws://127.0.0.1:2/ws"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := s.Handler(http.NotFoundHandler())
+	get := func() *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", url, nil)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	w := get()
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "c2VjcmV0") {
+		t.Fatalf("first GET: %d %s", w.Code, w.Body)
+	}
+	csp := w.Header().Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "script-src http://127.0.0.1:2/isolation.js http://127.0.0.1:2/hook.js;",
+		"connect-src ws://127.0.0.1:2/ws;", "frame-ancestors http://127.0.0.1:1;", "sandbox allow-scripts"} {
+		if !strings.Contains(csp+";", want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	for k, v := range map[string]string{"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"} {
+		if got := w.Header().Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if w := get(); w.Code != http.StatusGone || strings.Contains(w.Body.String(), "c2VjcmV0") {
+		t.Fatalf("second GET: %d %s", w.Code, w.Body)
+	}
+}
+
+func TestFrame_ExpiredURLGivesNoPage(t *testing.T) {
+	s := NewServer("http://127.0.0.1:2", "http://127.0.0.1:1")
+	now := time.Now()
+	s.now = func() time.Time { return now }
+	url, _ := s.Issue(Frame{Secret: "c2VjcmV0"})
+	now = now.Add(FrameTTL + time.Second)
+	w := httptest.NewRecorder()
+	s.Handler(http.NotFoundHandler()).ServeHTTP(w, httptest.NewRequest("GET", url, nil))
+	if w.Code != http.StatusGone {
+		t.Fatalf("expired URL: %d", w.Code)
+	}
+}
+
+func TestIssue_BoundedOutstandingURLs(t *testing.T) {
+	s := NewServer("http://127.0.0.1:2", "http://127.0.0.1:1")
+	for i := 0; i < MaxFramesIssued; i++ {
+		if _, err := s.Issue(Frame{}); err != nil {
+			t.Fatalf("issue %d: %v", i, err)
+		}
+	}
+	if _, err := s.Issue(Frame{}); err != ErrTooManyFrames {
+		t.Fatalf("issue past the limit: %v", err)
+	}
+}
