@@ -73,6 +73,13 @@ type Config struct {
 	Addr   string         // app listen address; default 127.0.0.1:0
 	Logger *slog.Logger   // default slog.Default()
 	Limits Limits
+
+	// DecisionLog, if set, gets a line per decision before the reply is sent;
+	// a decision that cannot be logged rejects its message.
+	DecisionLog *policy.DecisionLog
+	// DryRun decides and logs every message but lets denied ones through to
+	// their handlers. For trying a new policy; never for production.
+	DryRun bool
 }
 
 // Handler answers one allowed command. args has passed the command's schema
@@ -81,11 +88,13 @@ type Handler func(ctx context.Context, args any) (any, error)
 
 // Core is one running isogate core.
 type Core struct {
-	log      *slog.Logger
-	app      fs.FS
-	limits   Limits
-	policy   atomic.Pointer[policy.Policy]
-	handlers map[string]Handler
+	log       *slog.Logger
+	app       fs.FS
+	limits    Limits
+	policy    atomic.Pointer[policy.Policy]
+	handlers  map[string]Handler
+	decisions *policy.DecisionLog
+	dryRun    bool
 
 	appLn, isoLn net.Listener
 	appOrigin    string
@@ -108,7 +117,8 @@ func New(cfg Config) (*Core, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	c := &Core{log: cfg.Logger, app: cfg.App, limits: cfg.Limits.withDefaults(), handlers: map[string]Handler{}}
+	c := &Core{log: cfg.Logger, app: cfg.App, limits: cfg.Limits.withDefaults(), handlers: map[string]Handler{},
+		decisions: cfg.DecisionLog, dryRun: cfg.DryRun}
 	if c.log == nil {
 		c.log = slog.Default()
 	}

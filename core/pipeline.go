@@ -25,11 +25,18 @@ func (c *Core) process(s *session, seq uint64, m *message) (any, error) {
 		Origin: c.appOrigin, Window: defaultWindow, Session: s.id, Seq: seq,
 	}
 
-	// Schema, then policy.
-	v := c.policy.Load().Check(s.ctx, &in)
+	// Schema, then policy, then the decision log: one policy version for all three.
+	p := c.policy.Load()
+	v := p.Check(s.ctx, &in)
 	c.log.Info("decision", "session", s.id, "seq", seq, "kind", m.Kind, "name", m.Name,
 		"allow", v.Allow, "code", v.Code, "reasons", v.Reasons, "latency", time.Since(start))
-	if !v.Allow {
+	if c.decisions != nil {
+		if err := c.decisions.Record(s.ctx, p, &in, v, time.Since(start)); err != nil {
+			c.log.Error("decision not logged; message rejected", "session", s.id, "seq", seq, "err", err)
+			return nil, &Error{Code: CodeUnavailable, Message: "the decision could not be logged"}
+		}
+	}
+	if !v.Allow && !c.dryRun {
 		return nil, &Error{Code: v.Code, Message: rejection(m, v)}
 	}
 

@@ -64,7 +64,7 @@ func TestCheck_DenyReasonsReported(t *testing.T) {
 	}
 }
 
-func load(files map[string]string) (*Policy, error) {
+func loadMap(files map[string]string) (*Policy, error) {
 	m := fstest.MapFS{}
 	for n, s := range files {
 		m[n] = &fstest.MapFile{Data: []byte(s)}
@@ -73,7 +73,7 @@ func load(files map[string]string) (*Policy, error) {
 }
 
 func TestDecide_NonBooleanAllowDenied(t *testing.T) {
-	p, err := load(map[string]string{"p.rego": "package isogate\nallow := \"yes\"\n", "schemas/x.json": `{}`})
+	p, err := loadMap(map[string]string{"p.rego": "package isogate\nallow := \"yes\"\n", "schemas/x.json": `{}`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestDecide_NonBooleanAllowDenied(t *testing.T) {
 
 func TestDecide_EvaluationErrorDenied(t *testing.T) {
 	// With strict builtin errors, a failing builtin is an error, and an error denies.
-	p, err := load(map[string]string{"p.rego": "package isogate\nallow if to_number(input.args.n) > 0\n", "schemas/x.json": `{}`})
+	p, err := loadMap(map[string]string{"p.rego": "package isogate\nallow if to_number(input.args.n) > 0\n", "schemas/x.json": `{}`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestDecide_EvaluationErrorDenied(t *testing.T) {
 }
 
 func TestDecide_EvaluationTimeoutDenied(t *testing.T) {
-	p, err := load(map[string]string{"p.rego": "package isogate\nallow if count([x | some x in numbers.range(1, 100000000)]) > 0\n", "schemas/x.json": `{}`})
+	p, err := loadMap(map[string]string{"p.rego": "package isogate\nallow if count([x | some x in numbers.range(1, 100000000)]) > 0\n", "schemas/x.json": `{}`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestLoad_RefusesUnsafePolicies(t *testing.T) {
 
 func TestLoad_TestFilesAreNotPolicy(t *testing.T) {
 	// A test file defining allow must not make the policy allow.
-	p, err := load(map[string]string{
+	p, err := loadMap(map[string]string{
 		"p.rego":         "package isogate\nallow if false\n",
 		"p_test.rego":    "package isogate\nallow if true\n",
 		"schemas/x.json": `{}`,

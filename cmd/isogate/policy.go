@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/isogate/isogate/policy"
+)
+
+func cmdPolicy(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return badf("policy: missing subcommand (check, test or eval)")
+	}
+	switch args[0] {
+	case "check":
+		return policyCheck(args[1:], stdout)
+	case "test":
+		return policyTest(args[1:], stdout)
+	case "eval":
+		return policyEval(args[1:], stdout)
+	}
+	return badf("policy: unknown subcommand %q (want check, test or eval)", args[0])
+}
+
+func policyDir(cmd string, fl *flag.FlagSet, args []string) (string, error) {
+	pos, err := parse(fl, args)
+	if err != nil {
+		return "", err
+	}
+	if err := positional(cmd, pos, "DIR"); err != nil {
+		return "", err
+	}
+	return pos[0], isDir(cmd, pos[0])
+}
+
+func policyCheck(args []string, stdout io.Writer) error {
+	fl := flag.NewFlagSet("policy check", flag.ContinueOnError)
+	dir, err := policyDir("policy check", fl, args)
+	if err != nil {
+		return err
+	}
+	p, err := policy.Load(context.Background(), os.DirFS(dir))
+	if err != nil {
+		return exitError{1, err.Error()}
+	}
+	fmt.Fprintf(stdout, "ok: %d schemas (%s), revision %s\n", len(p.Names()), strings.Join(p.Names(), ", "), p.Revision)
+	return nil
+}
+
+func policyTest(args []string, stdout io.Writer) error {
+	fl := flag.NewFlagSet("policy test", flag.ContinueOnError)
+	verbose := fl.Bool("v", false, "print every test, not only failures")
+	timeout := fl.Duration("timeout", 5*time.Second, "time limit of one test")
+	dir, err := policyDir("policy test", fl, args)
+	if err != nil {
+		return err
+	}
+	results, err := policy.RunTests(context.Background(), os.DirFS(dir), *timeout)
+	if err != nil {
+		return exitError{1, err.Error()}
+	}
+	if len(results) == 0 {
+		return exitError{1, "policy test: no tests found"}
+	}
+	var pass, fail, errs int
+	for _, r := range results {
+		switch {
+		case r.Pass():
+			pass++
+		case r.Error != nil:
+			errs++
+		case r.Fail:
+			fail++
+		}
+		if *verbose || !r.Pass() {
+			line := fmt.Sprintf("%s: %s", r.Location.File, strings.TrimSpace(strings.SplitN(r.String(), "\n", 2)[0]))
+			if r.Error != nil {
+				line += ": " + oneLine(r.Error.Error())
+			}
+			fmt.Fprintln(stdout, line)
+		}
+	}
+	fmt.Fprintln(stdout, strings.Repeat("-", 80))
+	n := len(results)
+	if pass > 0 || fail+errs == 0 {
+		fmt.Fprintf(stdout, "PASS: %d/%d\n", pass, n)
+	}
+	if fail > 0 {
+		fmt.Fprintf(stdout, "FAIL: %d/%d\n", fail, n)
+	}
+	if errs > 0 {
+		fmt.Fprintf(stdout, "ERROR: %d/%d\n", errs, n)
+	}
+	if fail+errs > 0 {
+		return exitError{code: 1}
+	}
+	return nil
+}
+
+// explainFlag is --explain (full) or --explain=full|notes|fails.
+type explainFlag struct{ mode string }
+
+func (e *explainFlag) String() string   { return e.mode }
+func (e *explainFlag) IsBoolFlag() bool { return true }
+func (e *explainFlag) Set(s string) error {
+	switch s {
+	case "true", "full":
+		e.mode = "full"
+	case "notes", "fails":
+		e.mode = s
+	case "false":
+		e.mode = ""
+	default:
+		return fmt.Errorf("want full, notes or fails")
+	}
+	return nil
+}
+
+func policyEval(args []string, stdout io.Writer) error {
+	fl := flag.NewFlagSet("policy eval", flag.ContinueOnError)
+	inputPath := fl.String("input", "", "JSON file holding the input document")
+	var explain explainFlag
+	fl.Var(&explain, "explain", "add OPA's explanation: full, notes or fails")
+	dir, err := policyDir("policy eval", fl, args)
+	if err != nil {
+		return err
+	}
+	if *inputPath == "" {
+		return badf("policy eval: --input FILE is required")
+	}
+	in, err := readInput(*inputPath)
+	if err != nil {
+		return err
+	}
+	p, err := policy.Load(context.Background(), os.DirFS(dir))
+	if err != nil {
+		return exitError{1, err.Error()}
+	}
+	out := struct {
+		policy.Verdict
+		Revision    string   `json:"revision"`
+		Explanation []string `json:"explanation,omitempty"`
+	}{Revision: p.Revision}
+	if explain.mode != "" {
+		out.Verdict, out.Explanation = p.Explain(context.Background(), in, explain.mode)
+	} else {
+		out.Verdict = p.Check(context.Background(), in)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// readInput reads an input document strictly, with numbers kept exact.
+func readInput(path string) (*policy.Input, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, badf("policy eval: --input: %v", err)
+	}
+	var raw struct {
+		Kind    string      `json:"kind"`
+		Name    string      `json:"name"`
+		Args    any         `json:"args"`
+		Origin  string      `json:"origin"`
+		Window  string      `json:"window"`
+		Session string      `json:"session"`
+		Seq     json.Number `json:"seq"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, badf("policy eval: %s: not a valid input document: %v", path, err)
+	}
+	switch raw.Kind {
+	case policy.KindCommand, policy.KindEvent, policy.KindListen:
+	default:
+		return nil, badf("policy eval: %s: kind must be command, event or listen", path)
+	}
+	if raw.Name == "" {
+		return nil, badf("policy eval: %s: name is missing", path)
+	}
+	if raw.Window == "" {
+		raw.Window = "main"
+	}
+	in := &policy.Input{Kind: raw.Kind, Name: raw.Name, Args: raw.Args, Origin: raw.Origin, Window: raw.Window, Session: raw.Session}
+	if raw.Seq != "" {
+		seq, err := raw.Seq.Int64()
+		if err != nil || seq < 0 {
+			return nil, badf("policy eval: %s: seq must be a non-negative integer", path)
+		}
+		in.Seq = uint64(seq)
+	}
+	return in, nil
+}

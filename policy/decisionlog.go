@@ -1,0 +1,219 @@
+package policy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// DecisionLog writes one JSON line per decision. Each line goes to the file
+// in a single write(2) before the caller answers the message, so a process
+// killed even with SIGKILL has logged every decision it answered (the kernel
+// keeps what was written; surviving power loss is out of scope).
+type DecisionLog struct {
+	DryRun bool // mark every line: the verdicts were not enforced
+
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// OpenDecisionLog appends to the file at path, creating it with mode 0600.
+func OpenDecisionLog(path string) (*DecisionLog, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return &DecisionLog{w: f}, nil
+}
+
+// NewDecisionLog writes to w (which should not buffer).
+func NewDecisionLog(w io.Writer) *DecisionLog { return &DecisionLog{w: w} }
+
+// Close closes the underlying file, if it is one.
+func (l *DecisionLog) Close() error {
+	if c, ok := l.w.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// Decision is one line of the decision log.
+type Decision struct {
+	Time       time.Time `json:"time"`
+	DecisionID string    `json:"decision_id"`
+	Session    string    `json:"session"`
+	Window     string    `json:"window"`
+	Kind       string    `json:"kind"`
+	Name       string    `json:"name"`
+	Seq        uint64    `json:"seq"`
+	Input      any       `json:"input"` // the policy input, after masking
+	Result     Verdict   `json:"result"`
+	Revision   string    `json:"revision"`
+	LatencyNS  int64     `json:"latency_ns"`
+	DryRun     bool      `json:"dry_run,omitempty"`
+	Erased     []string  `json:"erased,omitempty"`
+	Masked     []string  `json:"masked,omitempty"`
+}
+
+// Record masks the input as the policy's system.log mask rule says (OPA's
+// convention: JSON pointers such as "/input/args/password" to erase, or
+// {"op": "upsert", "path": ..., "value": ...} to replace) and writes the line.
+func (l *DecisionLog) Record(ctx context.Context, p *Policy, in *Input, v Verdict, latency time.Duration) error {
+	id := make([]byte, 16)
+	rand.Read(id)
+	d := Decision{
+		Time: time.Now().UTC(), DecisionID: hex.EncodeToString(id),
+		Session: in.Session, Window: in.Window, Kind: in.Kind, Name: in.Name, Seq: in.Seq,
+		Result: v, Revision: p.Revision, LatencyNS: latency.Nanoseconds(), DryRun: l.DryRun,
+	}
+	event := map[string]any{"input": in.document()}
+	if err := p.applyMasks(ctx, in, event, &d); err != nil {
+		return err
+	}
+	d.Input = event["input"]
+	line, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("decision log: %w", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := l.w.Write(append(line, '\n')); err != nil {
+		return fmt.Errorf("decision log: %w", err)
+	}
+	return nil
+}
+
+// applyMasks evaluates the mask rule and applies it to a deep copy of the
+// input inside event (the handler still gets the original arguments).
+func (p *Policy) applyMasks(ctx context.Context, in *Input, event map[string]any, d *Decision) error {
+	ctx, cancel := context.WithTimeout(ctx, p.EvalTimeout)
+	defer cancel()
+	rs, err := p.mask.Eval(ctx, rego.EvalInput(in.document()))
+	if err != nil {
+		return fmt.Errorf("decision log: mask rule: %w", err)
+	}
+	if len(rs) != 1 {
+		return nil
+	}
+	masks, _ := rs[0].Bindings["mask"].([]any)
+	if len(masks) == 0 {
+		return nil
+	}
+	event["input"] = deepCopy(event["input"])
+	for _, m := range masks {
+		switch m := m.(type) {
+		case string:
+			if erase(event, m) {
+				d.Erased = append(d.Erased, m)
+			}
+		case map[string]any:
+			path, _ := m["path"].(string)
+			if m["op"] == "upsert" && upsert(event, path, m["value"]) {
+				d.Masked = append(d.Masked, path)
+			} else if m["op"] == "remove" && erase(event, path) {
+				d.Erased = append(d.Erased, path)
+			}
+		}
+	}
+	return nil
+}
+
+func deepCopy(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		c := make(map[string]any, len(v))
+		for k, x := range v {
+			c[k] = deepCopy(x)
+		}
+		return c
+	case []any:
+		c := make([]any, len(v))
+		for i, x := range v {
+			c[i] = deepCopy(x)
+		}
+		return c
+	}
+	return v
+}
+
+// pointer splits a JSON pointer (RFC 6901) into its unescaped tokens.
+func pointer(p string) []string {
+	if !strings.HasPrefix(p, "/") {
+		return nil
+	}
+	toks := strings.Split(p[1:], "/")
+	for i, t := range toks {
+		toks[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
+	}
+	return toks
+}
+
+// parent walks to the container of the last token of path.
+func parent(root map[string]any, toks []string) any {
+	var cur any = root
+	for _, t := range toks[:len(toks)-1] {
+		switch c := cur.(type) {
+		case map[string]any:
+			cur = c[t]
+		case []any:
+			i, err := strconv.Atoi(t)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil
+			}
+			cur = c[i]
+		default:
+			return nil
+		}
+	}
+	return cur
+}
+
+func erase(root map[string]any, path string) bool {
+	toks := pointer(path)
+	if len(toks) < 2 {
+		return false
+	}
+	last := toks[len(toks)-1]
+	switch c := parent(root, toks).(type) {
+	case map[string]any:
+		if _, ok := c[last]; ok {
+			delete(c, last)
+			return true
+		}
+	case []any:
+		if i, err := strconv.Atoi(last); err == nil && i >= 0 && i < len(c) {
+			c[i] = nil
+			return true
+		}
+	}
+	return false
+}
+
+func upsert(root map[string]any, path string, value any) bool {
+	toks := pointer(path)
+	if len(toks) < 2 {
+		return false
+	}
+	last := toks[len(toks)-1]
+	switch c := parent(root, toks).(type) {
+	case map[string]any:
+		c[last] = value
+		return true
+	case []any:
+		if i, err := strconv.Atoi(last); err == nil && i >= 0 && i < len(c) {
+			c[i] = value
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,264 @@
+package policy
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/santhosh-tekuri/jsonschema/v5"
+)
+
+// The queries prepared at load. They collect values without letting an
+// undefined rule make the whole query undefined.
+const (
+	verdictQuery = `allow := [x | x := data.isogate.allow]; deny := [r | some r in data.isogate.deny]`
+	maskQuery    = `mask := [m | some m in data.system.log.mask]`
+)
+
+// Load reads a policy directory: *.rego (not *_test.rego), schemas/*.json,
+// an optional data.json and an optional hook.js, the way
+// `opa test --ignore schemas DIR` reads it: schemas are not data.
+func Load(ctx context.Context, fsys fs.FS) (*Policy, error) {
+	files, err := readFiles(fsys, false)
+	if err != nil {
+		return nil, err
+	}
+	return load(ctx, files)
+}
+
+func load(ctx context.Context, files map[string][]byte) (*Policy, error) {
+	p := &Policy{EvalTimeout: DefaultEvalTimeout, Revision: revision(files), hook: files[HookFile]}
+	var err error
+	if p.schemas, p.raw, err = compileSchemas(files); err != nil {
+		return nil, err
+	}
+	modules, err := parseModules(files)
+	if err != nil {
+		return nil, err
+	}
+	if len(modules) == 0 {
+		return nil, errors.New("policy has no .rego files")
+	}
+	store, err := dataStore(files)
+	if err != nil {
+		return nil, err
+	}
+	compiler := newCompiler()
+	if compiler.Compile(modules); compiler.Failed() {
+		return nil, astError(compiler.Errors)
+	}
+	prep := func(q string) (rego.PreparedEvalQuery, error) {
+		return rego.New(rego.Query(q), rego.Compiler(compiler), rego.Store(store),
+			rego.StrictBuiltinErrors(true)).PrepareForEval(ctx)
+	}
+	if p.query, err = prep(verdictQuery); err != nil {
+		return nil, err
+	}
+	if p.mask, err = prep(maskQuery); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// readFiles reads the files of a policy directory that isogate uses; with
+// tests, the *_test.rego files too.
+func readFiles(fsys fs.FS, tests bool) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !(isPolicyFile(name) || tests && isTestFile(name)) {
+			return nil
+		}
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		files[name] = b
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read policy: %w", err)
+	}
+	return files, nil
+}
+
+func isTestFile(name string) bool {
+	return strings.HasSuffix(name, "_test.rego") && !strings.Contains(name, "/")
+}
+
+func isPolicyFile(name string) bool {
+	switch {
+	case name == "data.json", name == HookFile:
+		return true
+	case path.Dir(name) == "schemas":
+		return strings.HasSuffix(name, ".json")
+	case isTestFile(name):
+		return false
+	}
+	return strings.HasSuffix(name, ".rego") && !strings.Contains(name, "/")
+}
+
+func revision(files map[string][]byte) string {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, n := range names {
+		fmt.Fprintf(h, "%s\x00%d\x00", n, len(files[n]))
+		h.Write(files[n])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+const schemaBase = "isogate:///schemas/"
+
+func compileSchemas(files map[string][]byte) (map[string]*jsonschema.Schema, map[string]json.RawMessage, error) {
+	c := jsonschema.NewCompiler()
+	c.Draft = jsonschema.Draft2020
+	c.LoadURL = func(u string) (io.ReadCloser, error) {
+		return nil, fmt.Errorf("loading %q refused: schemas may only refer to each other", u)
+	}
+	raw := map[string]json.RawMessage{}
+	for name, b := range files {
+		if path.Dir(name) != "schemas" {
+			continue
+		}
+		n := strings.TrimSuffix(path.Base(name), ".json")
+		if !NamePattern.MatchString(n) {
+			return nil, nil, fmt.Errorf("%s: %q is not a valid command or event name", name, n)
+		}
+		if err := jsonSyntax(b); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if err := c.AddResource(schemaBase+n+".json", bytes.NewReader(b)); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		raw[n] = json.RawMessage(b)
+	}
+	schemas := map[string]*jsonschema.Schema{}
+	for _, n := range sortedKeys(raw) {
+		s, err := c.Compile(schemaBase + n + ".json")
+		if err != nil {
+			return nil, nil, fmt.Errorf("schemas/%s.json: %s", n, oneLine(err.Error()))
+		}
+		schemas[n] = s
+	}
+	return schemas, raw, nil
+}
+
+// jsonSyntax reports a syntax error with its line.
+func jsonSyntax(b []byte) error {
+	var v any
+	err := json.Unmarshal(b, &v)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		line := 1 + bytes.Count(b[:se.Offset], []byte("\n"))
+		return fmt.Errorf("line %d: %v", line, se)
+	}
+	return err
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// blockedBuiltins reach the network or the host. They are removed from the
+// capabilities, so a policy using one fails to compile.
+var blockedBuiltins = []string{"http.send", "net.lookup_ip_addr", "opa.runtime"}
+
+func capabilities() *ast.Capabilities {
+	caps := ast.CapabilitiesForThisVersion()
+	caps.Builtins = slices.DeleteFunc(caps.Builtins, func(b *ast.Builtin) bool {
+		return slices.Contains(blockedBuiltins, b.Name)
+	})
+	caps.AllowNet = []string{}
+	return caps
+}
+
+func newCompiler() *ast.Compiler {
+	return ast.NewCompiler().WithCapabilities(capabilities()).WithDefaultRegoVersion(ast.RegoV1)
+}
+
+// parseModules parses the .rego files (tests too, when present in files).
+// Policy modules must be in package isogate (or below it) or system.log
+// (OPA's decision-log masking package).
+func parseModules(files map[string][]byte) (map[string]*ast.Module, error) {
+	modules := map[string]*ast.Module{}
+	for _, name := range sortedKeys(files) {
+		if !strings.HasSuffix(name, ".rego") {
+			continue
+		}
+		m, err := ast.ParseModuleWithOpts(name, string(files[name]), ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			return nil, astError(err)
+		}
+		pkg := strings.TrimPrefix(m.Package.Path.String(), "data.")
+		if !isTestFile(name) && pkg != "isogate" && !strings.HasPrefix(pkg, "isogate.") && pkg != "system.log" {
+			return nil, fmt.Errorf("%s:%d: package is %s, want isogate", name, m.Package.Location.Row, pkg)
+		}
+		modules[name] = m
+	}
+	return modules, nil
+}
+
+func dataStore(files map[string][]byte) (storage.Store, error) {
+	b, ok := files["data.json"]
+	if !ok {
+		return inmem.New(), nil
+	}
+	if err := jsonSyntax(b); err != nil {
+		return nil, fmt.Errorf("data.json: %w", err)
+	}
+	var data map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&data); err != nil {
+		return nil, fmt.Errorf("data.json: must hold a JSON object: %w", err)
+	}
+	return inmem.NewFromObject(data), nil
+}
+
+// astError turns OPA's errors into one line: the first, with file and line,
+// and how many more there are.
+func astError(err error) error {
+	var errs ast.Errors
+	if !errors.As(err, &errs) || len(errs) == 0 {
+		return errors.New(oneLine(err.Error()))
+	}
+	e := errs[0]
+	msg := fmt.Sprintf("%s: %s", e.Code, oneLine(e.Message))
+	if e.Location != nil {
+		msg = fmt.Sprintf("%s:%d: %s", e.Location.File, e.Location.Row, msg)
+	}
+	if len(errs) > 1 {
+		msg += fmt.Sprintf(" (and %d more)", len(errs)-1)
+	}
+	return errors.New(msg)
+}
