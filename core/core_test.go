@@ -43,6 +43,11 @@ type harness struct {
 
 func newHarness(t *testing.T, limits Limits) *harness {
 	t.Helper()
+	return newHarnessWith(t, func(c *Config) { c.Limits = limits })
+}
+
+func newHarnessWith(t *testing.T, configure func(*Config)) *harness {
+	t.Helper()
 	schema := `{"type":"object"}`
 	p, err := policy.Load(context.Background(), fstest.MapFS{
 		"p.rego":                {Data: []byte(testPolicy)},
@@ -56,7 +61,9 @@ func newHarness(t *testing.T, limits Limits) *harness {
 		t.Fatal(err)
 	}
 	app := fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>t</title>")}}
-	c, err := New(Config{App: app, Policy: p, Limits: limits, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := Config{App: app, Policy: p, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	configure(&cfg)
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,14 +145,22 @@ func dial(url, origin string) (*websocket.Conn, *http.Response, error) {
 	return websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h})
 }
 
+// connect opens the transport as the iframe does, retrying while the core
+// still holds a previous connection of the session (409).
 func (f *fakeFrame) connect() *websocket.Conn {
 	f.t.Helper()
-	c, _, err := dial(f.wsURL(f.keys.Auth[:]), "null")
-	if err != nil {
-		f.t.Fatal(err)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, resp, err := dial(f.wsURL(f.keys.Auth[:]), "null")
+		if err == nil {
+			f.t.Cleanup(func() { c.CloseNow() })
+			return c
+		}
+		if resp == nil || resp.StatusCode != http.StatusConflict || time.Now().After(deadline) {
+			f.t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	f.t.Cleanup(func() { c.CloseNow() })
-	return c
 }
 
 func invoke(id int, name string, args string) []byte {
@@ -267,7 +282,6 @@ func TestTransport_ReplayedFrameOnNewConnectionRejected(t *testing.T) {
 		t.Fatalf("first call: %+v %v", r, err)
 	}
 	c.Close(websocket.StatusNormalClosure, "")
-	time.Sleep(50 * time.Millisecond) // let the core see the close and detach
 	c2 := f.connect()
 	c2.Write(context.Background(), websocket.MessageBinary, frame)
 	if _, err := f.recv(c2); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
@@ -303,11 +317,13 @@ func TestTransport_HandshakeRefusals(t *testing.T) {
 	}
 	// A second connection to a session that has one is refused too.
 	f.connect()
-	conn, _, err := dial(f.wsURL(f.keys.Auth[:]), "null")
+	conn, resp, err := dial(f.wsURL(f.keys.Auth[:]), "null")
 	if err == nil {
-		if _, _, err = conn.Read(context.Background()); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
-			t.Fatalf("second connection: %v", err)
-		}
+		conn.CloseNow()
+		t.Fatal("second connection to a connected session accepted")
+	}
+	if resp == nil || resp.StatusCode != http.StatusConflict {
+		t.Fatalf("second connection: %v, want 409", resp)
 	}
 }
 
@@ -412,5 +428,36 @@ func TestTransport_TextFrameClosesConnection(t *testing.T) {
 	}
 	if h.calls.Load() != 0 {
 		t.Fatal("a text frame reached a handler")
+	}
+}
+
+type brokenDisk struct{}
+
+func (brokenDisk) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestDecisionLog_UnloggableDecisionRejected(t *testing.T) {
+	h := newHarnessWith(t, func(c *Config) { c.DecisionLog = policy.NewDecisionLog(brokenDisk{}) })
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	wantCode(t, f.call(c, 1, "t.echo", `{"msg":"x"}`), CodeUnavailable)
+	if h.calls.Load() != 0 {
+		t.Fatal("a handler ran for a decision that was not logged")
+	}
+}
+
+func TestDryRun_DeniedCallReachesHandler(t *testing.T) {
+	var buf strings.Builder
+	h := newHarnessWith(t, func(c *Config) {
+		c.DryRun = true
+		c.DecisionLog = policy.NewDecisionLog(&buf)
+		c.DecisionLog.DryRun = true
+	})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	if r := f.call(c, 1, "t.secret", `{}`); !r.OK {
+		t.Fatalf("dry run rejected: %+v", r.Error)
+	}
+	if !strings.Contains(buf.String(), `"dry_run":true`) || !strings.Contains(buf.String(), `"allow":false`) {
+		t.Fatalf("decision log = %s", buf.String())
 	}
 }

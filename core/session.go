@@ -33,10 +33,11 @@ type session struct {
 
 	opener *crypto.Opener // used only by the one connection's read loop
 
-	mu     sync.Mutex // guards sealer, conn, timer
-	sealer *crypto.Sealer
-	conn   *websocket.Conn
-	timer  *time.Timer
+	mu      sync.Mutex // guards sealer, claimed, conn, timer
+	sealer  *crypto.Sealer
+	claimed bool // a connection holds or is being upgraded for the session
+	conn    *websocket.Conn
+	timer   *time.Timer
 }
 
 type sessions struct {
@@ -105,25 +106,33 @@ func (ss *sessions) closeAll() {
 	}
 }
 
-// attach binds conn to the session. A session has at most one connection.
-func (s *session) attach(conn *websocket.Conn) bool {
+// claim reserves the session for one connection, before the upgrade, so a
+// second handshake is refused rather than racing the first. A session has at
+// most one connection.
+func (s *session) claim() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.conn != nil || s.ctx.Err() != nil {
+	if s.claimed || s.ctx.Err() != nil {
 		return false
 	}
-	s.conn = conn
+	s.claimed = true
 	s.timer.Stop()
 	return true
 }
 
-// detach unbinds conn; the session then waits reconnectGrace for another.
-func (ss *sessions) detach(s *session, conn *websocket.Conn) {
+// attach binds the upgraded connection to the claimed session.
+func (s *session) attach(conn *websocket.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.conn != conn {
-		return
-	}
+	s.conn = conn
+}
+
+// release ends the claim; the session then waits reconnectGrace for another
+// connection.
+func (ss *sessions) release(s *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.claimed = false
 	s.conn = nil
 	s.timer = time.AfterFunc(reconnectGrace, func() { ss.end(s, "did not reconnect") })
 }

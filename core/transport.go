@@ -29,6 +29,12 @@ func (c *Core) serveTransport(w http.ResponseWriter, r *http.Request) {
 		c.refuse(w, r, "bad transport token")
 		return
 	}
+	if !s.claim() {
+		c.log.Warn("transport refused", "why", "session already connected", "session", s.id)
+		http.Error(w, "session busy", http.StatusConflict)
+		return
+	}
+	defer c.sessions.release(s)
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // the Origin was checked above: "null" is the only one accepted
 		CompressionMode:    websocket.CompressionDisabled,
@@ -36,11 +42,7 @@ func (c *Core) serveTransport(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	if !s.attach(conn) {
-		conn.Close(websocket.StatusPolicyViolation, "session busy")
-		return
-	}
-	defer c.sessions.detach(s, conn)
+	s.attach(conn)
 	conn.SetReadLimit(c.limits.MaxMessageBytes + crypto.Overhead)
 	c.readLoop(s, conn)
 }

@@ -55,9 +55,18 @@ func replay(t *testing.T, url string, frame []byte) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"null"}}})
-	if err != nil {
-		return "refused"
+	var conn *websocket.Conn
+	for {
+		c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"null"}}})
+		if err == nil {
+			conn = c
+			break
+		}
+		// 409: the core has not yet let go of the previous attempt's connection.
+		if resp == nil || resp.StatusCode != http.StatusConflict || ctx.Err() != nil {
+			return "refused"
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	defer conn.CloseNow()
 	if err := conn.Write(ctx, websocket.MessageBinary, frame); err != nil {
@@ -72,12 +81,33 @@ func replay(t *testing.T, url string, frame []byte) string {
 	return "answered"
 }
 
+// waitDisconnected waits until the session's own connection is gone: until
+// then the core refuses a second one (409) before any frame is read.
+func waitDisconnected(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		conn, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"null"}}})
+		cancel()
+		if err == nil {
+			conn.Close(websocket.StatusNormalClosure, "")
+			return
+		}
+		if resp == nil || resp.StatusCode != http.StatusConflict || time.Now().After(deadline) {
+			t.Fatalf("waiting for the page's connection to end: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func TestAttack_CapturedFramesReplayedFromOutsideDoNothing(t *testing.T) {
 	p := startIsogate(t, "demo", "--browser")
 	// Chromium runs sandboxed iframes in their own process, whose network
 	// events reach another DevTools target. For the capture only, keep the
-	// iframe in the page's process so its WebSocket shows up on the page.
-	ctx := browser(t, chromedp.Flag("disable-features", "IsolateSandboxedIframes"))
+	// iframe in the page's process so its WebSocket shows up on the page; and
+	// no back-forward cache, so leaving the page really closes its socket.
+	ctx := browser(t, chromedp.Flag("disable-features", "IsolateSandboxedIframes,BackForwardCache"))
 	var cap capture
 	cap.listen(t, ctx)
 	openApp(t, ctx, p.URL)
@@ -95,15 +125,18 @@ func TestAttack_CapturedFramesReplayedFromOutsideDoNothing(t *testing.T) {
 	}
 
 	// While the page is connected, the session takes no second connection.
-	if got := replay(t, url, frames[0]); got != "closed" && got != "refused" {
-		t.Fatalf("replay during the live session: %s", got)
+	if conn, resp, err := websocket.Dial(context.Background(), url, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"null"}}}); err == nil {
+		conn.CloseNow()
+		t.Fatal("a second connection to the live session was accepted")
+	} else if resp == nil || resp.StatusCode != http.StatusConflict {
+		t.Fatalf("second connection to the live session: %v, want 409", err)
 	}
 	// Close the page: the session waits for its iframe to reconnect. The
 	// captured URL now gets through the handshake, but the frames do not.
 	if _, err := chromedp.Run(ctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitDisconnected(t, url)
 	for i, f := range frames {
 		if got := replay(t, url, f); got != "closed" {
 			t.Fatalf("replay of captured frame %d: %s", i, got)

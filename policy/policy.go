@@ -33,7 +33,7 @@ const (
 
 // DefaultEvalTimeout bounds one policy evaluation. A policy that loops or
 // recurses badly denies instead of stalling the message path.
-const DefaultEvalTimeout = 250 * time.Millisecond
+const DefaultEvalTimeout = time.Second
 
 // NamePattern is what a command, event or schema name may look like.
 var NamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.:-]{0,127}$`)

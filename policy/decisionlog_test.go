@@ -1,0 +1,74 @@
+package policy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+const maskedPolicy = `package isogate
+
+allow if input.name == "login"
+`
+
+const maskRules = `package system.log
+
+mask contains "/input/args/password"
+
+mask contains {"op": "upsert", "path": "/input/args/token", "value": "**REDACTED**"}
+
+mask contains "/input/args/not_there"
+`
+
+func TestDecisionLog_MasksSensitiveArgs(t *testing.T) {
+	p, err := loadMap(map[string]string{"p.rego": maskedPolicy, "log.rego": maskRules, "schemas/login.json": `{}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	l := NewDecisionLog(&buf)
+	args := map[string]any{"user": "ada", "password": "hunter2", "token": "t0k3n"}
+	in := &Input{Kind: KindCommand, Name: "login", Args: args, Session: "s1", Window: "main", Seq: 3}
+	v := p.Check(context.Background(), in)
+	if err := l.Record(context.Background(), p, in, v, time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	line := buf.String()
+	if strings.Contains(line, "hunter2") || strings.Contains(line, "t0k3n") {
+		t.Fatalf("secret in the decision log: %s", line)
+	}
+	var d Decision
+	if err := json.Unmarshal([]byte(line), &d); err != nil {
+		t.Fatal(err)
+	}
+	input := d.Input.(map[string]any)["args"].(map[string]any)
+	if input["user"] != "ada" || input["token"] != "**REDACTED**" || input["password"] != nil {
+		t.Fatalf("masked args = %v", input)
+	}
+	if strings.Join(d.Erased, ",") != "/input/args/password" || strings.Join(d.Masked, ",") != "/input/args/token" {
+		t.Fatalf("erased %v masked %v", d.Erased, d.Masked)
+	}
+	if !d.Result.Allow || d.Revision != p.Revision || d.Session != "s1" || d.Seq != 3 || d.DecisionID == "" || d.LatencyNS != 1e6 {
+		t.Fatalf("decision = %+v", d)
+	}
+	// The handler's arguments are untouched.
+	if args["password"] != "hunter2" || args["token"] != "t0k3n" {
+		t.Fatalf("masking changed the arguments: %v", args)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestDecisionLog_WriteFailureIsAnError(t *testing.T) {
+	p, _ := loadMap(map[string]string{"p.rego": maskedPolicy, "schemas/login.json": `{}`})
+	in := &Input{Kind: KindCommand, Name: "login"}
+	if err := NewDecisionLog(failingWriter{}).Record(context.Background(), p, in, p.Check(context.Background(), in), 0); err == nil {
+		t.Fatal("a failed write was not reported")
+	}
+}
