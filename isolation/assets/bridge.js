@@ -1,50 +1,124 @@
 (() => {
   // src/bridge.js
-  function createBridge({ frameURL, document: document2, window: window2 }) {
+  var WATCH_MS = 250;
+  function createBridge({ frameURL, document: document2, window: window2, fetch }) {
     const pending = /* @__PURE__ */ new Map();
+    const listeners = /* @__PURE__ */ new Map();
     let nextID = 1;
+    let iframe = null;
+    let frame = null;
+    let ready;
     let markReady;
-    const ready = new Promise((resolve) => {
-      markReady = resolve;
-    });
-    const iframe = document2.createElement("iframe");
-    iframe.setAttribute("sandbox", "allow-scripts");
-    iframe.setAttribute("aria-hidden", "true");
-    iframe.setAttribute("tabindex", "-1");
-    iframe.style.cssText = "display:none!important";
-    iframe.src = frameURL;
-    (document2.body || document2.documentElement).appendChild(iframe);
-    const frame = iframe.contentWindow;
     function fail(code, message) {
       const err = new Error(message);
       err.name = "IsogateError";
       err.code = code;
       return err;
     }
+    function mount(url) {
+      ready = new Promise((resolve) => {
+        markReady = resolve;
+      });
+      iframe = document2.createElement("iframe");
+      iframe.setAttribute("sandbox", "allow-scripts");
+      iframe.setAttribute("aria-hidden", "true");
+      iframe.setAttribute("tabindex", "-1");
+      iframe.style.cssText = "display:none!important";
+      iframe.src = url;
+      (document2.body || document2.documentElement).appendChild(iframe);
+      frame = iframe.contentWindow;
+    }
+    async function remount() {
+      frame = null;
+      for (const [, p] of pending) p.reject(fail("unavailable", "the isolation iframe was removed"));
+      pending.clear();
+      try {
+        const res = await fetch("/__isogate/frame", { method: "POST", headers: { "X-Isogate": "1" } });
+        if (!res.ok) throw new Error(String(res.status));
+        mount((await res.json()).frame);
+        await ready;
+        for (const name of listeners.keys()) call("listen", name, null).catch(() => {
+        });
+      } catch {
+        setTimeout(remount, 1e3);
+      }
+    }
     window2.addEventListener("message", (ev) => {
       if (frame === null || ev.source !== frame) return;
       const m = ev.data;
       if (m === null || typeof m !== "object") return;
-      if (m.type === "ready") {
-        markReady();
-        return;
+      switch (m.type) {
+        case "ready":
+          markReady();
+          return;
+        case "reply": {
+          const p = pending.get(m.id);
+          if (p === void 0) return;
+          pending.delete(m.id);
+          if (m.ok === true) p.resolve(m.result);
+          else p.reject(fail(String(m.error && m.error.code), String(m.error && m.error.message)));
+          return;
+        }
+        case "event":
+          for (const h of [...listeners.get(m.name) || []]) {
+            try {
+              h({ event: m.name, payload: m.payload });
+            } catch (e) {
+              setTimeout(() => {
+                throw e;
+              });
+            }
+          }
+          return;
+        default:
       }
-      if (m.type !== "reply") return;
-      const p = pending.get(m.id);
-      if (p === void 0) return;
-      pending.delete(m.id);
-      if (m.ok === true) p.resolve(m.result);
-      else p.reject(fail(String(m.error && m.error.code), String(m.error && m.error.message)));
     });
-    async function invoke(cmd, args) {
+    async function call(kind, name, args) {
       await ready;
+      if (frame === null) throw fail("unavailable", "the isolation iframe was removed");
       const id = nextID++;
+      const target = frame;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        frame.postMessage({ type: "invoke", id, kind: "command", name: cmd, args: args === void 0 ? null : args }, "*");
+        target.postMessage({ type: "invoke", id, kind, name, args: args === void 0 ? null : args }, "*");
       });
     }
-    return Object.freeze({ invoke, ready });
+    const invoke = (cmd, args) => call("command", cmd, args);
+    const emit = async (event, payload) => {
+      await call("event", event, payload);
+    };
+    async function listen(event, handler) {
+      if (typeof handler !== "function") throw fail("invalid_args", "handler must be a function");
+      await call("listen", event, null);
+      let set = listeners.get(event);
+      if (set === void 0) listeners.set(event, set = /* @__PURE__ */ new Set());
+      const entry = (e) => handler(e);
+      set.add(entry);
+      return () => {
+        set.delete(entry);
+        if (set.size === 0 && listeners.get(event) === set) listeners.delete(event);
+      };
+    }
+    async function once(event, handler) {
+      const unlisten = await listen(event, (e) => {
+        unlisten();
+        handler(e);
+      });
+      return unlisten;
+    }
+    mount(frameURL);
+    setInterval(() => {
+      if (frame !== null && !iframe.isConnected) remount();
+    }, WATCH_MS);
+    return Object.freeze({
+      invoke,
+      emit,
+      listen,
+      once,
+      get ready() {
+        return ready;
+      }
+    });
   }
 
   // src/bridge-main.js
@@ -53,7 +127,7 @@
     const frameURL = script && script.getAttribute("data-isogate-frame");
     if (!frameURL || window.isogate) return;
     script.remove();
-    const api = createBridge({ frameURL, document, window });
+    const api = createBridge({ frameURL, document, window, fetch: window.fetch.bind(window) });
     Object.defineProperty(window, "isogate", { value: api, enumerable: true });
   })();
 })();

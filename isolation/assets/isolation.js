@@ -1231,7 +1231,7 @@ Known schemas:
   // src/shape.js
   var NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/;
   var MAX_DEPTH = 64;
-  var KINDS = /* @__PURE__ */ new Set(["command"]);
+  var KINDS = /* @__PURE__ */ new Set(["command", "event", "listen"]);
   function isPlainObject(v) {
     if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
     const proto = Object.getPrototypeOf(v);
@@ -1275,9 +1275,14 @@ Known schemas:
     if (typeof data.name !== "string" || !NAME_PATTERN.test(data.name)) return bad("malformed name");
     const args = data.args === void 0 ? null : data.args;
     if (!isJSONValue(args)) return bad("args must be plain JSON");
+    if (data.kind === "listen" && args !== null) return bad("a listen request carries no args");
     return { ok: true, req: { type: "invoke", id, kind: data.kind, name: data.name, args } };
   }
-  function parseReply(m) {
+  function parseCoreMessage(m) {
+    if (isPlainObject(m) && m.type === "event") {
+      if (typeof m.name !== "string" || !NAME_PATTERN.test(m.name)) return null;
+      return { type: "event", name: m.name, payload: m.payload === void 0 ? null : m.payload };
+    }
     if (!isPlainObject(m) || m.type !== "reply" || !isCallID(m.id) || typeof m.ok !== "boolean") return null;
     if (m.ok) return { type: "reply", id: m.id, ok: true, result: m.result === void 0 ? null : m.result };
     const e = m.error;
@@ -1306,6 +1311,7 @@ Known schemas:
     const secret = fromBase64URL(config.secret);
     const keys = await deriveKeys(secret, sessionID, subtle);
     secret.fill(0);
+    const maxMessageBytes = config.maxMessageBytes || 1 << 20;
     const validators = /* @__PURE__ */ new Map();
     for (const [name, schema] of Object.entries(config.schemas || {})) {
       validators.set(name, new Validator(schema, "2020-12", false));
@@ -1348,13 +1354,17 @@ Known schemas:
       const { seq, plaintext } = await open(keys.toFrame, TO_FRAME, sessionID, data, subtle);
       if (seq <= recvSeq) throw new Error("replayed frame");
       recvSeq = seq;
-      const reply = parseReply(JSON.parse(utf8Decode.decode(plaintext)));
-      if (reply === null || !inFlight.has(reply.id)) throw new Error("unexpected reply");
-      inFlight.delete(reply.id);
-      post(reply);
+      const m = parseCoreMessage(JSON.parse(utf8Decode.decode(plaintext)));
+      if (m === null) throw new Error("malformed message from the core");
+      if (m.type === "event") {
+        post(m);
+        return;
+      }
+      if (!inFlight.has(m.id)) throw new Error("unexpected reply");
+      inFlight.delete(m.id);
+      post(m);
     }
-    function send(req) {
-      const body = utf8Encode.encode(JSON.stringify(req));
+    function send(req, body) {
       const sock = ws;
       sending = sending.then(async () => {
         const frame = await seal(keys.toCore, TO_CORE, sessionID, ++sendSeq, body, subtle);
@@ -1371,15 +1381,22 @@ Known schemas:
       }
       const req = parsed.req;
       if (inFlight.has(req.id)) return;
-      const validator = validators.get(req.name);
-      if (validator === void 0) {
-        post(failure(req.id, "unknown_command", `unknown command ${req.name}`));
-        return;
+      if (req.kind !== "listen") {
+        const validator = validators.get(req.name);
+        if (validator === void 0) {
+          post(failure(req.id, "unknown_command", `unknown ${req.kind} ${req.name}`));
+          return;
+        }
+        const result = validator.validate(req.args);
+        if (!result.valid) {
+          const e = result.errors[result.errors.length - 1];
+          post(failure(req.id, "invalid_args", `args${e.instanceLocation.slice(1)}: ${e.error}`));
+          return;
+        }
       }
-      const result = validator.validate(req.args);
-      if (!result.valid) {
-        const e = result.errors[result.errors.length - 1];
-        post(failure(req.id, "invalid_args", `args${e.instanceLocation.slice(1)}: ${e.error}`));
+      const body = utf8Encode.encode(JSON.stringify(req));
+      if (body.length > maxMessageBytes) {
+        post(failure(req.id, "too_large", `message is ${body.length} bytes; the limit is ${maxMessageBytes}`));
         return;
       }
       if (!open_) {
@@ -1388,13 +1405,13 @@ Known schemas:
       }
       inFlight.add(req.id);
       if (hook === null) {
-        send(req);
+        send(req, body);
         return;
       }
       runHook(req).then((verdict) => {
         if (!inFlight.has(req.id)) return;
         if (verdict === true) {
-          send(req);
+          send(req, body);
           return;
         }
         inFlight.delete(req.id);

@@ -1,22 +1,19 @@
 // The bridge, injected by the core as the first script of every page. It runs
 // in the untrusted main frame and holds nothing secret: it creates the
 // isolation iframe, forwards calls to it and settles promises from its
-// replies. It accepts messages only from that iframe's window.
+// replies. It accepts messages only from its own iframe's window.
 
-export function createBridge({ frameURL, document, window }) {
-  const pending = new Map();
+// How often the bridge checks that its iframe is still in the document.
+const WATCH_MS = 250;
+
+export function createBridge({ frameURL, document, window, fetch }) {
+  const pending = new Map(); // call id -> {resolve, reject}
+  const listeners = new Map(); // event name -> Set of handlers
   let nextID = 1;
+  let iframe = null;
+  let frame = null; // the iframe's window: the only accepted message source
+  let ready;
   let markReady;
-  const ready = new Promise((resolve) => { markReady = resolve; });
-
-  const iframe = document.createElement('iframe');
-  iframe.setAttribute('sandbox', 'allow-scripts');
-  iframe.setAttribute('aria-hidden', 'true');
-  iframe.setAttribute('tabindex', '-1');
-  iframe.style.cssText = 'display:none!important';
-  iframe.src = frameURL;
-  (document.body || document.documentElement).appendChild(iframe);
-  const frame = iframe.contentWindow;
 
   function fail(code, message) {
     const err = new Error(message);
@@ -25,30 +22,103 @@ export function createBridge({ frameURL, document, window }) {
     return err;
   }
 
+  function mount(url) {
+    ready = new Promise((resolve) => { markReady = resolve; });
+    iframe = document.createElement('iframe');
+    iframe.setAttribute('sandbox', 'allow-scripts');
+    iframe.setAttribute('aria-hidden', 'true');
+    iframe.setAttribute('tabindex', '-1');
+    iframe.style.cssText = 'display:none!important';
+    iframe.src = url;
+    (document.body || document.documentElement).appendChild(iframe);
+    frame = iframe.contentWindow;
+  }
+
+  // remount replaces an iframe the page removed: calls in flight settle as
+  // unavailable, a new session is asked for, and listeners are re-registered.
+  async function remount() {
+    frame = null;
+    for (const [, p] of pending) p.reject(fail('unavailable', 'the isolation iframe was removed'));
+    pending.clear();
+    try {
+      const res = await fetch('/__isogate/frame', { method: 'POST', headers: { 'X-Isogate': '1' } });
+      if (!res.ok) throw new Error(String(res.status));
+      mount((await res.json()).frame);
+      await ready;
+      for (const name of listeners.keys()) call('listen', name, null).catch(() => {});
+    } catch {
+      setTimeout(remount, 1000);
+    }
+  }
+
   window.addEventListener('message', (ev) => {
     if (frame === null || ev.source !== frame) return;
     const m = ev.data;
     if (m === null || typeof m !== 'object') return;
-    if (m.type === 'ready') {
-      markReady();
-      return;
+    switch (m.type) {
+      case 'ready':
+        markReady();
+        return;
+      case 'reply': {
+        const p = pending.get(m.id);
+        if (p === undefined) return;
+        pending.delete(m.id);
+        if (m.ok === true) p.resolve(m.result);
+        else p.reject(fail(String(m.error && m.error.code), String(m.error && m.error.message)));
+        return;
+      }
+      case 'event':
+        for (const h of [...(listeners.get(m.name) || [])]) {
+          try { h({ event: m.name, payload: m.payload }); } catch (e) { setTimeout(() => { throw e; }); }
+        }
+        return;
+      default:
     }
-    if (m.type !== 'reply') return;
-    const p = pending.get(m.id);
-    if (p === undefined) return;
-    pending.delete(m.id);
-    if (m.ok === true) p.resolve(m.result);
-    else p.reject(fail(String(m.error && m.error.code), String(m.error && m.error.message)));
   });
 
-  async function invoke(cmd, args) {
+  async function call(kind, name, args) {
     await ready;
+    if (frame === null) throw fail('unavailable', 'the isolation iframe was removed');
     const id = nextID++;
+    const target = frame;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      frame.postMessage({ type: 'invoke', id, kind: 'command', name: cmd, args: args === undefined ? null : args }, '*');
+      target.postMessage({ type: 'invoke', id, kind, name, args: args === undefined ? null : args }, '*');
     });
   }
 
-  return Object.freeze({ invoke, ready });
+  const invoke = (cmd, args) => call('command', cmd, args);
+
+  const emit = async (event, payload) => { await call('event', event, payload); };
+
+  async function listen(event, handler) {
+    if (typeof handler !== 'function') throw fail('invalid_args', 'handler must be a function');
+    await call('listen', event, null);
+    let set = listeners.get(event);
+    if (set === undefined) listeners.set(event, (set = new Set()));
+    const entry = (e) => handler(e);
+    set.add(entry);
+    return () => {
+      set.delete(entry);
+      if (set.size === 0 && listeners.get(event) === set) listeners.delete(event);
+    };
+  }
+
+  async function once(event, handler) {
+    const unlisten = await listen(event, (e) => {
+      unlisten();
+      handler(e);
+    });
+    return unlisten;
+  }
+
+  mount(frameURL);
+  setInterval(() => {
+    if (frame !== null && !iframe.isConnected) remount();
+  }, WATCH_MS);
+
+  return Object.freeze({
+    invoke, emit, listen, once,
+    get ready() { return ready; },
+  });
 }

@@ -5,7 +5,7 @@
 
 import { Validator } from '@cfworker/json-schema';
 import { deriveKeys, seal, open, fromHex, fromBase64URL, toBase64URL, TO_CORE, TO_FRAME } from './frame-crypto.js';
-import { parseRequest, parseReply } from './shape.js';
+import { parseRequest, parseCoreMessage } from './shape.js';
 
 const utf8Encode = new TextEncoder();
 const utf8Decode = new TextDecoder('utf-8', { fatal: true });
@@ -22,7 +22,7 @@ function failure(id, code, message) {
 }
 
 // createIsolation wires one isolation session.
-//   config: {session: hex, secret: base64url, ws: url, schemas: {name: schema}}
+//   config: {session: hex, secret: base64url, ws: url, schemas: {name: schema}, maxMessageBytes}
 //   post(message): deliver a message to the parent page
 //   WebSocket: constructor (the browser's, or a test double)
 //   hook: the security team's isolation hook, or null. It gets a copy of
@@ -38,6 +38,7 @@ export async function createIsolation({
   const keys = await deriveKeys(secret, sessionID, subtle);
   secret.fill(0);
 
+  const maxMessageBytes = config.maxMessageBytes || 1 << 20;
   const validators = new Map();
   for (const [name, schema] of Object.entries(config.schemas || {})) {
     validators.set(name, new Validator(schema, '2020-12', false));
@@ -86,14 +87,18 @@ export async function createIsolation({
     const { seq, plaintext } = await open(keys.toFrame, TO_FRAME, sessionID, data, subtle);
     if (seq <= recvSeq) throw new Error('replayed frame');
     recvSeq = seq;
-    const reply = parseReply(JSON.parse(utf8Decode.decode(plaintext)));
-    if (reply === null || !inFlight.has(reply.id)) throw new Error('unexpected reply');
-    inFlight.delete(reply.id);
-    post(reply);
+    const m = parseCoreMessage(JSON.parse(utf8Decode.decode(plaintext)));
+    if (m === null) throw new Error('malformed message from the core');
+    if (m.type === 'event') {
+      post(m);
+      return;
+    }
+    if (!inFlight.has(m.id)) throw new Error('unexpected reply');
+    inFlight.delete(m.id);
+    post(m);
   }
 
-  function send(req) {
-    const body = utf8Encode.encode(JSON.stringify(req));
+  function send(req, body) {
     const sock = ws;
     sending = sending.then(async () => {
       const frame = await seal(keys.toCore, TO_CORE, sessionID, ++sendSeq, body, subtle);
@@ -112,15 +117,22 @@ export async function createIsolation({
     }
     const req = parsed.req;
     if (inFlight.has(req.id)) return; // a second request with a live id would confuse the first
-    const validator = validators.get(req.name);
-    if (validator === undefined) {
-      post(failure(req.id, 'unknown_command', `unknown command ${req.name}`));
-      return;
+    if (req.kind !== 'listen') {
+      const validator = validators.get(req.name);
+      if (validator === undefined) {
+        post(failure(req.id, 'unknown_command', `unknown ${req.kind} ${req.name}`));
+        return;
+      }
+      const result = validator.validate(req.args);
+      if (!result.valid) {
+        const e = result.errors[result.errors.length - 1];
+        post(failure(req.id, 'invalid_args', `args${e.instanceLocation.slice(1)}: ${e.error}`));
+        return;
+      }
     }
-    const result = validator.validate(req.args);
-    if (!result.valid) {
-      const e = result.errors[result.errors.length - 1];
-      post(failure(req.id, 'invalid_args', `args${e.instanceLocation.slice(1)}: ${e.error}`));
+    const body = utf8Encode.encode(JSON.stringify(req));
+    if (body.length > maxMessageBytes) {
+      post(failure(req.id, 'too_large', `message is ${body.length} bytes; the limit is ${maxMessageBytes}`));
       return;
     }
     if (!open_) {
@@ -129,13 +141,13 @@ export async function createIsolation({
     }
     inFlight.add(req.id);
     if (hook === null) {
-      send(req);
+      send(req, body);
       return;
     }
     runHook(req).then((verdict) => {
       if (!inFlight.has(req.id)) return; // the connection dropped meanwhile: already answered
       if (verdict === true) {
-        send(req);
+        send(req, body);
         return;
       }
       inFlight.delete(req.id);

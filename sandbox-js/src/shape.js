@@ -4,7 +4,7 @@
 
 export const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/;
 export const MAX_DEPTH = 64;
-export const KINDS = new Set(['command']);
+export const KINDS = new Set(['command', 'event', 'listen']);
 
 function isPlainObject(v) {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
@@ -56,11 +56,17 @@ export function parseRequest(data) {
   if (typeof data.name !== 'string' || !NAME_PATTERN.test(data.name)) return bad('malformed name');
   const args = data.args === undefined ? null : data.args;
   if (!isJSONValue(args)) return bad('args must be plain JSON');
+  if (data.kind === 'listen' && args !== null) return bad('a listen request carries no args');
   return { ok: true, req: { type: 'invoke', id, kind: data.kind, name: data.name, args } };
 }
 
-// parseReply checks a decrypted message from the core.
-export function parseReply(m) {
+// parseCoreMessage checks a decrypted message from the core: a reply to a
+// call, or an event for the page's listeners.
+export function parseCoreMessage(m) {
+  if (isPlainObject(m) && m.type === 'event') {
+    if (typeof m.name !== 'string' || !NAME_PATTERN.test(m.name)) return null;
+    return { type: 'event', name: m.name, payload: m.payload === undefined ? null : m.payload };
+  }
   if (!isPlainObject(m) || m.type !== 'reply' || !isCallID(m.id) || typeof m.ok !== 'boolean') return null;
   if (m.ok) return { type: 'reply', id: m.id, ok: true, result: m.result === undefined ? null : m.result };
   const e = m.error;

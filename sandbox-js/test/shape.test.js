@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRequest, parseReply, isJSONValue, MAX_DEPTH } from '../src/shape.js';
+import { parseRequest, parseCoreMessage, isJSONValue, MAX_DEPTH } from '../src/shape.js';
 
 test('a well-formed invoke passes', () => {
   const r = parseRequest({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
@@ -35,13 +35,24 @@ test('depth limit: MAX_DEPTH passes, one more fails', () => {
 
 test('extra fields, bad kinds and bad names are refused', () => {
   const base = { type: 'invoke', id: 3, kind: 'command', name: 'x', args: null };
-  for (const m of [{ ...base, key: 1 }, { ...base, kind: 'listen' }, { ...base, name: '../etc' }, { ...base, name: 'a'.repeat(129) }, { ...base, name: 7 }]) {
+  for (const m of [{ ...base, key: 1 }, { ...base, kind: 'unlisten' }, { ...base, name: '../etc' }, { ...base, name: 'a'.repeat(129) }, { ...base, name: 7 }]) {
     assert.equal(parseRequest(m).ok, false, JSON.stringify(m));
   }
 });
 
 test('replies must carry a proper error', () => {
-  assert.equal(parseReply({ type: 'reply', id: 1, ok: false, error: { code: 1 } }), null);
-  assert.equal(parseReply({ type: 'reply', id: 1, ok: 'yes' }), null);
-  assert.deepEqual(parseReply({ type: 'reply', id: 1, ok: true }), { type: 'reply', id: 1, ok: true, result: null });
+  assert.equal(parseCoreMessage({ type: 'reply', id: 1, ok: false, error: { code: 1 } }), null);
+  assert.equal(parseCoreMessage({ type: 'reply', id: 1, ok: 'yes' }), null);
+  assert.deepEqual(parseCoreMessage({ type: 'reply', id: 1, ok: true }), { type: 'reply', id: 1, ok: true, result: null });
+});
+
+test('events from the core need a well-formed name', () => {
+  assert.deepEqual(parseCoreMessage({ type: 'event', name: 'demo.tick', payload: 3 }), { type: 'event', name: 'demo.tick', payload: 3 });
+  assert.equal(parseCoreMessage({ type: 'event', name: '<x>' }), null);
+  assert.equal(parseCoreMessage({ type: 'event' }), null);
+});
+
+test('listen requests carry no args', () => {
+  assert.equal(parseRequest({ type: 'invoke', id: 1, kind: 'listen', name: 'demo.tick', args: null }).ok, true);
+  assert.equal(parseRequest({ type: 'invoke', id: 1, kind: 'listen', name: 'demo.tick', args: {} }).ok, false);
 });
