@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"mime"
@@ -17,7 +18,12 @@ import (
 func (c *Core) appHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+isolation.BridgePath, isolation.ServeBridge)
-	mux.HandleFunc("GET /", c.serveApp)
+	mux.HandleFunc("POST "+isolation.FramePath, c.serveNewFrame)
+	if c.appURL != nil {
+		mux.Handle("/", c.proxyApp(c.appURL))
+	} else {
+		mux.HandleFunc("GET /", c.serveApp)
+	}
 	return isolation.HostGuard(strings.TrimPrefix(c.appOrigin, "http://"), mux)
 }
 
@@ -69,11 +75,40 @@ func (c *Core) appFile(urlPath string) (string, []byte, error) {
 	return "", nil, errors.New("not found")
 }
 
+// serveNewFrame gives a page whose isolation iframe was removed a new
+// session. The custom header makes any cross-origin request a CORS
+// preflight, which is never answered: only the app's own pages get here.
+func (c *Core) serveNewFrame(w http.ResponseWriter, r *http.Request) {
+	isolation.SetAppHeaders(w.Header())
+	if r.Header.Get("X-Isogate") != "1" || (r.Header.Get("Sec-Fetch-Site") != "" && r.Header.Get("Sec-Fetch-Site") != "same-origin") {
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	url, err := c.newFrame()
+	if err != nil {
+		c.log.Warn("frame refused", "err", err)
+		http.Error(w, "cannot start a session", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(map[string]string{"frame": url})
+}
+
 // newPage starts a session for one page load and injects the bridge.
 func (c *Core) newPage(page []byte) ([]byte, error) {
-	s, secret, err := c.sessions.create(c.limits.MaxInFlight)
+	url, err := c.newFrame()
 	if err != nil {
 		return nil, err
+	}
+	return isolation.InjectBridge(page, url), nil
+}
+
+// newFrame starts a session and returns its single-use iframe URL.
+func (c *Core) newFrame() (string, error) {
+	s, secret, err := c.sessions.create(c.limits)
+	if err != nil {
+		return "", err
 	}
 	p := c.policy.Load()
 	url, err := c.iso.Issue(isolation.Frame{
@@ -82,10 +117,12 @@ func (c *Core) newPage(page []byte) ([]byte, error) {
 		WS:      "ws://" + strings.TrimPrefix(c.iso.Origin, "http://") + isolation.WSPath,
 		Schemas: p.Schemas(),
 		Hook:    p.Hook() != nil,
+
+		MaxMessageBytes: c.limits.MaxMessageBytes,
 	})
 	if err != nil {
 		c.sessions.end(s, "frame not issued")
-		return nil, err
+		return "", err
 	}
-	return isolation.InjectBridge(page, url), nil
+	return url, nil
 }

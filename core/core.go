@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,11 @@ type Limits struct {
 	// MaxSessions bounds live sessions (one per page load): a local process
 	// requesting pages in a loop.
 	MaxSessions int
+	// RatePerSecond and RateBurst bound messages per session (token bucket);
+	// more are rejected rate_limited: a page flooding the core with cheap
+	// calls to starve other pages or the machine.
+	RatePerSecond int
+	RateBurst     int
 }
 
 // DefaultLimits are used for zero fields of Config.Limits.
@@ -44,6 +50,8 @@ var DefaultLimits = Limits{
 	MaxInFlight:     256,
 	CallTimeout:     30 * time.Second,
 	MaxSessions:     isolation.MaxFramesIssued,
+	RatePerSecond:   1000,
+	RateBurst:       2000,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -63,12 +71,19 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxSessions > 0 {
 		d.MaxSessions = l.MaxSessions
 	}
+	if l.RatePerSecond > 0 {
+		d.RatePerSecond = l.RatePerSecond
+	}
+	if l.RateBurst > 0 {
+		d.RateBurst = l.RateBurst
+	}
 	return d
 }
 
 // Config configures a Core.
 type Config struct {
-	App    fs.FS          // the built app to serve
+	App    fs.FS          // the built app to serve, or
+	AppURL *url.URL       // the dev server to reverse-proxy
 	Policy *policy.Policy // the loaded policy; required
 	Addr   string         // app listen address; default 127.0.0.1:0
 	Logger *slog.Logger   // default slog.Default()
@@ -90,11 +105,14 @@ type Handler func(ctx context.Context, args any) (any, error)
 type Core struct {
 	log       *slog.Logger
 	app       fs.FS
+	appURL    *url.URL
 	limits    Limits
 	policy    atomic.Pointer[policy.Policy]
 	handlers  map[string]Handler
+	events    map[string][]EventHandler
 	decisions *policy.DecisionLog
 	dryRun    bool
+	upstream  Upstream
 
 	appLn, isoLn net.Listener
 	appOrigin    string
@@ -110,15 +128,15 @@ func New(cfg Config) (*Core, error) {
 	if cfg.Policy == nil {
 		return nil, errors.New("core: no policy")
 	}
-	if cfg.App == nil {
-		return nil, errors.New("core: no app")
+	if (cfg.App == nil) == (cfg.AppURL == nil) {
+		return nil, errors.New("core: want exactly one of App and AppURL")
 	}
 	addr := cfg.Addr
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	c := &Core{log: cfg.Logger, app: cfg.App, limits: cfg.Limits.withDefaults(), handlers: map[string]Handler{},
-		decisions: cfg.DecisionLog, dryRun: cfg.DryRun}
+	c := &Core{log: cfg.Logger, app: cfg.App, appURL: cfg.AppURL, limits: cfg.Limits.withDefaults(), handlers: map[string]Handler{},
+		events: map[string][]EventHandler{}, decisions: cfg.DecisionLog, dryRun: cfg.DryRun}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -167,17 +185,83 @@ func (c *Core) Handle(name string, h Handler) {
 // policy, are decoded into A; the result R is encoded as JSON.
 func Command[A, R any](c *Core, name string, fn func(context.Context, A) (R, error)) {
 	c.Handle(name, func(ctx context.Context, args any) (any, error) {
-		b, err := json.Marshal(args)
-		if err != nil {
-			return nil, &Error{Code: CodeInvalidArgs, Message: "args cannot be re-encoded"}
-		}
 		var a A
-		if err := json.Unmarshal(b, &a); err != nil {
-			return nil, &Error{Code: CodeInvalidArgs, Message: "args do not fit the command's type"}
+		if err := redecode(args, &a); err != nil {
+			return nil, err
 		}
 		return fn(ctx, a)
 	})
 }
+
+// redecode turns a decoded JSON value into a typed one.
+func redecode(v any, into any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return &Error{Code: CodeInvalidArgs, Message: "args cannot be re-encoded"}
+	}
+	if err := json.Unmarshal(b, into); err != nil {
+		return &Error{Code: CodeInvalidArgs, Message: "args do not fit the handler's type"}
+	}
+	return nil
+}
+
+// EventHandler receives a frontend event that passed schema and policy.
+type EventHandler func(ctx context.Context, payload any) error
+
+// On subscribes h to the frontend event name. Call it before Serve.
+func (c *Core) On(name string, h EventHandler) {
+	if !policy.NamePattern.MatchString(name) {
+		panic(fmt.Sprintf("core: invalid event name %q", name)) // programmer error
+	}
+	c.events[name] = append(c.events[name], h)
+}
+
+// Subscribe is On with the payload decoded into P.
+func Subscribe[P any](c *Core, name string, fn func(context.Context, P) error) {
+	c.On(name, func(ctx context.Context, payload any) error {
+		var p P
+		if err := redecode(payload, &p); err != nil {
+			return err
+		}
+		return fn(ctx, p)
+	})
+}
+
+// Emit sends an event to every page whose listen for it the policy allowed,
+// and returns how many pages it was sent to.
+func (c *Core) Emit(name string, payload any) int { return c.EmitTo("", name, payload) }
+
+// EmitTo is Emit limited to the pages of one window label ("" for all).
+func (c *Core) EmitTo(window, name string, payload any) int {
+	b, err := json.Marshal(struct {
+		Type    string `json:"type"`
+		Name    string `json:"name"`
+		Payload any    `json:"payload"`
+	}{"event", name, payload})
+	if err != nil {
+		c.log.Error("event not encodable", "name", name, "err", err)
+		return 0
+	}
+	n := 0
+	for _, s := range c.sessions.all() {
+		if (window != "" && window != defaultWindow) || !s.listens(name) {
+			continue
+		}
+		n++
+		go func() {
+			ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
+			defer cancel()
+			if err := s.send(ctx, nil, b); err != nil {
+				c.log.Debug("event not sent", "session", s.id, "name", name, "err", err)
+			}
+		}()
+	}
+	return n
+}
+
+// SetUpstream forwards the allowed commands that have no Go handler to u.
+// Call it before Serve.
+func (c *Core) SetUpstream(u Upstream) { c.upstream = u }
 
 // SetPolicy swaps in a new policy for all messages decided from now on.
 // Pages already loaded keep the schemas and hook they were served with.

@@ -63,7 +63,13 @@ func decodeMessage(b []byte, maxDepth int) (*message, error) {
 		return m, errors.New("type must be invoke")
 	}
 	m.Kind, _ = obj["kind"].(string)
-	if m.Kind != policy.KindCommand {
+	switch m.Kind {
+	case policy.KindCommand, policy.KindEvent:
+	case policy.KindListen:
+		if obj["args"] != nil {
+			return m, errors.New("a listen request carries no args")
+		}
+	default:
 		return m, fmt.Errorf("unknown kind %q", m.Kind)
 	}
 	m.Name, _ = obj["name"].(string)

@@ -40,12 +40,26 @@ func (c *Core) process(s *session, seq uint64, m *message) (any, error) {
 		return nil, &Error{Code: v.Code, Message: rejection(m, v)}
 	}
 
-	// Dispatch.
-	h, ok := c.handlers[m.Name]
-	if !ok {
-		return nil, &Error{Code: CodeUnknown, Message: fmt.Sprintf("no handler for %q", m.Name)}
+	// Dispatch, by kind.
+	switch m.Kind {
+	case policy.KindListen:
+		s.listen(m.Name)
+		return nil, nil
+	case policy.KindEvent:
+		for _, h := range c.events[m.Name] {
+			if _, err := c.call(s, m, func(ctx context.Context, p any) (any, error) { return nil, h(ctx, p) }); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
 	}
-	return c.call(s, m, h)
+	if h, ok := c.handlers[m.Name]; ok {
+		return c.call(s, m, h)
+	}
+	if c.upstream != nil {
+		return c.call(s, m, func(ctx context.Context, args any) (any, error) { return c.upstream.Call(ctx, m.Name, args) })
+	}
+	return nil, &Error{Code: CodeUnknown, Message: fmt.Sprintf("no handler for %q", m.Name)}
 }
 
 func rejection(m *message, v policy.Verdict) string {
@@ -79,9 +93,14 @@ func (c *Core) call(s *session, m *message, h Handler) (any, error) {
 		done <- outcome{r, err}
 	}()
 	var o outcome
+	ended := false // the call's context ended before the handler answered
 	select {
 	case o = <-done:
+		ended = ctx.Err() != nil && (errors.Is(o.err, context.DeadlineExceeded) || errors.Is(o.err, context.Canceled))
 	case <-ctx.Done():
+		ended = true
+	}
+	if ended {
 		if s.ctx.Err() != nil {
 			return nil, &Error{Code: CodeUnavailable, Message: "the page went away"}
 		}

@@ -33,11 +33,14 @@ type session struct {
 
 	opener *crypto.Opener // used only by the one connection's read loop
 
-	mu      sync.Mutex // guards sealer, claimed, conn, timer
-	sealer  *crypto.Sealer
-	claimed bool // a connection holds or is being upgraded for the session
-	conn    *websocket.Conn
-	timer   *time.Timer
+	rate *bucket // messages per second from the page
+
+	mu        sync.Mutex // guards sealer, claimed, conn, timer, listening
+	sealer    *crypto.Sealer
+	claimed   bool // a connection holds or is being upgraded for the session
+	conn      *websocket.Conn
+	timer     *time.Timer
+	listening map[string]bool // events the policy let this page listen to
 }
 
 type sessions struct {
@@ -52,7 +55,7 @@ func newSessions(max int, log *slog.Logger) *sessions {
 }
 
 // create makes a session with fresh keys; it dies if nothing connects.
-func (ss *sessions) create(maxInFlight int) (*session, [crypto.SecretSize]byte, error) {
+func (ss *sessions) create(l Limits) (*session, [crypto.SecretSize]byte, error) {
 	secret, id := crypto.NewSession()
 	keys, err := crypto.DeriveKeys(secret[:], id)
 	if err != nil {
@@ -61,9 +64,11 @@ func (ss *sessions) create(maxInFlight int) (*session, [crypto.SecretSize]byte, 
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{
 		id: hex.EncodeToString(id[:]), keys: keys, ctx: ctx, cancel: cancel,
-		slots:  make(chan struct{}, maxInFlight),
-		opener: crypto.NewOpener(keys, crypto.ToCore),
-		sealer: crypto.NewSealer(keys, crypto.ToFrame),
+		slots:     make(chan struct{}, l.MaxInFlight),
+		rate:      newBucket(l.RatePerSecond, l.RateBurst),
+		listening: map[string]bool{},
+		opener:    crypto.NewOpener(keys, crypto.ToCore),
+		sealer:    crypto.NewSealer(keys, crypto.ToFrame),
 	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -138,17 +143,70 @@ func (ss *sessions) release(s *session) {
 }
 
 // send seals plaintext and writes it on conn, if conn is still the
-// session's connection. Sealing and writing under one lock keeps frames in
-// sequence order on the wire.
+// session's connection (nil: whatever connection it has now). Sealing and
+// writing under one lock keeps frames in sequence order on the wire.
 func (s *session) send(ctx context.Context, conn *websocket.Conn, plaintext []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.conn != conn {
-		return errors.New("connection replaced")
+	if conn == nil {
+		conn = s.conn
+	}
+	if conn == nil || s.conn != conn {
+		return errors.New("not connected")
 	}
 	frame, err := s.sealer.Seal(nil, plaintext)
 	if err != nil {
 		return err
 	}
 	return conn.Write(ctx, websocket.MessageBinary, frame)
+}
+
+// listen records that the policy let the page listen to event.
+func (s *session) listen(event string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listening[event] = true
+}
+
+func (s *session) listens(event string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.listening[event]
+}
+
+// all returns the live sessions.
+func (ss *sessions) all() []*session {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	out := make([]*session, 0, len(ss.m))
+	for _, s := range ss.m {
+		out = append(out, s)
+	}
+	return out
+}
+
+// bucket is a token bucket: rate tokens a second, at most burst saved.
+type bucket struct {
+	mu     sync.Mutex
+	rate   float64
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func newBucket(rate, burst int) *bucket {
+	return &bucket{rate: float64(rate), burst: float64(burst), tokens: float64(burst), last: time.Now()}
+}
+
+func (b *bucket) allow() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }

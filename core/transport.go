@@ -81,6 +81,10 @@ func (c *Core) readLoop(s *session, conn *websocket.Conn) {
 			c.reply(s, conn, m.ID, nil, &Error{Code: CodeInvalidArgs, Message: err.Error()})
 			continue
 		}
+		if !s.rate.allow() {
+			c.reply(s, conn, m.ID, nil, &Error{Code: CodeRateLimited, Message: "too many messages; slow down"})
+			continue
+		}
 		select {
 		case s.slots <- struct{}{}:
 		default:

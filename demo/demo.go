@@ -1,12 +1,18 @@
 // Package demo is the app `isogate demo` serves: a small web page, the policy
-// a security team would write for it, and its Go command handlers. It uses
-// only the public API of core, as any wrapping app would.
+// a security team would write for it, and its Go handlers. It uses only the
+// public API of core, as any wrapping app would.
 package demo
 
 import (
 	"context"
 	"embed"
+	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync/atomic"
+	"time"
 
 	"github.com/isogate/isogate/core"
 )
@@ -31,8 +37,18 @@ type greeting struct {
 	Greeting string `json:"greeting"`
 }
 
-// Register adds the demo's command handlers to c.
-func Register(c *core.Core) {
+type noteArgs struct {
+	Path string `json:"path"`
+	Text string `json:"text"`
+}
+
+// Register adds the demo's handlers to c and starts its tick; notesDir is
+// the folder the notes commands work in (the policy confines them to it).
+func Register(ctx context.Context, c *core.Core, notesDir string) error {
+	root, err := os.OpenRoot(notesDir) // a second line: the handler cannot leave the folder either
+	if err != nil {
+		return err
+	}
 	core.Command(c, "demo.greet", func(_ context.Context, a greetArgs) (greeting, error) {
 		return greeting{Greeting: "Hello, " + a.Name + "!"}, nil
 	})
@@ -41,4 +57,61 @@ func Register(c *core.Core) {
 	core.Command(c, "demo.secret", func(context.Context, struct{}) (string, error) {
 		return "the secret", nil
 	})
+	core.Command(c, "demo.notes.list", func(context.Context, struct{}) ([]string, error) {
+		entries, err := fs.ReadDir(root.FS(), ".")
+		if err != nil {
+			return nil, err
+		}
+		names := []string{}
+		for _, e := range entries {
+			if !e.IsDir() {
+				names = append(names, e.Name())
+			}
+		}
+		slices.Sort(names)
+		return names, nil
+	})
+	core.Command(c, "demo.notes.read", func(_ context.Context, a noteArgs) (string, error) {
+		b, err := root.ReadFile(a.Path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", core.Errorf("no note named %q", a.Path)
+		}
+		return string(b), err
+	})
+	core.Command(c, "demo.notes.write", func(_ context.Context, a noteArgs) (struct{}, error) {
+		return struct{}{}, root.WriteFile(a.Path, []byte(a.Text), 0o600)
+	})
+	var clicks atomic.Int64
+	core.Subscribe(c, "demo.clicked", func(_ context.Context, p struct {
+		Button string `json:"button"`
+	}) error {
+		c.Emit("demo.clicks", map[string]any{"count": clicks.Add(1), "last": p.Button})
+		return nil
+	})
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for n := 1; ; n++ {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				c.Emit("demo.tick", map[string]any{"n": n, "time": now.UTC().Format(time.RFC3339)})
+			}
+		}
+	}()
+	return nil
+}
+
+// NotesDir makes the demo's notes folder under dir with a first note in it.
+func NotesDir(dir string) (string, error) {
+	notes := filepath.Join(dir, "notes")
+	if err := os.MkdirAll(notes, 0o700); err != nil {
+		return "", err
+	}
+	welcome := filepath.Join(notes, "welcome.txt")
+	if _, err := os.Stat(welcome); errors.Is(err, fs.ErrNotExist) {
+		os.WriteFile(welcome, []byte("Notes live in the demo's own folder. The policy refuses any path outside it.\n"), 0o600)
+	}
+	return notes, nil
 }

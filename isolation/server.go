@@ -26,6 +26,7 @@ var ErrTooManyFrames = errors.New("isolation: too many unused iframe URLs outsta
 // Paths on the two origins.
 const (
 	BridgePath    = "/__isogate/bridge.js" // on the app origin
+	FramePath     = "/__isogate/frame"     // on the app origin: POST for a new iframe URL
 	framePrefix   = "/frame/"
 	isolationPath = "/isolation.js"
 	hookPath      = "/hook.js"
@@ -39,6 +40,8 @@ type Frame struct {
 	WS      string                     `json:"ws"`      // transport URL
 	Schemas map[string]json.RawMessage `json:"schemas"`
 	Hook    bool                       `json:"hook"` // the page loads the isolation hook first
+
+	MaxMessageBytes int64 `json:"maxMessageBytes"` // the iframe answers too_large above this
 }
 
 type issued struct {

@@ -7,8 +7,10 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,13 +25,42 @@ type serveFlags struct {
 	port        int
 	decisionLog string
 	dryRun      bool
+	limits      core.Limits
 }
 
 func (s *serveFlags) register(fs *flag.FlagSet) {
+	d := core.DefaultLimits
 	fs.BoolVar(&s.browser, "browser", false, "serve for a browser instead of opening a window")
 	fs.IntVar(&s.port, "port", 0, "app port on 127.0.0.1 (0 picks a free one)")
 	fs.StringVar(&s.decisionLog, "decision-log", "", "append a JSON line per decision to FILE")
 	fs.BoolVar(&s.dryRun, "dry-run", false, "decide and log, but let denied messages through")
+	fs.Int64Var(&s.limits.MaxMessageBytes, "max-message-bytes", d.MaxMessageBytes, "largest message from a page (too_large above)")
+	fs.IntVar(&s.limits.MaxDepth, "max-depth", d.MaxDepth, "deepest JSON nesting in a message")
+	fs.IntVar(&s.limits.MaxInFlight, "max-in-flight", d.MaxInFlight, "calls handled at once per page (rate_limited above)")
+	fs.IntVar(&s.limits.RatePerSecond, "rate", d.RatePerSecond, "messages per second per page (rate_limited above)")
+	fs.IntVar(&s.limits.RateBurst, "burst", d.RateBurst, "messages a page may send at once before --rate applies")
+	fs.DurationVar(&s.limits.CallTimeout, "call-timeout", d.CallTimeout, "longest a command may run (timeout above)")
+}
+
+func (s *serveFlags) validate() error {
+	switch {
+	case s.port < 0 || s.port > 65535:
+		return badf("--port %d is out of range", s.port)
+	case s.limits.MaxMessageBytes < 1, s.limits.MaxDepth < 1, s.limits.MaxInFlight < 1,
+		s.limits.RatePerSecond < 1, s.limits.RateBurst < 1, s.limits.CallTimeout <= 0:
+		return badf("limits must be positive")
+	}
+	return nil
+}
+
+// app is what a serving command wraps.
+type app struct {
+	fs       fs.FS
+	url      *url.URL
+	policy   fs.FS
+	watch    bool // reload the policy when its directory changes
+	register func(context.Context, *core.Core) error
+	upstream func(context.Context, *core.Core, *slog.Logger, io.Writer) (core.Upstream, error)
 }
 
 func cmdDemo(args []string, stdout, stderr io.Writer) error {
@@ -43,15 +74,29 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	if err := positional("demo", pos); err != nil {
 		return err
 	}
-	return serve(sf, demo.App(), demo.Policy(), false, demo.Register, stdout, stderr)
+	tmp, err := os.MkdirTemp("", "isogate-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	notes, err := demo.NotesDir(tmp)
+	if err != nil {
+		return err
+	}
+	return serve(sf, app{
+		fs: demo.App(), policy: demo.Policy(),
+		register: func(ctx context.Context, c *core.Core) error { return demo.Register(ctx, c, notes) },
+	}, stdout, stderr)
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("run", flag.ContinueOnError)
 	var sf serveFlags
 	sf.register(fl)
-	app := fl.String("app", "", "directory of the built app")
+	appArg := fl.String("app", "", "directory of the built app, or the URL of its dev server")
 	pol := fl.String("policy", "", "policy directory")
+	upURL := fl.String("upstream", "", "JSON-RPC backend over HTTP POST")
+	upCmd := fl.String("upstream-cmd", "", "JSON-RPC backend over stdio: the command line to start")
 	pos, err := parse(fl, args)
 	if err != nil {
 		return err
@@ -59,33 +104,65 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err := positional("run", pos); err != nil {
 		return err
 	}
-	if *app == "" || *pol == "" {
+	if *appArg == "" || *pol == "" {
 		return badf("run: --app and --policy are required")
 	}
-	for _, d := range []string{*app, *pol} {
-		if err := isDir("run", d); err != nil {
+	a := app{policy: os.DirFS(*pol), watch: true}
+	if strings.HasPrefix(*appArg, "http://") || strings.HasPrefix(*appArg, "https://") {
+		if a.url, err = url.Parse(*appArg); err != nil || a.url.Host == "" {
+			return badf("run: --app %q is not a valid URL", *appArg)
+		}
+	} else {
+		if err := isDir("run", *appArg); err != nil {
 			return err
 		}
+		a.fs = os.DirFS(*appArg)
 	}
-	return serve(sf, os.DirFS(*app), os.DirFS(*pol), true, nil, stdout, stderr)
+	if err := isDir("run", *pol); err != nil {
+		return err
+	}
+	switch {
+	case *upURL != "" && *upCmd != "":
+		return badf("run: give --upstream or --upstream-cmd, not both")
+	case *upURL != "":
+		u, err := url.Parse(*upURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return badf("run: --upstream %q is not an http(s) URL", *upURL)
+		}
+		a.upstream = func(_ context.Context, c *core.Core, log *slog.Logger, _ io.Writer) (core.Upstream, error) {
+			return core.NewHTTPUpstream(u.String(), c.Emit, log), nil
+		}
+	case *upCmd != "":
+		argv, err := splitCommand(*upCmd)
+		if err != nil || len(argv) == 0 {
+			return badf("run: --upstream-cmd %q: %v", *upCmd, err)
+		}
+		a.upstream = func(ctx context.Context, c *core.Core, log *slog.Logger, stderr io.Writer) (core.Upstream, error) {
+			u := core.NewStdioUpstream(argv, stderr, c.Emit, log)
+			go u.Run(ctx)
+			return u, nil
+		}
+	}
+	return serve(sf, a, stdout, stderr)
 }
 
 // policyPoll is how often `run` looks for policy changes.
 const policyPoll = time.Second
 
 // serve loads the policy, starts the core and serves until SIGINT/SIGTERM.
-func serve(sf serveFlags, app, pol fs.FS, watch bool, register func(*core.Core), stdout, stderr io.Writer) error {
-	if sf.port < 0 || sf.port > 65535 {
-		return badf("--port %d is out of range", sf.port)
+func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
+	if err := sf.validate(); err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	p, err := policy.Load(ctx, pol)
+	p, err := policy.Load(ctx, a.policy)
 	if err != nil {
 		return badf("policy: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	cfg := core.Config{App: app, Policy: p, Addr: fmt.Sprintf("127.0.0.1:%d", sf.port), Logger: log, DryRun: sf.dryRun}
+	cfg := core.Config{App: a.fs, AppURL: a.url, Policy: p, Addr: fmt.Sprintf("127.0.0.1:%d", sf.port),
+		Logger: log, DryRun: sf.dryRun, Limits: sf.limits}
 	if sf.decisionLog != "" {
 		if cfg.DecisionLog, err = policy.OpenDecisionLog(sf.decisionLog); err != nil {
 			return badf("--decision-log: %v", err)
@@ -100,11 +177,20 @@ func serve(sf serveFlags, app, pol fs.FS, watch bool, register func(*core.Core),
 	if err != nil {
 		return err
 	}
-	if register != nil {
-		register(c)
+	if a.upstream != nil {
+		u, err := a.upstream(ctx, c, log, stderr)
+		if err != nil {
+			return err
+		}
+		c.SetUpstream(u)
 	}
-	if watch {
-		w := policy.NewWatcher(pol, p,
+	if a.register != nil {
+		if err := a.register(ctx, c); err != nil {
+			return err
+		}
+	}
+	if a.watch {
+		w := policy.NewWatcher(a.policy, p,
 			func(p *policy.Policy) { c.SetPolicy(p); log.Info("policy reloaded", "revision", p.Revision) },
 			func(err error) { log.Error("policy reload refused; the last good policy keeps serving", "err", err) })
 		go w.Run(ctx, policyPoll)
@@ -114,4 +200,45 @@ func serve(sf serveFlags, app, pol fs.FS, watch bool, register func(*core.Core),
 	}
 	fmt.Fprintln(stdout, c.URL())
 	return c.Serve(ctx)
+}
+
+// splitCommand splits a command line into words, honouring single and double
+// quotes and backslash escapes; no other shell syntax.
+func splitCommand(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord, quote := false, rune(0)
+	for i := 0; i < len(s); i++ {
+		ch := rune(s[i])
+		switch {
+		case quote != 0 && ch == quote:
+			quote = 0
+		case quote == '\'':
+			cur.WriteRune(ch)
+		case ch == '\\' && i+1 < len(s):
+			i++
+			cur.WriteByte(s[i])
+			inWord = true
+		case quote == '"':
+			cur.WriteRune(ch)
+		case ch == '\'' || ch == '"':
+			quote, inWord = ch, true
+		case ch == ' ' || ch == '\t' || ch == '\n':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(ch)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated quote")
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
 }

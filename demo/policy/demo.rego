@@ -5,11 +5,27 @@
 package isogate
 
 # Commands that any page of the demo may call.
-public_commands := {"demo.greet"}
+public_commands := {
+	"demo.greet",
+	"demo.notes.list",
+	"demo.notes.read",
+	"demo.notes.write",
+}
 
 allow if {
 	input.kind == "command"
 	input.name in public_commands
+}
+
+# Events the page may listen to, and events it may send.
+allow if {
+	input.kind == "listen"
+	input.name in {"demo.tick", "demo.clicks"}
+}
+
+allow if {
+	input.kind == "event"
+	input.name == "demo.clicked"
 }
 
 # Names the demo refuses to greet: data.json holds the list, so the security
@@ -22,4 +38,16 @@ deny contains sprintf("greeting %q is not allowed", [input.args.name]) if {
 # demo.secret has a schema and a Go handler, but no page may call it.
 deny contains "demo.secret is for administrators only" if {
 	input.name == "demo.secret"
+}
+
+# Notes stay in the demo's notes folder: a note is named by a plain file
+# name, never a path.
+deny contains sprintf("%q is not a note name: notes stay in the notes folder", [input.args.path]) if {
+	input.name in {"demo.notes.read", "demo.notes.write"}
+	not regex.match(`^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$`, input.args.path)
+}
+
+deny contains sprintf("%q is not a note name: notes stay in the notes folder", [input.args.path]) if {
+	input.name in {"demo.notes.read", "demo.notes.write"}
+	contains(input.args.path, "..")
 }
