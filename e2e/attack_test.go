@@ -180,7 +180,7 @@ func TestAttack_ThirdPartyFrameCannotForgeRequestsOrReplies(t *testing.T) {
 	})`)
 	for i := 0; i < 10; i++ {
 		o := invoke(t, ctx, `'demo.greet'`, `{name: 'Ada'}`)
-		if !o.OK || o.Result["greeting"] != "Hello, Ada!" {
+		if !o.OK || o.get("greeting") != "Hello, Ada!" {
 			t.Fatalf("call %d settled with %+v while a third-party frame forged replies", i, o)
 		}
 	}

@@ -74,7 +74,7 @@ func TestDryRun_LogsDenialsAndLetsThemThrough(t *testing.T) {
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
 	o := invoke(t, ctx, `'demo.greet'`, `{name: 'root'}`)
-	if !o.OK || o.Result["greeting"] != "Hello, root!" {
+	if !o.OK || o.get("greeting") != "Hello, root!" {
 		t.Fatalf("dry run blocked a denied call: %+v", o)
 	}
 	ds := readDecisions(t, logPath)

@@ -12,11 +12,17 @@ const outcomeJS = `(async (cmd, args) => {
 })`
 
 type outcome struct {
-	OK      bool           `json:"ok"`
-	Result  map[string]any `json:"result"`
-	Code    string         `json:"code"`
-	Message string         `json:"message"`
-	IsError bool           `json:"isError"`
+	OK      bool   `json:"ok"`
+	Result  any    `json:"result"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	IsError bool   `json:"isError"`
+}
+
+// get reads a field of an object result.
+func (o outcome) get(key string) any {
+	m, _ := o.Result.(map[string]any)
+	return m[key]
 }
 
 func invoke(t *testing.T, ctx context.Context, cmd, args string) outcome {
@@ -29,7 +35,7 @@ func TestDemo_GreetRoundTripThroughTheWholePath(t *testing.T) {
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
 	o := invoke(t, ctx, `'demo.greet'`, `{name: 'Ada'}`)
-	if !o.OK || o.Result["greeting"] != "Hello, Ada!" {
+	if !o.OK || o.get("greeting") != "Hello, Ada!" {
 		t.Fatalf("invoke demo.greet = %+v", o)
 	}
 	// The iframe is sandboxed and cross-origin: the page can reach neither
