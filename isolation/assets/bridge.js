@@ -15,10 +15,18 @@
       err.code = code;
       return err;
     }
-    function mount(url) {
+    let isReady = true;
+    function resetReady() {
+      if (!isReady) return;
+      isReady = false;
       ready = new Promise((resolve) => {
-        markReady = resolve;
+        markReady = () => {
+          isReady = true;
+          resolve();
+        };
       });
+    }
+    function mount(url) {
       iframe = document2.createElement("iframe");
       iframe.setAttribute("sandbox", "allow-scripts");
       iframe.setAttribute("aria-hidden", "true");
@@ -30,6 +38,7 @@
     }
     async function remount() {
       frame = null;
+      resetReady();
       for (const [, p] of pending) p.reject(fail("unavailable", "the isolation iframe was removed"));
       pending.clear();
       try {
@@ -40,7 +49,17 @@
         for (const name of listeners.keys()) call("listen", name, null).catch(() => {
         });
       } catch {
-        setTimeout(remount, 1e3);
+        setTimeout(retry, 1e3);
+      }
+    }
+    let remounting = false;
+    async function retry() {
+      if (remounting) return;
+      remounting = true;
+      try {
+        await remount();
+      } finally {
+        remounting = false;
       }
     }
     window2.addEventListener("message", (ev) => {
@@ -106,9 +125,10 @@
       });
       return unlisten;
     }
+    resetReady();
     mount(frameURL);
     setInterval(() => {
-      if (frame !== null && !iframe.isConnected) remount();
+      if (frame !== null && !iframe.isConnected) retry();
     }, WATCH_MS);
     return Object.freeze({
       invoke,

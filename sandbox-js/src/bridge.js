@@ -22,8 +22,16 @@ export function createBridge({ frameURL, document, window, fetch }) {
     return err;
   }
 
+  // resetReady makes calls wait for the next iframe; a wait already pending
+  // is kept, so no caller is left on a promise that will never settle.
+  let isReady = true;
+  function resetReady() {
+    if (!isReady) return;
+    isReady = false;
+    ready = new Promise((resolve) => { markReady = () => { isReady = true; resolve(); }; });
+  }
+
   function mount(url) {
-    ready = new Promise((resolve) => { markReady = resolve; });
     iframe = document.createElement('iframe');
     iframe.setAttribute('sandbox', 'allow-scripts');
     iframe.setAttribute('aria-hidden', 'true');
@@ -38,6 +46,7 @@ export function createBridge({ frameURL, document, window, fetch }) {
   // unavailable, a new session is asked for, and listeners are re-registered.
   async function remount() {
     frame = null;
+    resetReady(); // calls from now on wait for the new iframe
     for (const [, p] of pending) p.reject(fail('unavailable', 'the isolation iframe was removed'));
     pending.clear();
     try {
@@ -47,8 +56,15 @@ export function createBridge({ frameURL, document, window, fetch }) {
       await ready;
       for (const name of listeners.keys()) call('listen', name, null).catch(() => {});
     } catch {
-      setTimeout(remount, 1000);
+      setTimeout(retry, 1000);
     }
+  }
+
+  let remounting = false;
+  async function retry() {
+    if (remounting) return;
+    remounting = true;
+    try { await remount(); } finally { remounting = false; }
   }
 
   window.addEventListener('message', (ev) => {
@@ -112,9 +128,10 @@ export function createBridge({ frameURL, document, window, fetch }) {
     return unlisten;
   }
 
+  resetReady();
   mount(frameURL);
   setInterval(() => {
-    if (frame !== null && !iframe.isConnected) remount();
+    if (frame !== null && !iframe.isConnected) retry();
   }, WATCH_MS);
 
   return Object.freeze({
