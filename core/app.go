@@ -119,6 +119,7 @@ func (c *Core) newFrame() (string, error) {
 		Hook:    p.Hook() != nil,
 
 		MaxMessageBytes: c.limits.MaxMessageBytes,
+		MaxBinaryBytes:  c.limits.MaxBinaryBytes,
 	})
 	if err != nil {
 		c.sessions.end(s, "frame not issued")

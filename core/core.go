@@ -21,9 +21,14 @@ import (
 // Limits protect the core from a hostile page. Each is documented with the
 // risk it guards against; zero values take the defaults.
 type Limits struct {
-	// MaxMessageBytes bounds one sealed frame. Larger frames close the
-	// connection before they are buffered whole: memory exhaustion.
+	// MaxMessageBytes bounds the JSON of one message; more rejects
+	// too_large: decoding, schema and policy costs grow with it.
 	MaxMessageBytes int64
+	// MaxBinaryBytes bounds the raw bytes (Uint8Array, ArrayBuffer) of one
+	// message; more rejects too_large. A frame larger than both limits
+	// together closes the connection before it is buffered whole: memory
+	// exhaustion.
+	MaxBinaryBytes int64
 	// MaxDepth bounds JSON nesting: stack and CPU exhaustion in decoding,
 	// schema validation and policy evaluation.
 	MaxDepth int
@@ -46,6 +51,7 @@ type Limits struct {
 // DefaultLimits are used for zero fields of Config.Limits.
 var DefaultLimits = Limits{
 	MaxMessageBytes: 1 << 20,
+	MaxBinaryBytes:  64 << 20,
 	MaxDepth:        64,
 	MaxInFlight:     256,
 	CallTimeout:     30 * time.Second,
@@ -58,6 +64,9 @@ func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
 	if l.MaxMessageBytes > 0 {
 		d.MaxMessageBytes = l.MaxMessageBytes
+	}
+	if l.MaxBinaryBytes > 0 {
+		d.MaxBinaryBytes = l.MaxBinaryBytes
 	}
 	if l.MaxDepth > 0 {
 		d.MaxDepth = l.MaxDepth

@@ -30,7 +30,7 @@ const testPolicy = `package isogate
 
 allow if {
 	input.kind == "command"
-	input.name in {"t.echo", "t.panic", "t.slow", "t.fail", "t.public"}
+	input.name in {"t.echo", "t.panic", "t.slow", "t.fail", "t.public", "t.blob"}
 }
 
 deny contains "t.secret is never allowed" if input.name == "t.secret"
@@ -53,9 +53,11 @@ func newHarnessWith(t *testing.T, configure func(*Config)) *harness {
 		"p.rego":                {Data: []byte(testPolicy)},
 		"schemas/t.echo.json":   {Data: []byte(`{"type":"object","properties":{"msg":{"type":"string"}},"required":["msg"],"additionalProperties":false}`)},
 		"schemas/t.secret.json": {Data: []byte(schema)},
-		"schemas/t.panic.json":  {Data: []byte(schema)},
-		"schemas/t.slow.json":   {Data: []byte(schema)},
-		"schemas/t.fail.json":   {Data: []byte(schema)},
+		// The schema sees a blob as {"$binary": length}.
+		"schemas/t.blob.json":  {Data: []byte(`{"type":"object","properties":{"data":{"type":"object","properties":{"$binary":{"type":"integer","maximum":8}},"required":["$binary"]}},"required":["data"]}`)},
+		"schemas/t.panic.json": {Data: []byte(schema)},
+		"schemas/t.slow.json":  {Data: []byte(schema)},
+		"schemas/t.fail.json":  {Data: []byte(schema)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +74,12 @@ func newHarnessWith(t *testing.T, configure func(*Config)) *harness {
 		return func(ctx context.Context, a any) (any, error) { h.calls.Add(1); return fn(ctx, a) }
 	}
 	c.Handle("t.echo", count(func(_ context.Context, a any) (any, error) { return a, nil }))
+	c.Handle("t.blob", count(func(_ context.Context, a any) (any, error) {
+		if _, ok := a.(map[string]any)["data"].([]byte); !ok {
+			return nil, Errorf("data is %T, not bytes", a.(map[string]any)["data"])
+		}
+		return a, nil
+	}))
 	c.Handle("t.secret", count(func(context.Context, any) (any, error) { return "leaked", nil }))
 	c.Handle("t.panic", count(func(context.Context, any) (any, error) { panic("boom") }))
 	c.Handle("t.fail", count(func(context.Context, any) (any, error) { return nil, errors.New("disk on fire at /secret/path") }))
@@ -95,7 +103,7 @@ type fakeFrame struct {
 var frameURL = regexp.MustCompile(`data-isogate-frame="([^"]+)"`)
 var frameConfig = regexp.MustCompile(`<script type="application/json" id="isogate-config">(.*?)</script>`)
 
-func get(t *testing.T, url string) (int, string) {
+func httpGet(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -108,13 +116,13 @@ func get(t *testing.T, url string) (int, string) {
 
 func (h *harness) pageLoad(t *testing.T) (*fakeFrame, string) {
 	t.Helper()
-	_, page := get(t, h.c.URL())
+	_, page := httpGet(t, h.c.URL())
 	m := frameURL.FindStringSubmatch(page)
 	if m == nil {
 		t.Fatalf("no bridge in page: %s", page)
 	}
 	iframeURL := m[1]
-	code, body := get(t, iframeURL)
+	code, body := httpGet(t, iframeURL)
 	if code != 200 {
 		t.Fatalf("iframe GET: %d", code)
 	}
@@ -330,14 +338,14 @@ func TestTransport_HandshakeRefusals(t *testing.T) {
 func TestIsolation_IframeURLIsSingleUse(t *testing.T) {
 	h := newHarness(t, Limits{})
 	_, iframeURL := h.pageLoad(t)
-	if code, body := get(t, iframeURL); code != http.StatusGone || strings.Contains(body, "secret") {
+	if code, body := httpGet(t, iframeURL); code != http.StatusGone || strings.Contains(body, "secret") {
 		t.Fatalf("second GET: %d %q", code, body)
 	}
 }
 
 func TestHostHeaderOfAnotherNameRefused(t *testing.T) {
 	h := newHarness(t, Limits{})
-	_, page := get(t, h.c.URL())
+	_, page := httpGet(t, h.c.URL())
 	iframeURL := frameURL.FindStringSubmatch(page)[1]
 	for _, u := range []string{h.c.URL(), iframeURL} {
 		req, _ := http.NewRequest("GET", u, nil)
@@ -352,7 +360,7 @@ func TestHostHeaderOfAnotherNameRefused(t *testing.T) {
 		}
 	}
 	// The iframe page was not consumed by the refused request.
-	if code, _ := get(t, iframeURL); code != http.StatusOK {
+	if code, _ := httpGet(t, iframeURL); code != http.StatusOK {
 		t.Fatalf("iframe after refused request: %d", code)
 	}
 }
@@ -398,7 +406,7 @@ func TestInFlightLimitRejectsRateLimited(t *testing.T) {
 
 func TestTransport_FrameSizeLimitAtBoundary(t *testing.T) {
 	const limit = 256
-	h := newHarness(t, Limits{MaxMessageBytes: limit})
+	h := newHarness(t, Limits{MaxMessageBytes: limit, MaxBinaryBytes: 64})
 	f, _ := h.pageLoad(t)
 	c := f.connect()
 	plaintext := func(id, size int) []byte {
@@ -413,8 +421,15 @@ func TestTransport_FrameSizeLimitAtBoundary(t *testing.T) {
 		}
 	}
 	f.send(c, plaintext(3, limit+1))
+	if r, err := f.recv(c); err != nil {
+		t.Fatalf("%d-byte message: %v", limit+1, err)
+	} else {
+		wantCode(t, r, CodeTooLarge)
+	}
+	// A frame past both limits together is not even read.
+	f.send(c, plaintext(4, limit+64+5+1))
 	if _, err := f.recv(c); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
-		t.Fatalf("%d-byte message: connection ended with %v, want message too big", limit+1, err)
+		t.Fatalf("frame past both limits: connection ended with %v, want message too big", err)
 	}
 }
 
@@ -459,5 +474,60 @@ func TestDryRun_DeniedCallReachesHandler(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), `"dry_run":true`) || !strings.Contains(buf.String(), `"allow":false`) {
 		t.Fatalf("decision log = %s", buf.String())
+	}
+}
+
+func TestBinary_RawBytesRoundTripAndSchemaSeesPlaceholder(t *testing.T) {
+	h := newHarness(t, Limits{})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	blob := []byte{0, 1, 2, 0xff, 0xfe}
+	js := []byte(`{"type":"invoke","id":1,"kind":"command","name":"t.blob","args":{"data":null},"bin":[{"path":"/data","len":5}]}`)
+	f.send(c, joinPlaintext(js, [][]byte{blob}))
+	_, frame, err := c.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, _, err := f.opener.Open(nil, frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jsonPart, blobs, err := splitPlaintext(pt)
+	if err != nil || string(blobs) != string(blob) {
+		t.Fatalf("reply blobs %x, %v; want the bytes back raw", blobs, err)
+	}
+	if !strings.Contains(string(jsonPart), `"bin":[{"path":"/data","len":5}]`) {
+		t.Fatalf("reply JSON %s", jsonPart)
+	}
+	// The schema limits the blob's length through its placeholder.
+	f.send(c, joinPlaintext([]byte(`{"type":"invoke","id":2,"kind":"command","name":"t.blob","args":{"data":null},"bin":[{"path":"/data","len":9}]}`), [][]byte{make([]byte, 9)}))
+	r, err := f.recv(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, r, CodeInvalidArgs)
+}
+
+func TestBinary_MalformedTablesRejected(t *testing.T) {
+	h := newHarness(t, Limits{})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	for i, tc := range []struct{ json, blob string }{
+		{`"args":{"msg":"m","data":"not null"},"bin":[{"path":"/data","len":1}]`, "x"},
+		{`"args":{"msg":"m","data":null},"bin":[{"path":"/data","len":2}]`, "x"},
+		{`"args":{"msg":"m","data":null},"bin":[{"path":"/data","len":1}]`, "xy"},
+		{`"args":{"msg":"m","data":null},"bin":[{"path":"/nowhere/deep","len":1}]`, "x"},
+		{`"args":{"msg":"m","data":null},"bin":"nope"`, "x"},
+	} {
+		js := fmt.Sprintf(`{"type":"invoke","id":%d,"kind":"command","name":"t.echo",%s}`, i+1, tc.json)
+		f.send(c, joinPlaintext([]byte(js), [][]byte{[]byte(tc.blob)}))
+		r, err := f.recv(c)
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		wantCode(t, r, CodeInvalidArgs)
+	}
+	if h.calls.Load() != 0 {
+		t.Fatal("a malformed binary message reached a handler")
 	}
 }

@@ -18,6 +18,7 @@ type message struct {
 	Kind string
 	Name string
 	Args any // null, bool, string, json.Number, []any, map[string]any
+	Bins []binRef
 }
 
 var (
@@ -31,7 +32,11 @@ var (
 // kept exact as json.Number, exactly the fields of an invoke request.
 // When the error is about the request rather than its framing, the returned
 // message carries the id so the call can still be answered.
-func decodeMessage(b []byte, maxDepth int) (*message, error) {
+func decodeMessage(plaintext []byte, maxDepth int) (*message, error) {
+	b, blobs, err := splitPlaintext(plaintext)
+	if err != nil {
+		return nil, err
+	}
 	if !utf8.Valid(b) {
 		return nil, errUTF8
 	}
@@ -54,7 +59,7 @@ func decodeMessage(b []byte, maxDepth int) (*message, error) {
 	}
 	for k := range obj {
 		switch k {
-		case "type", "id", "kind", "name", "args":
+		case "type", "id", "kind", "name", "args", "bin":
 		default:
 			return m, fmt.Errorf("unexpected field %q", k)
 		}
@@ -77,6 +82,11 @@ func decodeMessage(b []byte, maxDepth int) (*message, error) {
 		return m, errors.New("malformed name")
 	}
 	m.Args = obj["args"]
+	if table, ok := obj["bin"]; ok || blobs != nil {
+		if m.Bins, err = placeBlobs(m.Args, table, blobs); err != nil {
+			return m, err
+		}
+	}
 	return m, nil
 }
 
@@ -135,4 +145,12 @@ func decodeValue(dec *json.Decoder, depth, maxDepth int) (any, error) {
 		return arr, err
 	}
 	return nil, fmt.Errorf("unexpected %v", d)
+}
+
+func (m *message) blobBytes() int {
+	n := 0
+	for _, b := range m.Bins {
+		n += len(b.data)
+	}
+	return n
 }

@@ -40,7 +40,8 @@ func (c *Core) process(s *session, seq uint64, m *message) (any, error) {
 		return nil, &Error{Code: v.Code, Message: rejection(m, v)}
 	}
 
-	// Dispatch, by kind.
+	// Dispatch, by kind. Handlers get the bytes where the policy saw placeholders.
+	attachBlobs(m.Args, m.Bins)
 	switch m.Kind {
 	case policy.KindListen:
 		s.listen(m.Name)
@@ -120,6 +121,7 @@ type reply struct {
 	OK     bool            `json:"ok"`
 	Result json.RawMessage `json:"result,omitempty"`
 	Error  *replyError     `json:"error,omitempty"`
+	Bin    []binEntry      `json:"bin,omitempty"`
 }
 
 type replyError struct {
@@ -130,8 +132,11 @@ type replyError struct {
 // reply seals and sends the answer to call id on the connection it came on.
 func (c *Core) reply(s *session, conn *websocket.Conn, id uint64, result any, err error) {
 	r := reply{Type: "reply", ID: id, OK: err == nil}
+	var blobs [][]byte
 	if err == nil {
-		if r.Result, err = json.Marshal(result); err != nil {
+		var value any
+		value, r.Bin, blobs = splitBlobs(result)
+		if r.Result, err = json.Marshal(value); err != nil {
 			c.log.Error("result not encodable", "session", s.id, "err", err)
 			r.OK = false
 			err = &Error{Code: CodeHandler, Message: "command result could not be encoded"}
@@ -140,10 +145,11 @@ func (c *Core) reply(s *session, conn *websocket.Conn, id uint64, result any, er
 	if err != nil {
 		var pub *Error
 		errors.As(err, &pub)
-		r.Result = nil
+		r.Result, r.Bin, blobs = nil, nil, nil
 		r.Error = &replyError{Code: pub.Code, Message: pub.Message}
 	}
 	b, _ := json.Marshal(r) // only strings, numbers and already-valid JSON
+	b = joinPlaintext(b, blobs)
 	ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
 	defer cancel()
 	if err := s.send(ctx, conn, b); err != nil {

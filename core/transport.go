@@ -3,6 +3,7 @@ package core
 import (
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -43,7 +44,7 @@ func (c *Core) serveTransport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.attach(conn)
-	conn.SetReadLimit(c.limits.MaxMessageBytes + crypto.Overhead)
+	conn.SetReadLimit(c.limits.MaxMessageBytes + c.limits.MaxBinaryBytes + 5 + crypto.Overhead)
 	c.readLoop(s, conn)
 }
 
@@ -79,6 +80,10 @@ func (c *Core) readLoop(s *session, conn *websocket.Conn) {
 		}
 		if err != nil {
 			c.reply(s, conn, m.ID, nil, &Error{Code: CodeInvalidArgs, Message: err.Error()})
+			continue
+		}
+		if json, blobs := len(plaintext)-m.blobBytes(), m.blobBytes(); int64(json) > c.limits.MaxMessageBytes || int64(blobs) > c.limits.MaxBinaryBytes {
+			c.reply(s, conn, m.ID, nil, &Error{Code: CodeTooLarge, Message: fmt.Sprintf("message is %d bytes of JSON and %d of binary", json, blobs)})
 			continue
 		}
 		if !s.rate.allow() {

@@ -81,6 +81,15 @@ func Register(ctx context.Context, c *core.Core, notesDir string) error {
 	core.Command(c, "demo.notes.write", func(_ context.Context, a noteArgs) (struct{}, error) {
 		return struct{}{}, root.WriteFile(a.Path, []byte(a.Text), 0o600)
 	})
+	// Binary in and out: raw bytes on the wire, no base64.
+	c.Handle("demo.bytes.invert", func(_ context.Context, args any) (any, error) {
+		in, _ := args.(map[string]any)["data"].([]byte)
+		out := make([]byte, len(in))
+		for i, b := range in {
+			out[i] = ^b
+		}
+		return map[string]any{"data": out}, nil
+	})
 	var clicks atomic.Int64
 	core.Subscribe(c, "demo.clicked", func(_ context.Context, p struct {
 		Button string `json:"button"`

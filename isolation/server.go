@@ -41,7 +41,8 @@ type Frame struct {
 	Schemas map[string]json.RawMessage `json:"schemas"`
 	Hook    bool                       `json:"hook"` // the page loads the isolation hook first
 
-	MaxMessageBytes int64 `json:"maxMessageBytes"` // the iframe answers too_large above this
+	MaxMessageBytes int64 `json:"maxMessageBytes"` // the iframe answers too_large above these
+	MaxBinaryBytes  int64 `json:"maxBinaryBytes"`
 }
 
 type issued struct {

@@ -35,6 +35,7 @@ func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.decisionLog, "decision-log", "", "append a JSON line per decision to FILE")
 	fs.BoolVar(&s.dryRun, "dry-run", false, "decide and log, but let denied messages through")
 	fs.Int64Var(&s.limits.MaxMessageBytes, "max-message-bytes", d.MaxMessageBytes, "largest message from a page (too_large above)")
+	fs.Int64Var(&s.limits.MaxBinaryBytes, "max-binary-bytes", d.MaxBinaryBytes, "most raw bytes in a message from a page (too_large above)")
 	fs.IntVar(&s.limits.MaxDepth, "max-depth", d.MaxDepth, "deepest JSON nesting in a message")
 	fs.IntVar(&s.limits.MaxInFlight, "max-in-flight", d.MaxInFlight, "calls handled at once per page (rate_limited above)")
 	fs.IntVar(&s.limits.RatePerSecond, "rate", d.RatePerSecond, "messages per second per page (rate_limited above)")
@@ -46,7 +47,7 @@ func (s *serveFlags) validate() error {
 	switch {
 	case s.port < 0 || s.port > 65535:
 		return badf("--port %d is out of range", s.port)
-	case s.limits.MaxMessageBytes < 1, s.limits.MaxDepth < 1, s.limits.MaxInFlight < 1,
+	case s.limits.MaxMessageBytes < 1, s.limits.MaxBinaryBytes < 0, s.limits.MaxDepth < 1, s.limits.MaxInFlight < 1,
 		s.limits.RatePerSecond < 1, s.limits.RateBurst < 1, s.limits.CallTimeout <= 0:
 		return badf("limits must be positive")
 	}

@@ -10,6 +10,7 @@ public_commands := {
 	"demo.notes.list",
 	"demo.notes.read",
 	"demo.notes.write",
+	"demo.bytes.invert",
 }
 
 allow if {

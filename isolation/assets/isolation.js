@@ -1239,6 +1239,8 @@ Known schemas:
   }
   function isJSONValue(v, depth = 0) {
     if (depth > MAX_DEPTH) return false;
+    if (v instanceof Uint8Array && Object.getPrototypeOf(v) === Uint8Array.prototype) return true;
+    if (v instanceof ArrayBuffer && Object.getPrototypeOf(v) === ArrayBuffer.prototype) return true;
     switch (typeof v) {
       case "string":
       case "boolean":
@@ -1284,15 +1286,107 @@ Known schemas:
       return { type: "event", name: m.name, payload: m.payload === void 0 ? null : m.payload };
     }
     if (!isPlainObject(m) || m.type !== "reply" || !isCallID(m.id) || typeof m.ok !== "boolean") return null;
-    if (m.ok) return { type: "reply", id: m.id, ok: true, result: m.result === void 0 ? null : m.result };
+    if (m.ok) {
+      const result = m.result === void 0 ? null : m.result;
+      return isJSONValue(result) ? { type: "reply", id: m.id, ok: true, result } : null;
+    }
     const e = m.error;
     if (!isPlainObject(e) || typeof e.code !== "string" || typeof e.message !== "string") return null;
     return { type: "reply", id: m.id, ok: false, error: { code: e.code, message: e.message } };
   }
 
+  // src/binary.js
+  var BINARY_FORM = 1;
+  function isBinary(v) {
+    return v instanceof Uint8Array || v instanceof ArrayBuffer;
+  }
+  var escape = (k) => String(k).replace(/~/g, "~0").replace(/\//g, "~1");
+  function split(value) {
+    const bin = [];
+    const blobs = [];
+    let bytes = 0;
+    function walk(v, path) {
+      if (isBinary(v)) {
+        const b = v instanceof ArrayBuffer ? new Uint8Array(v) : v;
+        bin.push({ path, len: b.byteLength });
+        blobs.push(b);
+        bytes += b.byteLength;
+        return [null, { $binary: b.byteLength }];
+      }
+      if (Array.isArray(v)) {
+        const j = [], w = [];
+        v.forEach((x, i) => {
+          const [a, b] = walk(x, `${path}/${i}`);
+          j.push(a);
+          w.push(b);
+        });
+        return [j, w];
+      }
+      if (v !== null && typeof v === "object") {
+        const j = {}, w = {};
+        for (const k of Object.keys(v)) {
+          const [a, b] = walk(v[k], `${path}/${escape(k)}`);
+          j[k] = a;
+          w[k] = b;
+        }
+        return [j, w];
+      }
+      return [v, v];
+    }
+    const [json, view] = walk(value, "");
+    return { json, view, bin, blobs, bytes };
+  }
+  function encode(message, bin, blobs) {
+    const json = new TextEncoder().encode(JSON.stringify(bin.length ? { ...message, bin } : message));
+    if (bin.length === 0) return { plaintext: json, jsonBytes: json.length };
+    let total = 5 + json.length;
+    for (const b of blobs) total += b.byteLength;
+    const out = new Uint8Array(total);
+    out[0] = BINARY_FORM;
+    new DataView(out.buffer).setUint32(1, json.length);
+    out.set(json, 5);
+    let at = 5 + json.length;
+    for (const b of blobs) {
+      out.set(b, at);
+      at += b.byteLength;
+    }
+    return { plaintext: out, jsonBytes: json.length };
+  }
+  function unescape(t) {
+    return t.replace(/~1/g, "/").replace(/~0/g, "~");
+  }
+  function decode(plaintext) {
+    const utf82 = new TextDecoder("utf-8", { fatal: true });
+    if (plaintext[0] !== BINARY_FORM) return JSON.parse(utf82.decode(plaintext));
+    if (plaintext.length < 5) throw new Error("short binary message");
+    const n = new DataView(plaintext.buffer, plaintext.byteOffset).getUint32(1);
+    if (5 + n > plaintext.length) throw new Error("bad JSON length");
+    const m = JSON.parse(utf82.decode(plaintext.subarray(5, 5 + n)));
+    if (!Array.isArray(m.bin)) throw new Error("binary message without a table");
+    const field = { event: "payload", reply: "result", invoke: "args" }[m.type];
+    if (field === void 0) throw new Error("unknown message type");
+    let at = 5 + n;
+    for (const { path, len } of m.bin) {
+      if (typeof path !== "string" || !Number.isSafeInteger(len) || len < 0 || at + len > plaintext.length) throw new Error("bad table");
+      const blob = plaintext.slice(at, at + len);
+      at += len;
+      if (path === "") {
+        m[field] = blob;
+        continue;
+      }
+      const toks = path.split("/").slice(1).map(unescape);
+      let cur = m[field];
+      for (const t of toks.slice(0, -1)) cur = cur?.[t];
+      const last = toks[toks.length - 1];
+      if (cur === null || typeof cur !== "object" || cur[last] !== null) throw new Error("table points nowhere");
+      cur[last] = blob;
+    }
+    if (at !== plaintext.length) throw new Error("trailing bytes");
+    delete m.bin;
+    return m;
+  }
+
   // src/isolation.js
-  var utf8Encode = new TextEncoder();
-  var utf8Decode = new TextDecoder("utf-8", { fatal: true });
   var HOOK_TIMEOUT_MS = 5e3;
   var BACKOFF = [100, 250, 500, 1e3, 2e3];
   function failure(id, code, message) {
@@ -1312,6 +1406,7 @@ Known schemas:
     const keys = await deriveKeys(secret, sessionID, subtle);
     secret.fill(0);
     const maxMessageBytes = config.maxMessageBytes || 1 << 20;
+    const maxBinaryBytes = config.maxBinaryBytes || 64 << 20;
     const validators = /* @__PURE__ */ new Map();
     for (const [name, schema] of Object.entries(config.schemas || {})) {
       validators.set(name, new Validator(schema, "2020-12", false));
@@ -1354,7 +1449,8 @@ Known schemas:
       const { seq, plaintext } = await open(keys.toFrame, TO_FRAME, sessionID, data, subtle);
       if (seq <= recvSeq) throw new Error("replayed frame");
       recvSeq = seq;
-      const m = parseCoreMessage(JSON.parse(utf8Decode.decode(plaintext)));
+      const raw = decode(plaintext);
+      const m = parseCoreMessage(raw);
       if (m === null) throw new Error("malformed message from the core");
       if (m.type === "event") {
         post(m);
@@ -1381,22 +1477,23 @@ Known schemas:
       }
       const req = parsed.req;
       if (inFlight.has(req.id)) return;
+      const parts = split(req.args);
       if (req.kind !== "listen") {
         const validator = validators.get(req.name);
         if (validator === void 0) {
           post(failure(req.id, "unknown_command", `unknown ${req.kind} ${req.name}`));
           return;
         }
-        const result = validator.validate(req.args);
+        const result = validator.validate(parts.view);
         if (!result.valid) {
           const e = result.errors[result.errors.length - 1];
           post(failure(req.id, "invalid_args", `args${e.instanceLocation.slice(1)}: ${e.error}`));
           return;
         }
       }
-      const body = utf8Encode.encode(JSON.stringify(req));
-      if (body.length > maxMessageBytes) {
-        post(failure(req.id, "too_large", `message is ${body.length} bytes; the limit is ${maxMessageBytes}`));
+      const { plaintext: body, jsonBytes } = encode({ ...req, args: parts.json }, parts.bin, parts.blobs);
+      if (jsonBytes > maxMessageBytes || parts.bytes > maxBinaryBytes) {
+        post(failure(req.id, "too_large", `message is ${jsonBytes} bytes of JSON and ${parts.bytes} of binary; the limits are ${maxMessageBytes} and ${maxBinaryBytes}`));
         return;
       }
       if (!open_) {

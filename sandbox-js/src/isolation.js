@@ -6,9 +6,8 @@
 import { Validator } from '@cfworker/json-schema';
 import { deriveKeys, seal, open, fromHex, fromBase64URL, toBase64URL, TO_CORE, TO_FRAME } from './frame-crypto.js';
 import { parseRequest, parseCoreMessage } from './shape.js';
+import { split, encode, decode } from './binary.js';
 
-const utf8Encode = new TextEncoder();
-const utf8Decode = new TextDecoder('utf-8', { fatal: true });
 
 // A hook that has not answered after this long vetoes the call: a hook that
 // never settles must not leave the page's promise pending forever.
@@ -39,6 +38,7 @@ export async function createIsolation({
   secret.fill(0);
 
   const maxMessageBytes = config.maxMessageBytes || 1 << 20;
+  const maxBinaryBytes = config.maxBinaryBytes || 64 << 20;
   const validators = new Map();
   for (const [name, schema] of Object.entries(config.schemas || {})) {
     validators.set(name, new Validator(schema, '2020-12', false));
@@ -87,7 +87,8 @@ export async function createIsolation({
     const { seq, plaintext } = await open(keys.toFrame, TO_FRAME, sessionID, data, subtle);
     if (seq <= recvSeq) throw new Error('replayed frame');
     recvSeq = seq;
-    const m = parseCoreMessage(JSON.parse(utf8Decode.decode(plaintext)));
+    const raw = decode(plaintext);
+    const m = parseCoreMessage(raw);
     if (m === null) throw new Error('malformed message from the core');
     if (m.type === 'event') {
       post(m);
@@ -117,22 +118,23 @@ export async function createIsolation({
     }
     const req = parsed.req;
     if (inFlight.has(req.id)) return; // a second request with a live id would confuse the first
+    const parts = split(req.args);
     if (req.kind !== 'listen') {
       const validator = validators.get(req.name);
       if (validator === undefined) {
         post(failure(req.id, 'unknown_command', `unknown ${req.kind} ${req.name}`));
         return;
       }
-      const result = validator.validate(req.args);
+      const result = validator.validate(parts.view);
       if (!result.valid) {
         const e = result.errors[result.errors.length - 1];
         post(failure(req.id, 'invalid_args', `args${e.instanceLocation.slice(1)}: ${e.error}`));
         return;
       }
     }
-    const body = utf8Encode.encode(JSON.stringify(req));
-    if (body.length > maxMessageBytes) {
-      post(failure(req.id, 'too_large', `message is ${body.length} bytes; the limit is ${maxMessageBytes}`));
+    const { plaintext: body, jsonBytes } = encode({ ...req, args: parts.json }, parts.bin, parts.blobs);
+    if (jsonBytes > maxMessageBytes || parts.bytes > maxBinaryBytes) {
+      post(failure(req.id, 'too_large', `message is ${jsonBytes} bytes of JSON and ${parts.bytes} of binary; the limits are ${maxMessageBytes} and ${maxBinaryBytes}`));
       return;
     }
     if (!open_) {

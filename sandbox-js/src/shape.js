@@ -13,9 +13,12 @@ function isPlainObject(v) {
 }
 
 // isJSONValue reports whether v is made only of null, booleans, finite
-// numbers, strings, plain arrays and plain objects, nested at most MAX_DEPTH.
+// numbers, strings, plain arrays and plain objects, nested at most MAX_DEPTH,
+// with Uint8Array and ArrayBuffer leaves (sent as raw bytes).
 export function isJSONValue(v, depth = 0) {
   if (depth > MAX_DEPTH) return false;
+  if (v instanceof Uint8Array && Object.getPrototypeOf(v) === Uint8Array.prototype) return true;
+  if (v instanceof ArrayBuffer && Object.getPrototypeOf(v) === ArrayBuffer.prototype) return true;
   switch (typeof v) {
     case 'string':
     case 'boolean':
@@ -68,7 +71,10 @@ export function parseCoreMessage(m) {
     return { type: 'event', name: m.name, payload: m.payload === undefined ? null : m.payload };
   }
   if (!isPlainObject(m) || m.type !== 'reply' || !isCallID(m.id) || typeof m.ok !== 'boolean') return null;
-  if (m.ok) return { type: 'reply', id: m.id, ok: true, result: m.result === undefined ? null : m.result };
+  if (m.ok) {
+    const result = m.result === undefined ? null : m.result;
+    return isJSONValue(result) ? { type: 'reply', id: m.id, ok: true, result } : null;
+  }
   const e = m.error;
   if (!isPlainObject(e) || typeof e.code !== 'string' || typeof e.message !== 'string') return null;
   return { type: 'reply', id: m.id, ok: false, error: { code: e.code, message: e.message } };
