@@ -12,7 +12,7 @@ demo: deps
 
 test: deps js-deps
 	$(GO) vet ./...
-	cd sandbox-js && node build.mjs --check && npm test --silent
+	cd sandbox-js && node build.mjs --check && npm test --silent && npx tsc -p tsconfig.json
 	ISOGATE_REQUIRE_BROWSER=1 $(GO) test -timeout 8m ./...
 
 build:
