@@ -2,7 +2,7 @@
 # install what is missing (as root on Debian 12) and are quiet when all is there.
 
 GO          ?= go
-APT_PACKAGES = chromium libgtk-3-dev libwebkit2gtk-4.0-dev xvfb xauth
+APT_PACKAGES = chromium libgtk-3-dev libwebkit2gtk-4.0-dev xvfb xauth python3
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test deps js-deps build
@@ -19,7 +19,7 @@ build:
 	$(GO) build -o bin/isogate ./cmd/isogate
 
 # System packages: chromium for the browser tests, GTK/WebKitGTK and Xvfb for
-# the desktop window and its tests.
+# the desktop window and its tests, python3 for the test backend.
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \

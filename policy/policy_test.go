@@ -42,7 +42,8 @@ func TestCheck_DemoVerdicts(t *testing.T) {
 		{"extra field", KindCommand, "demo.greet", `{"name":"a","admin":true}`, false, CodeInvalid},
 		{"no schema", KindCommand, "fs.readAll", `{}`, false, CodeUnknown},
 		{"secret denied", KindCommand, "demo.secret", `{}`, false, CodeDenied},
-		{"listen with no rule denied", KindListen, "demo.tick", `null`, false, CodeDenied},
+		{"listen allowed by a rule", KindListen, "demo.tick", `null`, true, ""},
+		{"listen with no rule denied", KindListen, "demo.secret", `null`, false, CodeDenied},
 		{"allowed command name sent as event denied", KindEvent, "demo.greet", `{"name":"Ada"}`, false, CodeDenied},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,3 +1,4 @@
+"use strict";
 (() => {
   // src/bridge.js
   var WATCH_MS = 250;
