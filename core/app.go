@@ -125,5 +125,8 @@ func (c *Core) newFrame() (string, error) {
 		c.sessions.end(s, "frame not issued")
 		return "", err
 	}
+	if c.observe != nil {
+		c.observe("page", s.id)
+	}
 	return url, nil
 }

@@ -104,6 +104,10 @@ type Config struct {
 	// DryRun decides and logs every message but lets denied ones through to
 	// their handlers. For trying a new policy; never for production.
 	DryRun bool
+	// Observe, if set, is told of session milestones: "page" (an HTML page
+	// was served with a new session) and "connected" (its isolation iframe
+	// authenticated the transport). isogate doctor uses it.
+	Observe func(event, session string)
 }
 
 // Handler answers one allowed command. args has passed the command's schema
@@ -119,6 +123,7 @@ type Core struct {
 	policy    atomic.Pointer[policy.Policy]
 	handlers  map[string]Handler
 	events    map[string][]EventHandler
+	observe   func(event, session string)
 	decisions *policy.DecisionLog
 	dryRun    bool
 	upstream  Upstream
@@ -145,7 +150,7 @@ func New(cfg Config) (*Core, error) {
 		addr = "127.0.0.1:0"
 	}
 	c := &Core{log: cfg.Logger, app: cfg.App, appURL: cfg.AppURL, limits: cfg.Limits.withDefaults(), handlers: map[string]Handler{},
-		events: map[string][]EventHandler{}, decisions: cfg.DecisionLog, dryRun: cfg.DryRun}
+		events: map[string][]EventHandler{}, observe: cfg.Observe, decisions: cfg.DecisionLog, dryRun: cfg.DryRun}
 	if c.log == nil {
 		c.log = slog.Default()
 	}

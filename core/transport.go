@@ -44,6 +44,9 @@ func (c *Core) serveTransport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.attach(conn)
+	if c.observe != nil {
+		c.observe("connected", s.id)
+	}
 	conn.SetReadLimit(c.limits.MaxMessageBytes + c.limits.MaxBinaryBytes + 5 + crypto.Overhead)
 	c.readLoop(s, conn)
 }

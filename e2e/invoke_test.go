@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -94,4 +95,24 @@ func TestDemo_PageCannotOpenTheTransport(t *testing.T) {
 	if got != "refused" {
 		t.Fatalf("WebSocket from the main frame: %s", got)
 	}
+}
+
+func TestDemo_PageRunsItsAttackPanelAndAllAreBlocked(t *testing.T) {
+	p := startIsogate(t, "demo", "--browser")
+	ctx := browser(t)
+	openApp(t, ctx, p.URL)
+	eventually(t, "the attack panel to finish", func() bool {
+		return eval[int](t, ctx, `document.querySelectorAll('#attacks td.pill').length`) == 9
+	})
+	rows := eval[[]string](t, ctx, `[...document.querySelectorAll('#attacks tr')].map((tr) => tr.innerText.replace(/\s+/g, ' '))`)
+	for _, r := range rows {
+		if !strings.Contains(r, "blocked ·") || strings.Contains(r, "NOT BLOCKED") {
+			t.Errorf("attack not blocked: %s", r)
+		}
+	}
+	t.Logf("attack panel:\n%s", strings.Join(rows, "\n"))
+	if n := eval[int](t, ctx, `document.querySelectorAll('#notes li').length`); n < 1 {
+		t.Fatal("the notes list is empty")
+	}
+	eventually(t, "ticks on the page", func() bool { return eval[string](t, ctx, `document.getElementById('tick-n').textContent`) != "–" })
 }

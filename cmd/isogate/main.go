@@ -12,11 +12,13 @@ import (
 )
 
 const usage = `usage:
-  isogate demo [--browser] [--port N] [--decision-log FILE] [--dry-run]
-  isogate run --app DIR --policy DIR [--browser] [--port N] [--decision-log FILE] [--dry-run]
+  isogate demo [--browser] [--port N] [--title T] [--width W] [--height H] [--decision-log FILE] [--dry-run]
+  isogate run --app DIR|URL --policy DIR [--upstream URL | --upstream-cmd "CMD ARGS"] [--browser] [--port N]
+              [--title T] [--width W] [--height H] [--decision-log FILE] [--dry-run] [limit flags]
   isogate policy check DIR
   isogate policy test DIR [-v]
   isogate policy eval DIR --input FILE [--explain[=full|notes|fails]]
+  isogate doctor [--json]
 `
 
 // usageError is bad input from the command line: one line, exit status 2.
@@ -68,11 +70,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdRun(args[1:], stdout, stderr)
 	case "policy":
 		return cmdPolicy(args[1:], stdout)
+	case "doctor":
+		return cmdDoctor(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return badf("unknown command %q (want demo, run or policy)", args[0])
+	return badf("unknown command %q (want demo, run, policy or doctor)", args[0])
 }
 
 // parse parses flags wherever they stand among the arguments and returns the

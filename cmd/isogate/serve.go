@@ -16,12 +16,16 @@ import (
 
 	"github.com/isogate/isogate/core"
 	"github.com/isogate/isogate/demo"
+	"github.com/isogate/isogate/desktop"
 	"github.com/isogate/isogate/policy"
 )
 
 // serveFlags are the flags every serving command takes.
 type serveFlags struct {
 	browser     bool
+	title       string
+	width       int
+	height      int
 	port        int
 	decisionLog string
 	dryRun      bool
@@ -31,6 +35,9 @@ type serveFlags struct {
 func (s *serveFlags) register(fs *flag.FlagSet) {
 	d := core.DefaultLimits
 	fs.BoolVar(&s.browser, "browser", false, "serve for a browser instead of opening a window")
+	fs.StringVar(&s.title, "title", "", "window title")
+	fs.IntVar(&s.width, "width", 1100, "window width")
+	fs.IntVar(&s.height, "height", 780, "window height")
 	fs.IntVar(&s.port, "port", 0, "app port on 127.0.0.1 (0 picks a free one)")
 	fs.StringVar(&s.decisionLog, "decision-log", "", "append a JSON line per decision to FILE")
 	fs.BoolVar(&s.dryRun, "dry-run", false, "decide and log, but let denied messages through")
@@ -47,6 +54,8 @@ func (s *serveFlags) validate() error {
 	switch {
 	case s.port < 0 || s.port > 65535:
 		return badf("--port %d is out of range", s.port)
+	case s.width < 200 || s.height < 150 || s.width > 16384 || s.height > 16384:
+		return badf("--width and --height must be between 200x150 and 16384x16384")
 	case s.limits.MaxMessageBytes < 1, s.limits.MaxBinaryBytes < 0, s.limits.MaxDepth < 1, s.limits.MaxInFlight < 1,
 		s.limits.RatePerSecond < 1, s.limits.RateBurst < 1, s.limits.CallTimeout <= 0:
 		return badf("limits must be positive")
@@ -84,6 +93,9 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if sf.title == "" {
+		sf.title = "isogate demo"
+	}
 	return serve(sf, app{
 		fs: demo.App(), policy: demo.Policy(),
 		register: func(ctx context.Context, c *core.Core) error { return demo.Register(ctx, c, notes) },
@@ -109,6 +121,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		return badf("run: --app and --policy are required")
 	}
 	a := app{policy: os.DirFS(*pol), watch: true}
+	if sf.title == "" {
+		sf.title = "isogate: " + *appArg
+	}
 	if strings.HasPrefix(*appArg, "http://") || strings.HasPrefix(*appArg, "https://") {
 		if a.url, err = url.Parse(*appArg); err != nil || a.url.Host == "" {
 			return badf("run: --app %q is not a valid URL", *appArg)
@@ -196,11 +211,31 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 			func(err error) { log.Error("policy reload refused; the last good policy keeps serving", "err", err) })
 		go w.Run(ctx, policyPoll)
 	}
-	if !sf.browser && os.Getenv("DISPLAY") != "" {
-		fmt.Fprintln(stderr, "isogate: the desktop window is not built yet; serving for a browser")
-	}
 	fmt.Fprintln(stdout, c.URL())
-	return c.Serve(ctx)
+	if sf.browser {
+		return c.Serve(ctx)
+	}
+	if !desktop.Available() {
+		fmt.Fprintln(stderr, "isogate: no display for a window; serving for a browser at "+c.URL())
+		return c.Serve(ctx)
+	}
+	return window(ctx, c, desktop.Window{URL: c.URL(), Title: sf.title, Width: sf.width, Height: sf.height})
+}
+
+// window serves the core in the background and runs the window on this, the
+// main, goroutine. Closing the window or a signal ends both; the deferred
+// closes of serve then stop the backend and flush the decision log.
+func window(ctx context.Context, c *core.Core, w desktop.Window) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- c.Serve(ctx) }()
+	err := desktop.Run(ctx, w)
+	cancel()
+	if serr := <-served; err == nil {
+		err = serr
+	}
+	return err
 }
 
 // splitCommand splits a command line into words, honouring single and double

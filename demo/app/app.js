@@ -1,42 +1,114 @@
-// The demo page: an ordinary app that knows only window.isogate.
+// The demo page: an ordinary app that knows only window.isogate. On load it
+// greets, starts listening, lists its notes and runs the attack panel.
 const $ = (id) => document.getElementById(id);
+const outcome = (p) => p.then((v) => ({ ok: true, v }), (e) => ({ ok: false, code: e.code, message: e.message }));
 
-isogate.ready.then(() => {
-  $('status').textContent = 'connected through the isolation iframe';
-  $('status').classList.add('ok');
-});
-
-$('greet-form').addEventListener('submit', async (ev) => {
-  ev.preventDefault();
+async function greet(name) {
   const out = $('greet-out');
-  try {
-    const r = await isogate.invoke('demo.greet', { name: $('greet-name').value });
-    out.textContent = r.greeting;
-    out.className = 'ok';
-  } catch (e) {
-    out.textContent = `${e.code}: ${e.message}`;
-    out.className = 'blocked';
+  const r = await outcome(isogate.invoke('demo.greet', { name }));
+  out.textContent = r.ok ? r.v.greeting : `${r.code}: ${r.message}`;
+  out.className = 'big ' + (r.ok ? 'ok' : 'blocked');
+}
+
+async function listNotes() {
+  const r = await outcome(isogate.invoke('demo.notes.list', {}));
+  const ul = $('notes');
+  ul.replaceChildren();
+  for (const name of r.ok ? r.v : []) {
+    const li = document.createElement('li');
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'link';
+    b.textContent = name;
+    b.onclick = async () => {
+      const n = await outcome(isogate.invoke('demo.notes.read', { path: name }));
+      $('note-name').value = name;
+      $('note-text').value = n.ok ? n.v : '';
+    };
+    li.append(b);
+    ul.append(li);
   }
+}
+
+// Each attack resolves to {blocked, code}: what stopped it.
+const attacks = [
+  ['Forge a frame to the core without the key', async () => {
+    const iso = new URL(document.querySelector('iframe[sandbox]').src);
+    const r = await new Promise((resolve) => {
+      const ws = new WebSocket(`ws://${iso.host}/ws?s=${'ab'.repeat(16)}&a=${'A'.repeat(43)}`);
+      ws.binaryType = 'arraybuffer';
+      ws.onopen = () => { ws.send(crypto.getRandomValues(new Uint8Array(64))); resolve('open'); };
+      ws.onerror = () => resolve('refused');
+    });
+    return { blocked: r === 'refused', code: 'refused at the handshake' };
+  }],
+  ['Forge a reply to the page', async () => {
+    const real = isogate.invoke('demo.greet', { name: 'Mallory' });
+    for (let id = 1; id < 200; id++) window.postMessage({ type: 'reply', id, ok: true, result: { greeting: 'forged' } }, '*');
+    const r = await real;
+    return { blocked: r.greeting === 'Hello, Mallory!', code: 'ignored: not from the iframe' };
+  }],
+  ['Replay a request already in flight', async () => {
+    const frame = document.querySelector('iframe[sandbox]').contentWindow;
+    let replies = 0;
+    const id = 900000 + Math.floor(Math.random() * 1000);
+    const onReply = (e) => { if (e.source === frame && e.data && e.data.id === id) replies++; };
+    addEventListener('message', onReply);
+    const req = { type: 'invoke', id, kind: 'command', name: 'demo.greet', args: { name: 'twice' } };
+    frame.postMessage(req, '*');
+    frame.postMessage(req, '*');
+    await new Promise((r) => setTimeout(r, 500));
+    removeEventListener('message', onReply);
+    return { blocked: replies === 1, code: replies === 1 ? 'duplicate dropped' : `${replies} replies` };
+  }],
+  ['Read outside the notes folder', () => expectCode(isogate.invoke('demo.notes.read', { path: '../../../etc/passwd' }))],
+  ['Call a command that does not exist', () => expectCode(isogate.invoke('fs.readFile', { path: '/etc/passwd' }))],
+  ['Break the schema', () => expectCode(isogate.invoke('demo.greet', { name: 42, admin: true }))],
+  ['Call a command the policy denies', () => expectCode(isogate.invoke('demo.secret', {}))],
+  ['Smuggle markup past the isolation hook', () => expectCode(isogate.invoke('demo.greet', { name: '<img src=x onerror=alert(1)>' }))],
+  ['Listen to an event the policy does not allow', () => expectCode(isogate.listen('demo.secret', () => {}))],
+];
+
+async function expectCode(p) {
+  const r = await outcome(p);
+  return { blocked: !r.ok, code: r.ok ? 'got through!' : r.code };
+}
+
+async function runAttacks() {
+  const body = document.querySelector('#attacks tbody');
+  body.replaceChildren();
+  for (const [label, attack] of attacks) {
+    const tr = document.createElement('tr');
+    const td1 = document.createElement('td');
+    const td2 = document.createElement('td');
+    td1.textContent = label;
+    td2.textContent = '…';
+    tr.append(td1, td2);
+    body.append(tr);
+    let r;
+    try { r = await attack(); } catch (e) { r = { blocked: false, code: String(e) }; }
+    td2.textContent = (r.blocked ? 'blocked · ' : 'NOT BLOCKED · ') + r.code;
+    td2.className = r.blocked ? 'pill blocked' : 'pill bad';
+  }
+}
+
+$('greet-form').addEventListener('submit', (ev) => { ev.preventDefault(); greet($('greet-name').value); });
+$('click-btn').addEventListener('click', () => isogate.emit('demo.clicked', { button: 'demo' }));
+$('attack-btn').addEventListener('click', runAttacks);
+$('note-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const r = await outcome(isogate.invoke('demo.notes.write', { path: $('note-name').value, text: $('note-text').value }));
+  $('note-out').textContent = r.ok ? 'saved' : `${r.code}: ${r.message}`;
+  $('note-out').className = r.ok ? 'ok' : 'blocked';
+  listNotes();
 });
 
-const attacks = {
-  unknown: () => isogate.invoke('fs.readFile', { path: '/etc/passwd' }),
-  schema: () => isogate.invoke('demo.greet', { name: 42, admin: true }),
-  denied: () => isogate.invoke('demo.secret', {}),
-  blocked: () => isogate.invoke('demo.greet', { name: 'root' }),
-  markup: () => isogate.invoke('demo.greet', { name: '<img src=x onerror=alert(1)>' }),
-};
-
-for (const button of document.querySelectorAll('[data-attack]')) {
-  button.addEventListener('click', async () => {
-    const span = button.nextElementSibling;
-    try {
-      await attacks[button.dataset.attack]();
-      span.textContent = 'got through!';
-      span.className = 'bad';
-    } catch (e) {
-      span.textContent = `blocked: ${e.code}`;
-      span.className = 'blocked';
-    }
-  });
-}
+isogate.ready.then(async () => {
+  $('status').textContent = 'connected through the isolation iframe';
+  $('status').classList.add('on');
+  await greet('world');
+  await isogate.listen('demo.tick', (e) => { $('tick-n').textContent = e.payload.n; });
+  await isogate.listen('demo.clicks', (e) => { $('click-n').textContent = e.payload.count; });
+  await listNotes();
+  await runAttacks();
+});

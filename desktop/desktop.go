@@ -1,0 +1,115 @@
+//go:build cgo && !nodesktop
+
+package desktop
+
+/*
+#cgo pkg-config: gtk+-3.0 webkit2gtk-4.0
+#include <gtk/gtk.h>
+#include <webkit2/webkit2.h>
+#include <signal.h>
+#include <stdio.h>
+
+static int isogate_display_ok(void) {
+	return gtk_init_check(NULL, NULL) ? 1 : 0;
+}
+
+static void isogate_webkit_version(char *buf, size_t n) {
+	snprintf(buf, n, "%u.%u.%u", webkit_get_major_version(), webkit_get_minor_version(), webkit_get_micro_version());
+}
+
+// isogate_fix_signals adds SA_ONSTACK to every handler that lacks it, as
+// JavaScriptCore's do. It returns how many it changed.
+static int isogate_fix_signals(void) {
+	static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGUSR1, SIGUSR2,
+		SIGPIPE, SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGABRT, SIGTERM, SIGXCPU, SIGXFSZ};
+	int changed = 0;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction sa;
+		if (sigaction(sigs[i], NULL, &sa) != 0) continue;
+		if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN) continue;
+		if (sa.sa_flags & SA_ONSTACK) continue;
+		sa.sa_flags |= SA_ONSTACK;
+		if (sigaction(sigs[i], &sa, NULL) == 0) changed++;
+	}
+	return changed;
+}
+*/
+import "C"
+
+import (
+	"context"
+	"time"
+
+	webview "github.com/webview/webview_go"
+)
+
+// Available reports whether a window can be opened here: a display that
+// GTK can open.
+func Available() bool {
+	return C.isogate_display_ok() == 1
+}
+
+// WebKitVersion is the version of the WebKitGTK library linked in.
+func WebKitVersion() string {
+	var buf [32]C.char
+	C.isogate_webkit_version(&buf[0], C.size_t(len(buf)))
+	return C.GoString(&buf[0])
+}
+
+// FixSignals restores SA_ONSTACK on handlers installed without it and
+// returns how many it changed.
+func FixSignals() int { return int(C.isogate_fix_signals()) }
+
+// Window describes the window to open.
+type Window struct {
+	URL           string
+	Title         string
+	Width, Height int
+	Debug         bool // enable the web inspector
+}
+
+// Run opens the window and runs its loop until the user closes it or ctx is
+// done. It must be called from the main goroutine (webview_go locks it to the
+// main thread). Check Available first.
+func Run(ctx context.Context, w Window) error {
+	if !Available() {
+		return ErrNoDisplay
+	}
+	wv := webview.New(w.Debug)
+	defer wv.Destroy()
+	wv.SetTitle(w.Title)
+	wv.SetSize(w.Width, w.Height, webview.HintNone)
+	wv.Navigate(w.URL)
+
+	done := make(chan struct{})
+	defer close(done)
+	go guardSignals(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			wv.Dispatch(wv.Terminate)
+		case <-done:
+		}
+	}()
+	wv.Run()
+	return nil
+}
+
+// guardSignals re-applies SA_ONSTACK while the window lives: JavaScriptCore
+// installs its handlers when it first runs, which is after the page starts
+// loading, and may again for new frames. Often at first, then slowly.
+func guardSignals(done <-chan struct{}) {
+	FixSignals()
+	for i := 0; ; i++ {
+		wait := 50 * time.Millisecond
+		if i > 200 {
+			wait = time.Second
+		}
+		select {
+		case <-done:
+			return
+		case <-time.After(wait):
+			FixSignals()
+		}
+	}
+}
