@@ -17,17 +17,28 @@ static void isogate_webkit_version(char *buf, size_t n) {
 	snprintf(buf, n, "%u.%u.%u", webkit_get_major_version(), webkit_get_minor_version(), webkit_get_micro_version());
 }
 
+// isogate_unstacked writes into out the signals (1..31) whose handler lacks
+// SA_ONSTACK and returns how many there are.
+static int isogate_unstacked(int *out) {
+	int n = 0;
+	for (int s = 1; s < 32; s++) {
+		struct sigaction sa;
+		if (sigaction(s, NULL, &sa) != 0) continue;
+		if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN) continue;
+		if (!(sa.sa_flags & SA_ONSTACK)) out[n++] = s;
+	}
+	return n;
+}
+
 // isogate_fix_signals adds SA_ONSTACK to every handler that lacks it, as
-// JavaScriptCore's do. It returns how many it changed.
+// JavaScriptCore's do (seen: SIGUSR1 and SIGXCPU; reported: SIGSEGV and
+// SIGBUS). It returns how many it changed.
 static int isogate_fix_signals(void) {
-	static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGUSR1, SIGUSR2,
-		SIGPIPE, SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGABRT, SIGTERM, SIGXCPU, SIGXFSZ};
-	int changed = 0;
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+	int sigs[32];
+	int n = isogate_unstacked(sigs), changed = 0;
+	for (int i = 0; i < n; i++) {
 		struct sigaction sa;
 		if (sigaction(sigs[i], NULL, &sa) != 0) continue;
-		if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN) continue;
-		if (sa.sa_flags & SA_ONSTACK) continue;
 		sa.sa_flags |= SA_ONSTACK;
 		if (sigaction(sigs[i], &sa, NULL) == 0) changed++;
 	}
@@ -59,6 +70,18 @@ func WebKitVersion() string {
 // FixSignals restores SA_ONSTACK on handlers installed without it and
 // returns how many it changed.
 func FixSignals() int { return int(C.isogate_fix_signals()) }
+
+// Unstacked lists the signals whose handler lacks SA_ONSTACK: a Go signal
+// arriving through one of them kills the process.
+func Unstacked() []int {
+	var buf [32]C.int
+	n := int(C.isogate_unstacked(&buf[0]))
+	out := make([]int, n)
+	for i := range out {
+		out[i] = int(buf[i])
+	}
+	return out
+}
 
 // Window describes the window to open.
 type Window struct {

@@ -13,6 +13,9 @@ func WebKitVersion() string { return "" }
 // FixSignals does nothing in this build.
 func FixSignals() int { return 0 }
 
+// Unstacked is empty in this build.
+func Unstacked() []int { return nil }
+
 // Window describes the window to open.
 type Window struct {
 	URL           string
