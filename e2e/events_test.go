@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"testing"
+	"time"
 )
 
 func TestEvents_ListenEmitOnceThroughTheGate(t *testing.T) {
@@ -94,6 +95,7 @@ func TestLimits_RateLimitedAndTooLargeFromThePage(t *testing.T) {
 	p := startIsogate(t, "demo", "--browser", "--rate", "5", "--burst", "5", "--max-message-bytes", "4096")
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
+	time.Sleep(1500 * time.Millisecond) // let the bucket the page's own start-up drained fill again
 	o := invoke(t, ctx, `'demo.notes.write'`, `{path: 'big.txt', text: 'x'.repeat(5000)}`)
 	if o.Code != "too_large" {
 		t.Fatalf("a 5000-byte note with --max-message-bytes 4096: %+v", o)

@@ -163,11 +163,17 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	return v
 }
 
-// openApp navigates to url and waits for window.isogate to be ready.
+// openApp navigates to url and waits for window.isogate to be ready. On the
+// demo page it also waits for what the page does by itself on load (greet,
+// listen, notes, the attack panel), so tests can count what they cause.
 func openApp(t *testing.T, ctx context.Context, url string) {
 	t.Helper()
 	if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
 		t.Fatal(err)
 	}
-	eval[bool](t, ctx, `isogate.ready.then(() => true)`)
+	eval[bool](t, ctx, `isogate.ready.then(() => new Promise((resolve) => {
+	  const settled = () => !document.getElementById('attacks') || document.querySelectorAll('#attacks td.pill').length === 9;
+	  const poll = () => settled() ? resolve(true) : setTimeout(poll, 50);
+	  poll();
+	}))`)
 }
