@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -112,6 +113,15 @@ func TestWrap_StaticAppWithStdioBackend(t *testing.T) {
 	openApp(t, ctx, p.URL+"some/client/route")
 	if !eval[bool](t, ctx, `window.appLoaded === true`) {
 		t.Fatal("index.html fallback for a client-side route")
+	}
+
+	// SIGTERM stops the backend too, before isogate exits 0.
+	pid = invoke(t, ctx, `'app.echo'`, `{}`).get("pid")
+	if code := p.stop(t); code != 0 {
+		t.Fatalf("exit status after SIGTERM = %d", code)
+	}
+	if err := syscall.Kill(int(pid.(float64)), 0); err == nil {
+		t.Fatalf("backend %v still running after isogate exited", pid)
 	}
 }
 

@@ -70,7 +70,9 @@ type app struct {
 	policy   fs.FS
 	watch    bool // reload the policy when its directory changes
 	register func(context.Context, *core.Core) error
-	upstream func(context.Context, *core.Core, *slog.Logger, io.Writer) (core.Upstream, error)
+	// upstream makes the backend; the returned func waits for it to stop
+	// once the context is done.
+	upstream func(context.Context, *core.Core, *slog.Logger, io.Writer) (core.Upstream, func())
 }
 
 func cmdDemo(args []string, stdout, stderr io.Writer) error {
@@ -145,18 +147,19 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return badf("run: --upstream %q is not an http(s) URL", *upURL)
 		}
-		a.upstream = func(_ context.Context, c *core.Core, log *slog.Logger, _ io.Writer) (core.Upstream, error) {
-			return core.NewHTTPUpstream(u.String(), c.Emit, log), nil
+		a.upstream = func(_ context.Context, c *core.Core, log *slog.Logger, _ io.Writer) (core.Upstream, func()) {
+			return core.NewHTTPUpstream(u.String(), c.Emit, log), func() {}
 		}
 	case *upCmd != "":
 		argv, err := splitCommand(*upCmd)
 		if err != nil || len(argv) == 0 {
 			return badf("run: --upstream-cmd %q: %v", *upCmd, err)
 		}
-		a.upstream = func(ctx context.Context, c *core.Core, log *slog.Logger, stderr io.Writer) (core.Upstream, error) {
+		a.upstream = func(ctx context.Context, c *core.Core, log *slog.Logger, stderr io.Writer) (core.Upstream, func()) {
 			u := core.NewStdioUpstream(argv, stderr, c.Emit, log)
-			go u.Run(ctx)
-			return u, nil
+			stopped := make(chan struct{})
+			go func() { u.Run(ctx); close(stopped) }()
+			return u, func() { <-stopped }
 		}
 	}
 	return serve(sf, a, stdout, stderr)
@@ -194,11 +197,10 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 		return err
 	}
 	if a.upstream != nil {
-		u, err := a.upstream(ctx, c, log, stderr)
-		if err != nil {
-			return err
-		}
+		u, wait := a.upstream(ctx, c, log, stderr)
 		c.SetUpstream(u)
+		defer wait() // runs after stop(): the backend is stopped before exit
+		defer stop()
 	}
 	if a.register != nil {
 		if err := a.register(ctx, c); err != nil {
