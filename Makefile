@@ -5,7 +5,11 @@ GO          ?= go
 APT_PACKAGES = chromium libgtk-3-dev libwebkit2gtk-4.0-dev xvfb xauth x11-apps python3
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test deps js-deps build
+.PHONY: demo test fuzz deps js-deps build
+
+# Packages with native Go fuzz targets; make fuzz runs each target FUZZTIME.
+FUZZ_PKGS = ./crypto ./policy ./core ./fuzz
+FUZZTIME ?= 30s
 
 demo: deps
 	$(GO) run ./cmd/isogate demo
@@ -18,6 +22,18 @@ test: deps js-deps
 
 build:
 	$(GO) build -o bin/isogate ./cmd/isogate
+
+# Every Go fuzz target for FUZZTIME, then the sandbox-js properties for as
+# long. New crashers land in the package's testdata/fuzz and go test replays
+# them from then on.
+fuzz: deps js-deps
+	@set -e; for pkg in $(FUZZ_PKGS); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz: $$pkg $$t for $(FUZZTIME)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+	cd sandbox-js && FUZZ_SECONDS=$(patsubst %s,%,$(FUZZTIME)) npm run fuzz --silent
 
 # System packages: chromium for the browser tests, GTK/WebKitGTK and Xvfb for
 # the desktop window and its tests (xwd from x11-apps takes their screenshot),

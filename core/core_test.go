@@ -3,8 +3,6 @@ package core
 import (
 	"context"
 	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/isogate/isogate/crypto"
+	"github.com/isogate/isogate/internal/frameclient"
 	"github.com/isogate/isogate/policy"
 )
 
@@ -93,125 +92,71 @@ func newHarnessWith(t *testing.T, configure func(*Config)) *harness {
 
 // fakeFrame is the Go stand-in for one page load's isolation iframe.
 type fakeFrame struct {
-	t      *testing.T
-	keys   *crypto.Keys
-	cfg    map[string]any
-	sealer *crypto.Sealer
-	opener *crypto.Opener
+	*frameclient.Frame
+	t *testing.T
 }
 
 var frameURL = regexp.MustCompile(`data-isogate-frame="([^"]+)"`)
-var frameConfig = regexp.MustCompile(`<script type="application/json" id="isogate-config">(.*?)</script>`)
 
 func httpGet(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
+	code, body, err := frameclient.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return code, body
 }
 
 func (h *harness) pageLoad(t *testing.T) (*fakeFrame, string) {
 	t.Helper()
-	_, page := httpGet(t, h.c.URL())
-	m := frameURL.FindStringSubmatch(page)
-	if m == nil {
-		t.Fatalf("no bridge in page: %s", page)
-	}
-	iframeURL := m[1]
-	code, body := httpGet(t, iframeURL)
-	if code != 200 {
-		t.Fatalf("iframe GET: %d", code)
-	}
-	var cfg map[string]any
-	json.Unmarshal([]byte(frameConfig.FindStringSubmatch(body)[1]), &cfg)
-	secret, _ := base64.RawURLEncoding.DecodeString(cfg["secret"].(string))
-	var id crypto.SessionID
-	sid, _ := hex.DecodeString(cfg["session"].(string))
-	copy(id[:], sid)
-	keys, err := crypto.DeriveKeys(secret, id)
+	f, err := frameclient.Load(h.c.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fakeFrame{t: t, keys: keys, cfg: cfg, sealer: crypto.NewSealer(keys, crypto.ToCore), opener: crypto.NewOpener(keys, crypto.ToFrame)}, iframeURL
+	return &fakeFrame{Frame: f, t: t}, f.IframeURL
 }
 
-func (f *fakeFrame) wsURL(auth []byte) string {
-	return fmt.Sprintf("%s?s=%s&a=%s", f.cfg["ws"], f.cfg["session"], base64.RawURLEncoding.EncodeToString(auth))
-}
+func (f *fakeFrame) wsURL(auth []byte) string { return f.URL(auth) }
 
 func dial(url, origin string) (*websocket.Conn, *http.Response, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	h := http.Header{}
-	if origin != "" {
-		h.Set("Origin", origin)
-	}
-	return websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h})
+	return frameclient.Dial(ctx, url, origin)
 }
 
-// connect opens the transport as the iframe does, retrying while the core
-// still holds a previous connection of the session (409).
 func (f *fakeFrame) connect() *websocket.Conn {
 	f.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, resp, err := dial(f.wsURL(f.keys.Auth[:]), "null")
-		if err == nil {
-			f.t.Cleanup(func() { c.CloseNow() })
-			return c
-		}
-		if resp == nil || resp.StatusCode != http.StatusConflict || time.Now().After(deadline) {
-			f.t.Fatal(err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func invoke(id int, name string, args string) []byte {
-	return []byte(fmt.Sprintf(`{"type":"invoke","id":%d,"kind":"command","name":%q,"args":%s}`, id, name, args))
-}
-
-func (f *fakeFrame) send(c *websocket.Conn, plaintext []byte) []byte {
-	f.t.Helper()
-	frame, err := f.sealer.Seal(nil, plaintext)
+	c, err := f.Connect(context.Background())
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	if err := c.Write(context.Background(), websocket.MessageBinary, frame); err != nil {
+	f.t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+var invoke = frameclient.Invoke
+
+func (f *fakeFrame) send(c *websocket.Conn, plaintext []byte) []byte {
+	f.t.Helper()
+	frame, err := f.Send(context.Background(), c, plaintext)
+	if err != nil {
 		f.t.Fatal(err)
 	}
 	return frame
 }
 
-type replyMsg struct {
-	ID     int             `json:"id"`
-	OK     bool            `json:"ok"`
-	Result json.RawMessage `json:"result"`
-	Error  *replyError     `json:"error"`
-}
+type replyMsg = frameclient.Reply
 
 // recv reads one reply, or returns the error that ended the connection.
 func (f *fakeFrame) recv(c *websocket.Conn) (*replyMsg, error) {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, frame, err := c.Read(ctx)
-	if err != nil {
-		return nil, err
-	}
-	pt, _, err := f.opener.Open(nil, frame)
-	if err != nil {
-		f.t.Fatalf("reply does not open: %v", err)
-	}
-	var r replyMsg
-	if err := json.Unmarshal(pt, &r); err != nil {
+	r, err := f.Recv(ctx, c)
+	if err != nil && strings.Contains(err.Error(), "does not open") {
 		f.t.Fatal(err)
 	}
-	return &r, nil
+	return r, err
 }
 
 func (f *fakeFrame) call(c *websocket.Conn, id int, name, args string) *replyMsg {
@@ -229,7 +174,7 @@ func (f *fakeFrame) call(c *websocket.Conn, id int, name, args string) *replyMsg
 
 func wantCode(t *testing.T, r *replyMsg, code string) {
 	t.Helper()
-	if r.OK || r.Error == nil || r.Error.Code != code {
+	if r.OK || r.Code() != code {
 		t.Fatalf("reply = ok:%v result:%s error:%+v, want code %s", r.OK, r.Result, r.Error, code)
 	}
 }
@@ -270,7 +215,7 @@ func TestTransport_FrameWithoutTheKeyRejected(t *testing.T) {
 	// Same session id and a valid transport token, but sealed with a key of
 	// another secret: what an attacker without the iframe's key can do.
 	secret, _ := crypto.NewSession()
-	forged, _ := crypto.DeriveKeys(secret[:], f.keys.ID)
+	forged, _ := crypto.DeriveKeys(secret[:], f.Keys.ID)
 	frame, _ := crypto.NewSealer(forged, crypto.ToCore).Seal(nil, invoke(1, "t.echo", `{"msg":"x"}`))
 	c.Write(context.Background(), websocket.MessageBinary, frame)
 	if _, err := f.recv(c); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
@@ -305,12 +250,12 @@ func TestTransport_HandshakeRefusals(t *testing.T) {
 	f, _ := h.pageLoad(t)
 	wrong := make([]byte, crypto.AuthSize)
 	for name, c := range map[string]struct{ url, origin string }{
-		"foreign origin":  {f.wsURL(f.keys.Auth[:]), "http://evil.example"},
-		"app origin":      {f.wsURL(f.keys.Auth[:]), h.c.appOrigin},
-		"no origin":       {f.wsURL(f.keys.Auth[:]), ""},
+		"foreign origin":  {f.wsURL(f.Keys.Auth[:]), "http://evil.example"},
+		"app origin":      {f.wsURL(f.Keys.Auth[:]), h.c.appOrigin},
+		"no origin":       {f.wsURL(f.Keys.Auth[:]), ""},
 		"wrong token":     {f.wsURL(wrong), "null"},
-		"no token":        {fmt.Sprintf("%s?s=%s", f.cfg["ws"], f.cfg["session"]), "null"},
-		"unknown session": {fmt.Sprintf("%s?s=%s&a=%s", f.cfg["ws"], strings.Repeat("0", 32), base64.RawURLEncoding.EncodeToString(f.keys.Auth[:])), "null"},
+		"no token":        {fmt.Sprintf("%s?s=%s", f.WS, f.Session), "null"},
+		"unknown session": {fmt.Sprintf("%s?s=%s&a=%s", f.WS, strings.Repeat("0", 32), base64.RawURLEncoding.EncodeToString(f.Keys.Auth[:])), "null"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			conn, resp, err := dial(c.url, c.origin)
@@ -325,7 +270,7 @@ func TestTransport_HandshakeRefusals(t *testing.T) {
 	}
 	// A second connection to a session that has one is refused too.
 	f.connect()
-	conn, resp, err := dial(f.wsURL(f.keys.Auth[:]), "null")
+	conn, resp, err := dial(f.wsURL(f.Keys.Auth[:]), "null")
 	if err == nil {
 		conn.CloseNow()
 		t.Fatal("second connection to a connected session accepted")
@@ -488,7 +433,7 @@ func TestBinary_RawBytesRoundTripAndSchemaSeesPlaceholder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt, _, err := f.opener.Open(nil, frame)
+	pt, _, err := f.Opener.Open(nil, frame)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,115 @@
+// Property-based fuzzing of the message handlers in node with fast-check:
+// the isolation iframe never sends anything but a valid, schema-checked
+// request and never throws out; the bridge never throws out and settles a
+// call only with a genuine reply from its own iframe.
+// FUZZ_SECONDS (set by `make fuzz`) runs each property for that long.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Validator } from '@cfworker/json-schema';
+import { createIsolation } from '../src/isolation.js';
+import { createBridge } from '../src/bridge.js';
+import { parseRequest } from '../src/shape.js';
+import { decode } from '../src/binary.js';
+import { toBase64URL, fromHex } from '../src/frame-crypto.js';
+
+const seconds = Number(process.env.FUZZ_SECONDS || 0);
+const budget = seconds > 0 ? { numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false } : { numRuns: 300 };
+
+const schemas = {
+  'demo.greet': { type: 'object', properties: { name: { type: 'string', maxLength: 20 } }, required: ['name'], additionalProperties: false },
+  'demo.bytes': { type: 'object', properties: { data: { type: 'object' } } },
+};
+const secret = crypto.getRandomValues(new Uint8Array(32));
+const session = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex');
+
+async function toCoreKey() {
+  const base = await crypto.subtle.importKey('raw', secret, 'HKDF', false, ['deriveKey']);
+  return crypto.subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: fromHex(session), info: new TextEncoder().encode('isogate v1 key to-core') },
+    base, { name: 'AES-GCM', length: 256 }, false, ['decrypt']);
+}
+
+// Requests near the valid shape, mutated, plus anything at all.
+const nearRequest = fc.record({
+  type: fc.oneof(fc.constant('invoke'), fc.string()),
+  id: fc.oneof(fc.integer({ min: 1, max: 1e6 }), fc.anything()),
+  kind: fc.constantFrom('command', 'event', 'listen', 'unlisten', 7),
+  name: fc.oneof(fc.constantFrom('demo.greet', 'demo.bytes', 'demo.tick', '../x'), fc.string()),
+  args: fc.oneof(fc.anything(), fc.record({ name: fc.string() }), fc.constant(null),
+    fc.record({ data: fc.uint8Array({ maxLength: 64 }) })),
+}, { requiredKeys: [] });
+
+test('the isolation iframe only ever seals valid, schema-checked requests and never throws', async () => {
+  const key = await toCoreKey();
+  const validators = Object.fromEntries(Object.entries(schemas).map(([n, s]) => [n, new Validator(s, '2020-12', false)]));
+  const sent = [];
+  let sealed = 0;
+  let sock;
+  class FakeSocket {
+    constructor() { sock = this; setImmediate(() => this.onopen()); }
+    send(f) { sent.push(f); }
+    close() {}
+  }
+  const posted = [];
+  const iso = await createIsolation({
+    config: { session, secret: toBase64URL(secret), ws: 'ws://x/ws', schemas },
+    post: (m) => posted.push(m), WebSocket: FakeSocket, setTimeout: () => 0,
+  });
+  await new Promise((r) => setImmediate(r));
+  await fc.assert(fc.asyncProperty(fc.oneof(nearRequest, fc.anything()), async (data) => {
+    iso.handle(data); // must not throw
+    await new Promise((r) => setImmediate(r));
+    while (sent.length) {
+      sealed++;
+      const frame = sent.shift();
+      const h = frame.subarray(0, 26);
+      const iv = new Uint8Array(12);
+      iv.set(h.subarray(18), 4);
+      const pt = new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData: h }, key, frame.subarray(26)));
+      const m = decode(pt);
+      const r = parseRequest(m);
+      assert.ok(r.ok, `sealed an invalid request: ${JSON.stringify(m)}`);
+      if (m.kind !== 'listen') {
+        const view = JSON.parse(JSON.stringify(m.args, (k, v) => (v instanceof Uint8Array ? { $binary: v.length } : v)));
+        assert.ok(validators[m.name] && validators[m.name].validate(view).valid, `sealed args that break the schema: ${JSON.stringify(m)}`);
+      }
+    }
+    for (const p of posted.splice(0)) {
+      assert.ok(p.type === 'ready' || (p.type === 'reply' && p.ok === false && typeof p.error.code === 'string'), `posted ${JSON.stringify(p)}`);
+    }
+  }), budget);
+  assert.ok(sock);
+  assert.ok(sealed > 0, 'the generator never produced a valid request: the property tested nothing');
+});
+
+test('the bridge never throws on messages from its iframe and settles only on genuine replies', async () => {
+  let onMessage;
+  const frameWin = { postMessage() {} };
+  const otherWin = {};
+  const fakeDocument = {
+    createElement: () => ({ setAttribute() {}, style: {}, contentWindow: frameWin, isConnected: true }),
+    documentElement: { appendChild() {} },
+  };
+  const fakeWindow = { addEventListener: (type, fn) => { onMessage = fn; } };
+  const realSetInterval = globalThis.setInterval;
+  globalThis.setInterval = () => 0;
+  const bridge = createBridge({ frameURL: 'x', document: fakeDocument, window: fakeWindow, fetch: async () => ({ ok: false }) });
+  globalThis.setInterval = realSetInterval;
+  onMessage({ source: frameWin, data: { type: 'ready' } });
+  await bridge.ready;
+  let settled = 0;
+  const pending = bridge.invoke('demo.greet', { name: 'a' }).then(() => settled++, () => settled++);
+  await new Promise((r) => setImmediate(r));
+  await fc.assert(fc.property(fc.anything(), fc.boolean(), (data, fromFrame) => {
+    // Anything not from the iframe, and anything from it that is not a reply
+    // to call 1, must leave the call pending.
+    if (!fromFrame || data === null || typeof data !== 'object' || data.type !== 'reply' || data.id !== 1) {
+      onMessage({ source: fromFrame ? frameWin : otherWin, data });
+    }
+  }), budget);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(settled, 0, 'a call settled on a message that was not its reply');
+  onMessage({ source: frameWin, data: { type: 'reply', id: 1, ok: true, result: 'hi' } });
+  await pending;
+  assert.equal(settled, 1);
+});
