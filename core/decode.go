@@ -2,12 +2,15 @@ package core
 
 import (
 	"bytes"
+
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/isogate/isogate/policy"
 )
@@ -22,13 +25,12 @@ type message struct {
 }
 
 var (
-	errDepth     = errors.New("nested too deeply")
-	errDuplicate = errors.New("duplicate key")
-	errUTF8      = errors.New("invalid UTF-8")
+	errDepth = errors.New("nested too deeply")
+	errUTF8  = errors.New("invalid UTF-8")
 )
 
 // decodeMessage decodes a plaintext strictly: valid UTF-8, one JSON object,
-// no duplicate keys at any depth, at most maxDepth levels of nesting, numbers
+// no duplicate keys at any depth, at most maxDepth containers nested in args, numbers
 // kept exact as json.Number, exactly the fields of an invoke request.
 // When the error is about the request rather than its framing, the returned
 // message carries the id so the call can still be answered.
@@ -40,13 +42,15 @@ func decodeMessage(plaintext []byte, maxDepth int) (*message, error) {
 	if !utf8.Valid(b) {
 		return nil, errUTF8
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	v, err := decodeValue(dec, 0, maxDepth)
+	// jsontext rejects duplicate names at any depth and invalid UTF-8.
+	dec := jsontext.NewDecoder(bytes.NewReader(b))
+	// Depth counts inside args, as the iframe counts it: the message object
+	// itself is level -1, so args may nest maxDepth containers.
+	v, err := decodeValue(dec, -1, maxDepth)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.ReadToken(); err != io.EOF {
 		return nil, errors.New("trailing data after the message")
 	}
 	obj, ok := v.(map[string]any)
@@ -102,49 +106,49 @@ func callID(v any) (uint64, error) {
 	return id, nil
 }
 
-func decodeValue(dec *json.Decoder, depth, maxDepth int) (any, error) {
-	tok, err := dec.Token()
+func decodeValue(dec *jsontext.Decoder, depth, maxDepth int) (any, error) {
+	tok, err := dec.ReadToken()
 	if err != nil {
 		return nil, err
 	}
-	d, ok := tok.(json.Delim)
-	if !ok {
-		return tok, nil // string, bool, nil or json.Number
+	switch tok.Kind() {
+	case 'n':
+		return nil, nil
+	case 't', 'f':
+		return tok.Bool(), nil
+	case '"':
+		return tok.String(), nil
+	case '0':
+		return json.Number(tok.String()), nil // the exact text: big numbers stay exact
 	}
 	if depth >= maxDepth {
 		return nil, errDepth
 	}
-	switch d {
-	case '{':
+	if tok.Kind() == '{' {
 		obj := map[string]any{}
-		for dec.More() {
-			kt, err := dec.Token()
+		for dec.PeekKind() != '}' {
+			kt, err := dec.ReadToken() // duplicate names are an error here
 			if err != nil {
 				return nil, err
 			}
-			k := kt.(string) // the decoder guarantees a string key here
-			if _, dup := obj[k]; dup {
-				return nil, fmt.Errorf("%w %q", errDuplicate, k)
-			}
+			k := kt.String()
 			if obj[k], err = decodeValue(dec, depth+1, maxDepth); err != nil {
 				return nil, err
 			}
 		}
-		_, err = dec.Token()
+		_, err = dec.ReadToken()
 		return obj, err
-	case '[':
-		arr := []any{}
-		for dec.More() {
-			v, err := decodeValue(dec, depth+1, maxDepth)
-			if err != nil {
-				return nil, err
-			}
-			arr = append(arr, v)
-		}
-		_, err = dec.Token()
-		return arr, err
 	}
-	return nil, fmt.Errorf("unexpected %v", d)
+	arr := []any{}
+	for dec.PeekKind() != ']' {
+		v, err := decodeValue(dec, depth+1, maxDepth)
+		if err != nil {
+			return nil, err
+		}
+		arr = append(arr, v)
+	}
+	_, err = dec.ReadToken()
+	return arr, err
 }
 
 func (m *message) blobBytes() int {

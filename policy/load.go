@@ -71,6 +71,9 @@ func load(ctx context.Context, files map[string][]byte) (*Policy, error) {
 	if p.mask, err = prep(maskQuery); err != nil {
 		return nil, err
 	}
+	if p.fast, err = specialize(ctx, compiler, store, modules, p.Names()); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 

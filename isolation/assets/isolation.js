@@ -1239,7 +1239,6 @@ Known schemas:
     return proto === Object.prototype || proto === null;
   }
   function isJSONValue(v, depth = 0) {
-    if (depth > MAX_DEPTH) return false;
     if (v instanceof Uint8Array && Object.getPrototypeOf(v) === Uint8Array.prototype) return true;
     if (v instanceof ArrayBuffer && Object.getPrototypeOf(v) === ArrayBuffer.prototype) return true;
     switch (typeof v) {
@@ -1250,6 +1249,7 @@ Known schemas:
         return Number.isFinite(v);
       case "object":
         if (v === null) return true;
+        if (depth >= MAX_DEPTH) return false;
         if (Array.isArray(v)) {
           if (Object.getPrototypeOf(v) !== Array.prototype) return false;
           for (let i = 0; i < v.length; i++) if (!(i in v) || !isJSONValue(v[i], depth + 1)) return false;

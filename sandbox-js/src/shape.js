@@ -13,10 +13,10 @@ function isPlainObject(v) {
 }
 
 // isJSONValue reports whether v is made only of null, booleans, finite
-// numbers, strings, plain arrays and plain objects, nested at most MAX_DEPTH,
+// numbers, strings, plain arrays and plain objects, at most MAX_DEPTH
+// containers deep (the core's limit, counted the same way),
 // with Uint8Array and ArrayBuffer leaves (sent as raw bytes).
 export function isJSONValue(v, depth = 0) {
-  if (depth > MAX_DEPTH) return false;
   if (v instanceof Uint8Array && Object.getPrototypeOf(v) === Uint8Array.prototype) return true;
   if (v instanceof ArrayBuffer && Object.getPrototypeOf(v) === ArrayBuffer.prototype) return true;
   switch (typeof v) {
@@ -27,6 +27,7 @@ export function isJSONValue(v, depth = 0) {
       return Number.isFinite(v);
     case 'object':
       if (v === null) return true;
+      if (depth >= MAX_DEPTH) return false; // at most MAX_DEPTH containers, as the core counts them
       if (Array.isArray(v)) {
         if (Object.getPrototypeOf(v) !== Array.prototype) return false;
         for (let i = 0; i < v.length; i++) if (!(i in v) || !isJSONValue(v[i], depth + 1)) return false;

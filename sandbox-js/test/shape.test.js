@@ -27,10 +27,12 @@ test('non-JSON args are refused', () => {
   }
 });
 
-test('depth limit: MAX_DEPTH passes, one more fails', () => {
-  const nest = (n) => { let v = 1; for (let i = 0; i < n; i++) v = [v]; return v; };
-  assert.equal(isJSONValue(nest(MAX_DEPTH)), true);
-  assert.equal(isJSONValue(nest(MAX_DEPTH + 1)), false);
+test('depth limit: MAX_DEPTH containers pass, one more fails, empty or not', () => {
+  const nest = (n, leaf) => { let v = leaf; for (let i = 0; i < n - 1; i++) v = [v]; return [v]; };
+  assert.equal(isJSONValue(nest(MAX_DEPTH - 1, 1)), true);
+  assert.equal(isJSONValue(nest(MAX_DEPTH, 1)), true);
+  assert.equal(isJSONValue(nest(MAX_DEPTH, [])), false);
+  assert.equal(isJSONValue(nest(MAX_DEPTH + 1, 1)), false);
 });
 
 test('extra fields, bad kinds and bad names are refused', () => {

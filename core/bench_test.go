@@ -1,0 +1,187 @@
+package core
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/isogate/isogate/crypto"
+	"github.com/isogate/isogate/policy"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/santhosh-tekuri/jsonschema/v5"
+)
+
+var refSecret, refID = crypto.NewSession()
+
+// refMessages is a realistic mix for the reference policy: allowed calls,
+// role checks, data lookups and each deny reason.
+var refMessages = []string{
+	`{"type":"invoke","id":1,"kind":"command","name":"docs.read","args":{"user":"cy","path":"workspace/plan.md"}}`,
+	`{"type":"invoke","id":2,"kind":"command","name":"docs.write","args":{"user":"bo","path":"workspace/plan.md","text":"hello"}}`,
+	`{"type":"invoke","id":3,"kind":"command","name":"docs.write","args":{"user":"cy","path":"workspace/plan.md","text":"hello"}}`,
+	`{"type":"invoke","id":4,"kind":"command","name":"docs.read","args":{"user":"bo","path":"../etc/passwd"}}`,
+	`{"type":"invoke","id":5,"kind":"command","name":"admin.users","args":{"user":"ada"}}`,
+	`{"type":"invoke","id":6,"kind":"command","name":"share.create","args":{"user":"dee","path":"workspace/a","with":"x@evil.example"}}`,
+	`{"type":"invoke","id":7,"kind":"command","name":"docs.search","args":{"user":"cy","q":"quarterly report"}}`,
+	`{"type":"invoke","id":8,"kind":"command","name":"settings.set","args":{"user":"ada","key":"sso","value":true}}`,
+	`{"type":"invoke","id":9,"kind":"listen","name":"docs.changed","args":null}`,
+	`{"type":"invoke","id":10,"kind":"command","name":"user.me","args":{"user":"bo"}}`,
+}
+
+func refPolicy(tb testing.TB) *policy.Policy {
+	p, err := policy.Load(context.Background(), os.DirFS("testdata/refpolicy"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+// sealedRef seals each reference message once.
+func sealedRef(tb testing.TB) (*crypto.Keys, [][]byte) {
+	keys, _ := crypto.DeriveKeys(refSecret[:], refID)
+	s := crypto.NewSealer(keys, crypto.ToCore)
+	var frames [][]byte
+	for _, m := range refMessages {
+		f, _ := s.Seal(nil, []byte(m))
+		frames = append(frames, f)
+	}
+	return keys, frames
+}
+
+// isogatePath is the core's per-message work up to the verdict.
+func isogatePath(tb testing.TB) func(i int) policy.Verdict {
+	p := refPolicy(tb)
+	keys, frames := sealedRef(tb)
+	ctx := context.Background()
+	buf := make([]byte, 0, 4096)
+	return func(i int) policy.Verdict {
+		o := crypto.NewOpener(keys, crypto.ToCore) // a fresh window: the same frame opens every time
+		pt, seq, err := o.Open(buf[:0], frames[i%len(frames)])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		m, err := decodeMessage(pt, DefaultLimits.MaxDepth)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		in := policy.Input{Kind: m.Kind, Name: m.Name, Args: m.Args, Window: defaultWindow, Session: "s", Seq: seq}
+		return p.Check(ctx, &in)
+	}
+}
+
+// naivePath is the same work built plainly from the same libraries: AEAD
+// open, encoding/json into any, jsonschema Validate, one prepared OPA query
+// over the whole input.
+func naivePath(tb testing.TB) func(i int) policy.Verdict {
+	keys, frames := sealedRef(tb)
+	_ = keys
+	dir := "testdata/refpolicy"
+	c := jsonschema.NewCompiler()
+	schemas := map[string]*jsonschema.Schema{}
+	entries, _ := os.ReadDir(filepath.Join(dir, "schemas"))
+	for _, e := range entries {
+		name := strings.TrimSuffix(e.Name(), ".json")
+		schemas[name] = c.MustCompile(filepath.Join(dir, "schemas", e.Name()))
+	}
+	src, _ := os.ReadFile(filepath.Join(dir, "ref.rego"))
+	dataBytes, _ := os.ReadFile(filepath.Join(dir, "data.json"))
+	var data map[string]any
+	json.Unmarshal(dataBytes, &data)
+	pq, err := rego.New(rego.Query("data.isogate"), rego.Module("ref.rego", string(src)),
+		rego.Store(inmem.NewFromObject(data))).PrepareForEval(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	aead := naiveAEAD(tb, keys)
+	ctx := context.Background()
+	return func(i int) policy.Verdict {
+		f := frames[i%len(frames)]
+		pt, err := aead.Open(nil, append(make([]byte, 4), f[18:26]...), f[crypto.HeaderSize:], f[:crypto.HeaderSize])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		var msg map[string]any
+		if err := json.Unmarshal(pt, &msg); err != nil {
+			tb.Fatal(err)
+		}
+		name, _ := msg["name"].(string)
+		if msg["kind"] != "listen" {
+			s, ok := schemas[name]
+			if !ok {
+				return policy.Verdict{Code: policy.CodeUnknown}
+			}
+			if err := s.Validate(msg["args"]); err != nil {
+				return policy.Verdict{Code: policy.CodeInvalid}
+			}
+		}
+		rs, err := pq.Eval(ctx, rego.EvalInput(map[string]any{"kind": msg["kind"], "name": name, "args": msg["args"], "window": "main", "session": "s", "seq": 1}))
+		if err != nil || len(rs) != 1 {
+			return policy.Verdict{Code: policy.CodeDenied}
+		}
+		doc, _ := rs[0].Expressions[0].Value.(map[string]any)
+		deny, _ := doc["deny"].([]any)
+		v := policy.Verdict{Allow: doc["allow"] == true && len(deny) == 0}
+		if !v.Allow {
+			v.Code = policy.CodeDenied
+		}
+		return v
+	}
+}
+
+func BenchmarkP1Isogate(b *testing.B) {
+	run := isogatePath(b)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		run(i)
+	}
+}
+
+func BenchmarkP1Naive(b *testing.B) {
+	run := naivePath(b)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		run(i)
+	}
+}
+
+// TestP1Report prints the P1 figure for make bench (ISOGATE_BENCH=1): both
+// paths measured in this run, on the same machine, as a ratio.
+func TestP1Report(t *testing.T) {
+	if os.Getenv("ISOGATE_BENCH") == "" {
+		t.Skip("make bench runs this")
+	}
+	// The two paths must agree before their speed means anything.
+	fast, naive := isogatePath(t), naivePath(t)
+	for i := range refMessages {
+		if a, b := fast(i), naive(i); a.Allow != b.Allow || a.Code != b.Code {
+			t.Fatalf("message %d: isogate %+v, naive %+v", i, a, b)
+		}
+	}
+	iso := testing.Benchmark(BenchmarkP1Isogate)
+	nai := testing.Benchmark(BenchmarkP1Naive)
+	fi, fn := float64(iso.NsPerOp())/1e3, float64(nai.NsPerOp())/1e3
+	fmt.Fprintf(io.Writer(os.Stdout), "P1 verdict ratio isogate/naive = %.2f (isogate %.1f µs, naive %.1f µs; %d vs %d allocs)\n",
+		fi/fn, fi, fn, iso.AllocsPerOp(), nai.AllocsPerOp())
+}
+
+// naiveAEAD derives the to-core key itself, with the standard library.
+func naiveAEAD(tb testing.TB, _ *crypto.Keys) cipher.AEAD {
+	prk, _ := hkdf.Extract(sha256.New, refSecret[:], refID[:])
+	key, _ := hkdf.Expand(sha256.New, prk, "isogate v1 key to-core", 32)
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	aead, _ := cipher.NewGCM(block)
+	return aead
+}

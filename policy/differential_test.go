@@ -1,0 +1,122 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestFastPath_Differential runs thousands of generated inputs through the
+// fast path (Check) and the generic path (CheckGeneric) and requires the
+// same verdicts, codes and reasons. A specialization that fails this is not
+// used.
+func TestFastPath_Differential(t *testing.T) {
+	for _, dir := range []string{"../core/testdata/refpolicy", "../demo/policy"} {
+		t.Run(dir, func(t *testing.T) {
+			p, err := Load(context.Background(), os.DirFS(dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Specialized() == 0 {
+				t.Fatal("the fast path is not in use for this policy")
+			}
+			r := rand.New(rand.NewPCG(1, 2))
+			names := append(p.Names(), "no.such.command")
+			allowed, denied := 0, 0
+			for i := 0; i < 4000; i++ {
+				name := names[r.IntN(len(names))]
+				in := &Input{
+					Kind: []string{KindCommand, KindCommand, KindCommand, KindEvent}[r.IntN(4)],
+					Name: name, Args: genArgs(r, p.Schemas()[name]), Window: "main", Session: "s", Seq: uint64(i),
+				}
+				fast, generic := p.Check(context.Background(), in), p.CheckGeneric(context.Background(), in)
+				if !reflect.DeepEqual(fast, generic) {
+					b, _ := json.Marshal(in)
+					t.Fatalf("input %s:\nfast    %+v\ngeneric %+v", b, fast, generic)
+				}
+				if fast.Allow {
+					allowed++
+				} else if fast.Code == CodeDenied {
+					denied++
+				}
+			}
+			t.Logf("%d allowed, %d denied by policy, %d specialized pairs", allowed, denied, p.Specialized())
+			// The generator must reach the policy, both ways, or this tests nothing.
+			if allowed < 100 || denied < 100 {
+				t.Fatalf("only %d allowed and %d denied of 4000: the generator misses the policy", allowed, denied)
+			}
+		})
+	}
+}
+
+// genArgs makes args for a schema: its properties with the values the
+// rules look at, mostly fitting, sometimes with a field missing, an extra
+// one or a wrong type.
+func genArgs(r *rand.Rand, schema json.RawMessage) any {
+	pick := func(xs ...any) any { return xs[r.IntN(len(xs))] }
+	fields := map[string]func() any{
+		"user":   func() any { return pick("ada", "bo", "cy", "dee", "zed", "") },
+		"path":   func() any { return pick("workspace/a.md", "workspace/../x", "../etc/passwd", "/etc/passwd", "notes.txt", "a/b") },
+		"text":   func() any { return strings.Repeat("x", r.IntN(12000)) },
+		"to":     func() any { return pick("workspace/b.md", "x") },
+		"q":      func() any { return strings.Repeat("q", r.IntN(300)) },
+		"key":    func() any { return pick("sso", "billing", "theme") },
+		"value":  func() any { return pick(true, "dark", json.Number("3"), nil) },
+		"with":   func() any { return pick("x@example.com", "y@evil.example", "not an email") },
+		"since":  func() any { return json.Number(fmt.Sprint(r.IntN(1 << 20))) },
+		"name":   func() any { return pick("Ada", "root", "ADMIN", "x", "<b>") },
+		"button": func() any { return pick("a", "b") },
+		"data":   func() any { return map[string]any{"$binary": json.Number(fmt.Sprint(r.IntN(1 << 26)))} },
+	}
+	var sch struct {
+		Properties map[string]any `json:"properties"`
+	}
+	json.Unmarshal(schema, &sch)
+	args := map[string]any{}
+	for k := range sch.Properties {
+		gen, ok := fields[k]
+		if !ok {
+			gen = func() any { return "s" }
+		}
+		if r.IntN(10) > 0 {
+			args[k] = gen()
+		}
+	}
+	switch r.IntN(10) {
+	case 0:
+		args["extra"] = true
+	case 1:
+		for k := range args {
+			args[k] = json.Number("7") // wrong type
+			break
+		}
+	case 2:
+		return pick(nil, "x", []any{})
+	}
+	return args
+}
+
+func TestFastPath_NotUsedWhereItCouldChangeAVerdict(t *testing.T) {
+	for name, rule := range map[string]string{
+		"nondeterministic builtin": `allow if time.now_ns() > 0`,
+		"whole input":              `allow if count(input) > 0`,
+		"whole input as a value":   `allow if { x := input; x.name == "x" }`,
+		"with":                     `allow if { data.isogate.ok with input.name as "x" }` + "\nok if input.name == \"x\"",
+		"unknown input field":      `allow if input.extra == 1`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			p, err := loadMap(map[string]string{"p.rego": "package isogate\n\n" + rule + "\n", "schemas/x.json": `{}`})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Specialized() != 0 {
+				t.Fatalf("the fast path is used for a policy with %s", name)
+			}
+		})
+	}
+}

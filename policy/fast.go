@@ -1,0 +1,198 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+)
+
+// The fast path. At load, the policy is partially evaluated once per
+// (kind, name) that has a schema, with input.kind and input.name known and
+// the rest of the input unknown. What is left is small: the rules that can
+// matter for that name, with the name checks and data lookups already done.
+// Per message, Check then evaluates that residual instead of the whole
+// policy, or nothing at all when the residual is a constant.
+//
+// It is used only where it cannot change a verdict: policies whose rules
+// read the input field by field (never as a whole, never replaced with
+// `with`) and call no nondeterministic builtin (whose value would be frozen
+// at load). TestFastPath_Differential compares it with the generic path on
+// thousands of generated inputs.
+
+// specialized is the verdict machinery for one (kind, name).
+type specialized struct {
+	constant *Verdict // set when the verdict does not depend on the rest of the input
+	query    rego.PreparedEvalQuery
+}
+
+const reasonVar = "__isogate_reason__"
+
+// SpecializeTimeout bounds the fast path's preparation at load.
+const SpecializeTimeout = 2 * time.Second
+
+// eligible reports whether partial evaluation is safe for these modules.
+func eligible(modules map[string]*ast.Module) bool {
+	known := map[string]bool{"kind": true, "name": true, "args": true, "origin": true, "window": true, "session": true, "seq": true}
+	ok := true
+	for _, m := range modules {
+		ast.WalkRefs(m, func(r ast.Ref) bool {
+			if r.HasPrefix(ast.InputRootRef) {
+				if len(r) < 2 {
+					ok = false // the whole input
+				} else if s, isStr := r[1].Value.(ast.String); !isStr || !known[string(s)] {
+					ok = false
+				}
+			}
+			return false
+		})
+		ast.WalkExprs(m, func(e *ast.Expr) bool {
+			if len(e.With) > 0 {
+				ok = false
+			}
+			if e.IsCall() && nondeterministic(e.Operator()) {
+				ok = false
+			}
+			return false
+		})
+		ast.WalkTerms(m, func(t *ast.Term) bool {
+			if c, isCall := t.Value.(ast.Call); isCall && len(c) > 0 {
+				if r, isRef := c[0].Value.(ast.Ref); isRef && nondeterministic(r) {
+					ok = false
+				}
+			}
+			return false
+		})
+		// Whole-input references also hide in terms such as `x := input`.
+		ast.WalkTerms(m, func(t *ast.Term) bool {
+			if r, isRef := t.Value.(ast.Ref); isRef && r.Equal(ast.InputRootRef) {
+				ok = false
+			}
+			return false
+		})
+	}
+	return ok
+}
+
+// specialize builds the fast path for every (kind, name) with a schema.
+// It returns nil when the policy is not eligible.
+func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store, modules map[string]*ast.Module, names []string) (map[[2]string]*specialized, error) {
+	if !eligible(modules) {
+		return nil, nil
+	}
+	// Partial evaluation runs rules that do not depend on the unknown input;
+	// a policy that computes a lot at load gets the generic path instead.
+	ctx, cancel := context.WithTimeout(ctx, SpecializeTimeout)
+	defer cancel()
+	unknowns := []string{"input.args", "input.origin", "input.window", "input.session", "input.seq"}
+	partial := func(query, kind, name string) (*rego.PartialQueries, error) {
+		return rego.New(rego.Query(query), rego.Compiler(compiler), rego.Store(store),
+			rego.Input(map[string]any{"kind": kind, "name": name}), rego.Unknowns(unknowns),
+			rego.StrictBuiltinErrors(true)).Partial(ctx)
+	}
+	out := map[[2]string]*specialized{}
+	var src strings.Builder
+	var keys [][2]string
+	support := map[string]*ast.Module{}
+	for _, kind := range []string{KindCommand, KindEvent} {
+		for _, name := range names {
+			allow, err := partial("data.isogate.allow == true", kind, name)
+			if err != nil {
+				return nil, nil // cannot specialize: the generic path decides
+			}
+			deny, err := partial(reasonVar+" = data.isogate.deny[_]", kind, name)
+			if err != nil {
+				return nil, nil
+			}
+			key := [2]string{kind, name}
+			if c := constantVerdict(allow, deny); c != nil {
+				out[key] = &specialized{constant: c}
+				continue
+			}
+			for i, m := range append(allow.Support, deny.Support...) {
+				support[fmt.Sprintf("support/%s/%s/%d", kind, name, i)] = m
+			}
+			pkg := fmt.Sprintf("isogate_fast.p%d", len(keys))
+			fmt.Fprintf(&src, "package %s\n\n", pkg)
+			for _, b := range allow.Queries {
+				fmt.Fprintf(&src, "allow if {\n\ttrue\n\t%s\n}\n\n", bodyText(b))
+			}
+			for _, b := range deny.Queries {
+				fmt.Fprintf(&src, "deny contains %s if {\n\t%s\n}\n\n", reasonVar, bodyText(b))
+			}
+			keys = append(keys, key)
+		}
+	}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	// All residuals compile together, once, with the support rules PE made.
+	fast := map[string]*ast.Module{}
+	for i, part := range strings.SplitAfter(src.String(), "package ")[1:] {
+		m, err := ast.ParseModuleWithOpts(fmt.Sprintf("fast%d.rego", i), "package "+strings.TrimSuffix(part, "package "), ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			return nil, nil
+		}
+		fast[m.Package.Path.String()] = m
+	}
+	for name, m := range support {
+		fast[name] = m
+	}
+	c := newCompiler()
+	if c.Compile(fast); c.Failed() {
+		return nil, nil
+	}
+	for i, key := range keys {
+		q := fmt.Sprintf(`allow := [x | x := data.isogate_fast.p%d.allow]; deny := [r | some r in data.isogate_fast.p%d.deny]`, i, i)
+		pq, err := rego.New(rego.Query(q), rego.Compiler(c), rego.Store(store), rego.StrictBuiltinErrors(true)).PrepareForEval(ctx)
+		if err != nil {
+			return nil, nil
+		}
+		out[key] = &specialized{query: pq}
+	}
+	return out, nil
+}
+
+// bodyText prints a residual body as Rego. Wildcards PE produced (printed
+// as "_", which would become distinct vars when parsed again) get names.
+func bodyText(b ast.Body) string {
+	named, err := ast.TransformVars(b.Copy(), func(v ast.Var) (ast.Value, error) {
+		if v.IsWildcard() {
+			return ast.Var("__isogate_w" + strings.TrimPrefix(string(v), "$") + "__"), nil
+		}
+		return v, nil
+	})
+	if err != nil {
+		return b.String()
+	}
+	body := named.(ast.Body)
+	parts := make([]string, len(body))
+	for i, e := range body {
+		parts[i] = e.String()
+	}
+	return strings.Join(parts, "\n\t")
+}
+
+// constantVerdict is the verdict when neither residual depends on the input
+// left unknown: allow is always true or never, and no deny rule can fire.
+func constantVerdict(allow, deny *rego.PartialQueries) *Verdict {
+	if len(deny.Queries) != 0 || len(allow.Support) != 0 {
+		return nil
+	}
+	switch {
+	case len(allow.Queries) == 0:
+		return &Verdict{Code: CodeDenied, Reasons: []string{"no allow rule matched"}}
+	case len(allow.Queries) == 1 && len(allow.Queries[0]) == 0:
+		return &Verdict{Allow: true, Reasons: []string{}}
+	}
+	return nil
+}
+
+func nondeterministic(op ast.Ref) bool {
+	b, found := ast.BuiltinMap[op.String()]
+	return found && b.Nondeterministic
+}
