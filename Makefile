@@ -5,7 +5,7 @@ GO          ?= go
 APT_PACKAGES = chromium libgtk-3-dev libwebkit2gtk-4.0-dev xvfb xauth x11-apps python3
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test fuzz deps js-deps build
+.PHONY: demo test fuzz bench deps js-deps build
 
 # Packages with native Go fuzz targets; make fuzz runs each target FUZZTIME.
 FUZZ_PKGS = ./crypto ./policy ./core ./fuzz
@@ -22,6 +22,11 @@ test: deps js-deps
 
 build:
 	$(GO) build -o bin/isogate ./cmd/isogate
+
+# P1-P4: each figure a ratio against a baseline measured in the same run
+# (P4: 60 s of load; ISOGATE_BENCH_SECONDS changes it). Never a time limit.
+bench: deps js-deps
+	@ISOGATE_BENCH=1 $(GO) test -count=1 -timeout 20m -run '^TestP[1-4]Report$$' -v ./core ./e2e | grep -E '^P[1-4] '
 
 # Every Go fuzz target for FUZZTIME, then the sandbox-js properties for as
 # long. New crashers land in the package's testdata/fuzz and go test replays

@@ -50,7 +50,7 @@ func Register(ctx context.Context, c *core.Core, notesDir string) error {
 		return err
 	}
 	core.Command(c, "demo.greet", func(_ context.Context, a greetArgs) (greeting, error) {
-		return greeting{Greeting: "Hello, " + a.Name + "!"}, nil
+		return greeting{Greeting: Greet(a.Name)}, nil
 	})
 	// The policy denies demo.secret to every page; the handler exists to show
 	// that a denied command never runs.
@@ -84,11 +84,7 @@ func Register(ctx context.Context, c *core.Core, notesDir string) error {
 	// Binary in and out: raw bytes on the wire, no base64.
 	c.Handle("demo.bytes.invert", func(_ context.Context, args any) (any, error) {
 		in, _ := args.(map[string]any)["data"].([]byte)
-		out := make([]byte, len(in))
-		for i, b := range in {
-			out[i] = ^b
-		}
-		return map[string]any{"data": out}, nil
+		return map[string]any{"data": Invert(in)}, nil
 	})
 	var clicks atomic.Int64
 	core.Subscribe(c, "demo.clicked", func(_ context.Context, p struct {
@@ -123,4 +119,16 @@ func NotesDir(dir string) (string, error) {
 		os.WriteFile(welcome, []byte("Notes live in the demo's own folder. The policy refuses any path outside it.\n"), 0o600)
 	}
 	return notes, nil
+}
+
+// Greet is demo.greet's answer.
+func Greet(name string) string { return "Hello, " + name + "!" }
+
+// Invert is demo.bytes.invert's answer: every bit flipped.
+func Invert(in []byte) []byte {
+	out := make([]byte, len(in))
+	for i, b := range in {
+		out[i] = ^b
+	}
+	return out
 }

@@ -1506,7 +1506,7 @@ Known schemas:
         send(req, body);
         return;
       }
-      runHook(req).then((verdict) => {
+      runHook({ kind: req.kind, name: req.name, args: parts.view }).then((verdict) => {
         if (!inFlight.has(req.id)) return;
         if (verdict === true) {
           send(req, body);
@@ -1524,7 +1524,7 @@ Known schemas:
           resolve(v);
         };
         try {
-          Promise.resolve(hook(structuredClone({ kind: req.kind, name: req.name, args: req.args }))).then(done, () => done(false));
+          Promise.resolve(hook(structuredClone(req))).then(done, () => done(false));
         } catch {
           done(false);
         }

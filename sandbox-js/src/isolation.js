@@ -146,7 +146,7 @@ export async function createIsolation({
       send(req, body);
       return;
     }
-    runHook(req).then((verdict) => {
+    runHook({ kind: req.kind, name: req.name, args: parts.view }).then((verdict) => {
       if (!inFlight.has(req.id)) return; // the connection dropped meanwhile: already answered
       if (verdict === true) {
         send(req, body);
@@ -158,12 +158,13 @@ export async function createIsolation({
   }
 
   // runHook resolves to the hook's verdict, or to false on error or timeout.
+  // The hook sees what schemas see: {"$binary": length} for raw bytes.
   function runHook(req) {
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve('the isolation hook did not answer in time'), HOOK_TIMEOUT_MS);
       const done = (v) => { clearTimeout(timer); resolve(v); };
       try {
-        Promise.resolve(hook(structuredClone({ kind: req.kind, name: req.name, args: req.args }))).then(done, () => done(false));
+        Promise.resolve(hook(structuredClone(req))).then(done, () => done(false));
       } catch {
         done(false);
       }

@@ -1,0 +1,180 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/coder/websocket"
+	"github.com/isogate/isogate/demo"
+)
+
+// plainRPC is the baseline of P2 and P3, built only for the benchmark: a
+// plain WebSocket JSON-RPC server on loopback calling the demo's own
+// handler code, with no isolation, encryption, schema or policy.
+func plainRPC(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+		if err != nil {
+			return
+		}
+		c.SetReadLimit(1 << 30)
+		defer c.CloseNow()
+		for {
+			_, msg, err := c.Read(context.Background())
+			if err != nil {
+				return
+			}
+			var req struct {
+				ID     int             `json:"id"`
+				Method string          `json:"method"`
+				Params json.RawMessage `json:"params"`
+			}
+			json.Unmarshal(msg, &req)
+			var result any
+			switch req.Method {
+			case "greet":
+				var p struct{ Name string }
+				json.Unmarshal(req.Params, &p)
+				result = map[string]string{"greeting": demo.Greet(p.Name)}
+			case "invert": // the bytes as Tauri's isolation sends them: a JSON array of numbers
+				var p struct{ Data []int }
+				json.Unmarshal(req.Params, &p)
+				in := make([]byte, len(p.Data))
+				for i, v := range p.Data {
+					in[i] = byte(v)
+				}
+				out := demo.Invert(in)
+				nums := make([]int, len(out))
+				for i, b := range out {
+					nums[i] = int(b)
+				}
+				result = map[string]any{"data": nums}
+			}
+			b, _ := json.Marshal(map[string]any{"id": req.ID, "result": result})
+			c.Write(context.Background(), websocket.MessageText, b)
+		}
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "ws://" + ln.Addr().String() + "/"
+}
+
+const plainClientJS = `window.plain = (url) => new Promise((resolve) => {
+  const ws = new WebSocket(url);
+  const pending = new Map();
+  let next = 1;
+  ws.onmessage = (e) => { const m = JSON.parse(e.data); pending.get(m.id)(m.result); pending.delete(m.id); };
+  ws.onopen = () => resolve((method, params) => new Promise((ok) => {
+    const id = next++;
+    pending.set(id, ok);
+    ws.send(JSON.stringify({id, method, params}));
+  }));
+})`
+
+func benchBrowser(t *testing.T) (*proc, context.Context) {
+	if os.Getenv("ISOGATE_BENCH") == "" {
+		t.Skip("make bench runs this")
+	}
+	p := startIsogate(t, "demo", "--browser", "--max-in-flight", "2048", "--rate", "1000000", "--burst", "1000000")
+	ctx := browser(t, chromedp.Flag("disable-features", "IsolateSandboxedIframes,BackForwardCache"))
+	return p, ctx
+}
+
+// quiet stops DevTools network tracking, which copies every WebSocket frame
+// to the test and would weigh on the measurement.
+func quiet(t *testing.T, ctx context.Context) {
+	if _, err := chromedp.Call(ctx, network.Disable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestP2Report(t *testing.T) {
+	p, ctx := benchBrowser(t)
+	openApp(t, ctx, p.URL)
+	quiet(t, ctx)
+	plainURL := plainRPC(t)
+	eval[bool](t, ctx, plainClientJS+`; plain('`+plainURL+`').then((call) => { window.call = call; return true; })`)
+	type times struct{ Seq, Par float64 }
+	const seqN, parN = 500, 1000
+	measure := func(callExpr string) times {
+		return eval[times](t, ctx, fmt.Sprintf(`(async () => {
+		  const one = () => %s;
+		  for (let i = 0; i < 50; i++) await one(); // warm up
+		  let t0 = performance.now();
+		  for (let i = 0; i < %d; i++) await one();
+		  const seq = (performance.now() - t0) / %d;
+		  t0 = performance.now();
+		  await Promise.all(Array.from({length: %d}, one));
+		  const par = performance.now() - t0;
+		  return {seq, par};
+		})()`, callExpr, seqN, seqN, parN))
+	}
+	iso := measure(`isogate.invoke('demo.greet', {name: 'bench'})`)
+	plain := measure(`call('greet', {name: 'bench'})`)
+	fmt.Printf("P2 sequential round trip ratio isogate/plain = %.2f (isogate %.0f µs, plain %.0f µs per call)\n",
+		iso.Seq/plain.Seq, iso.Seq*1000, plain.Seq*1000)
+	fmt.Printf("P2 1000-in-flight ratio isogate/plain = %.2f (isogate %.0f ms, plain %.0f ms for 1000 calls)\n",
+		iso.Par/plain.Par, iso.Par, plain.Par)
+}
+
+func TestP3Report(t *testing.T) {
+	p, ctx := benchBrowser(t)
+	var cap capture
+	cap.listen(t, ctx)
+	openApp(t, ctx, p.URL)
+	plainURL := plainRPC(t)
+	eval[bool](t, ctx, plainClientJS+`; plain('`+plainURL+`').then((call) => { window.call = call; return true; })`)
+	quiet(t, ctx)
+	type run struct {
+		Iso, Plain float64
+		OK         bool
+		PlainBytes int
+	}
+	r := eval[run](t, ctx, `(async () => {
+	  const n = 16 << 20;
+	  const data = new Uint8Array(n);
+	  for (let i = 0; i < n; i += 4096) crypto.getRandomValues(data.subarray(i, Math.min(n, i + 4096)));
+	  let t0 = performance.now();
+	  const a = await isogate.invoke('demo.bytes.invert', {data});
+	  const iso = performance.now() - t0;
+	  t0 = performance.now();
+	  const body = JSON.stringify({id: 0, method: 'invert', params: {data: Array.from(data)}});
+	  const b = await call('invert', {data: Array.from(data)});
+	  const back = Uint8Array.from(b.data);
+	  const plain = performance.now() - t0;
+	  let ok = a.data.length === n && back.length === n;
+	  for (let i = 0; ok && i < n; i += 997) ok = a.data[i] === back[i];
+	  return {iso, plain, ok, plainBytes: body.length};
+	})()`)
+	if !r.OK {
+		t.Fatal("the two paths returned different bytes")
+	}
+	// Wire bytes, with tracking back on, for one more isogate call.
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	_, before := cap.get()
+	eval[bool](t, ctx, `isogate.invoke('demo.bytes.invert', {data: new Uint8Array(16 << 20)}).then(() => true)`)
+	_, after := cap.get()
+	sent := 0
+	for _, f := range after[len(before):] {
+		if len(f) > 1<<20 {
+			sent = len(f)
+		}
+	}
+	n := float64(16 << 20)
+	fmt.Printf("P3 16 MiB binary speedup plain-JSON-array/isogate = %.1fx (isogate %.0f ms, JSON array %.0f ms)\n", r.Plain/r.Iso, r.Iso, r.Plain)
+	fmt.Printf("P3 wire bytes per payload byte: isogate %.5f, JSON array %.2f\n", float64(sent)/n, float64(r.PlainBytes)/n)
+}
