@@ -31,30 +31,10 @@ func requireDisplay(t *testing.T) {
 	t.Skip("no DISPLAY (make test runs these under xvfb-run)")
 }
 
-// startWindow runs isogate with the display, and returns the process after
-// its URL line.
+// startWindow runs isogate with the display.
 func startWindow(t *testing.T, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	stdout, _ := cmd.StdoutPipe()
-	p := &proc{cmd: cmd, stderr: &syncBuffer{}}
-	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("isogate stderr:\n%s", p.stderr.String())
-		}
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("no URL line: %v", err)
-	}
-	p.URL = strings.TrimSpace(line)
-	return p
+	return startProc(t, os.Environ(), args...)
 }
 
 func TestDesktop_DoctorPassesInRealWebKitGTK(t *testing.T) {

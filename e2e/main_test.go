@@ -88,11 +88,18 @@ func (p *proc) decisions(name string) int {
 	return n
 }
 
-// startIsogate runs `isogate args...` and waits for the URL line.
+// startIsogate runs `isogate args...` with no display (browser mode) and
+// waits for the URL line.
 func startIsogate(t *testing.T, args ...string) *proc {
 	t.Helper()
+	return startProc(t, append(os.Environ(), "DISPLAY="), args...)
+}
+
+// startProc runs isogate with env and waits for the URL line.
+func startProc(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "DISPLAY=")
+	cmd.Env = env
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -164,39 +164,23 @@ func readInput(path string) (*policy.Input, error) {
 	if err != nil {
 		return nil, badf("policy eval: --input: %v", err)
 	}
-	var raw struct {
-		Kind    string      `json:"kind"`
-		Name    string      `json:"name"`
-		Args    any         `json:"args"`
-		Origin  string      `json:"origin"`
-		Window  string      `json:"window"`
-		Session string      `json:"session"`
-		Seq     json.Number `json:"seq"`
-	}
+	in := &policy.Input{}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&raw); err != nil {
+	if err := dec.Decode(in); err != nil {
 		return nil, badf("policy eval: %s: not a valid input document: %v", path, err)
 	}
-	switch raw.Kind {
+	switch in.Kind {
 	case policy.KindCommand, policy.KindEvent, policy.KindListen:
 	default:
 		return nil, badf("policy eval: %s: kind must be command, event or listen", path)
 	}
-	if raw.Name == "" {
+	if in.Name == "" {
 		return nil, badf("policy eval: %s: name is missing", path)
 	}
-	if raw.Window == "" {
-		raw.Window = "main"
-	}
-	in := &policy.Input{Kind: raw.Kind, Name: raw.Name, Args: raw.Args, Origin: raw.Origin, Window: raw.Window, Session: raw.Session}
-	if raw.Seq != "" {
-		seq, err := raw.Seq.Int64()
-		if err != nil || seq < 0 {
-			return nil, badf("policy eval: %s: seq must be a non-negative integer", path)
-		}
-		in.Seq = uint64(seq)
+	if in.Window == "" {
+		in.Window = "main"
 	}
 	return in, nil
 }
