@@ -60,8 +60,10 @@ func TestFastPath_Differential(t *testing.T) {
 func genArgs(r *rand.Rand, schema json.RawMessage) any {
 	pick := func(xs ...any) any { return xs[r.IntN(len(xs))] }
 	fields := map[string]func() any{
-		"user":   func() any { return pick("ada", "bo", "cy", "dee", "zed", "") },
-		"path":   func() any { return pick("workspace/a.md", "workspace/../x", "../etc/passwd", "/etc/passwd", "notes.txt", "a/b") },
+		"user": func() any { return pick("ada", "bo", "cy", "dee", "zed", "") },
+		"path": func() any {
+			return pick("workspace/a.md", "workspace/../x", "../etc/passwd", "/etc/passwd", "notes.txt", "a/b")
+		},
 		"text":   func() any { return strings.Repeat("x", r.IntN(12000)) },
 		"to":     func() any { return pick("workspace/b.md", "x") },
 		"q":      func() any { return strings.Repeat("q", r.IntN(300)) },
