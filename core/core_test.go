@@ -476,3 +476,44 @@ func TestBinary_MalformedTablesRejected(t *testing.T) {
 		t.Fatal("a malformed binary message reached a handler")
 	}
 }
+
+func TestHandler_TypedNilErrorIsHandlerError(t *testing.T) {
+	h := newHarness(t, Limits{})
+	h.c.Handle("t.fail", func(context.Context, any) (any, error) {
+		var e *Error
+		return nil, e
+	})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	wantCode(t, f.call(c, 1, "t.fail", `{}`), CodeHandler)
+	if r := f.call(c, 2, "t.echo", `{"msg":"alive"}`); !r.OK {
+		t.Fatalf("core not answering after a typed nil error: %+v", r)
+	}
+}
+
+// A backend that stops reading its stdin must not block every call behind
+// one write: the write times out, the call rejects unavailable and the child
+// is killed and restarted.
+func TestStdioUpstream_ChildNotReadingIsKilled(t *testing.T) {
+	u := NewStdioUpstream([]string{"sleep", "60"}, io.Discard, func(string, any) int { return 0 }, discard)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go u.Run(ctx)
+	for u.Starts() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	big := strings.Repeat("x", 1<<20) // more than a pipe holds
+	_, err := u.Call(ctx, "m", big)
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeUnavailable {
+		t.Fatalf("call to a child that does not read: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for u.Starts() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the stuck child was not restarted")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

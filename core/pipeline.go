@@ -108,7 +108,7 @@ func (c *Core) call(s *session, m *message, h Handler) (any, error) {
 		return nil, &Error{Code: CodeTimeout, Message: "command timed out"}
 	}
 	var pub *Error
-	if o.err != nil && !errors.As(o.err, &pub) {
+	if o.err != nil && (!errors.As(o.err, &pub) || pub == nil) { // a typed nil *Error is a failure too
 		c.log.Error("handler failed", "name", m.Name, "err", o.err)
 		return nil, &Error{Code: CodeHandler, Message: "command failed"}
 	}
@@ -144,7 +144,9 @@ func (c *Core) reply(s *session, conn *websocket.Conn, id uint64, result any, er
 	}
 	if err != nil {
 		var pub *Error
-		errors.As(err, &pub)
+		if !errors.As(err, &pub) || pub == nil {
+			pub = &Error{Code: CodeHandler, Message: "command failed"}
+		}
 		r.Result, r.Bin, blobs = nil, nil, nil
 		r.Error = &replyError{Code: pub.Code, Message: pub.Message}
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"os/exec"
 	"sync"
 	"sync/atomic"
@@ -169,9 +170,15 @@ type StdioUpstream struct {
 	nextID  atomic.Int64
 	mu      sync.Mutex
 	stdin   io.WriteCloser // nil while the child is down
+	child   *os.Process
 	pending map[int64]chan rpcMessage
 	starts  atomic.Int64
+	wmu     sync.Mutex // serializes writes to stdin, apart from mu so reading never waits on a write
 }
+
+// stdinWriteTimeout bounds one write to a child's stdin: a child that stops
+// reading is killed and restarted rather than left to block every call.
+const stdinWriteTimeout = 5 * time.Second
 
 // Restart backoff for a stdio backend: doubling from the first to the last
 // delay, and back to the first after a child that ran for backoffReset.
@@ -228,7 +235,7 @@ func (u *StdioUpstream) runOnce(ctx context.Context) error {
 	}
 	u.starts.Add(1)
 	u.mu.Lock()
-	u.stdin = stdin
+	u.stdin, u.child = stdin, cmd.Process
 	u.mu.Unlock()
 
 	readErr := u.read(stdout)
@@ -285,15 +292,25 @@ func (u *StdioUpstream) Call(ctx context.Context, method string, params any) (js
 	}
 	ch := make(chan rpcMessage, 1)
 	u.mu.Lock()
-	if u.stdin == nil {
+	stdin, child := u.stdin, u.child
+	if stdin == nil {
 		u.mu.Unlock()
 		return nil, errUnavailable
 	}
 	u.pending[id] = ch
-	_, err = u.stdin.Write(append(line, '\n'))
 	u.mu.Unlock()
+	u.wmu.Lock()
+	if f, ok := stdin.(*os.File); ok {
+		f.SetWriteDeadline(time.Now().Add(stdinWriteTimeout))
+	}
+	_, err = stdin.Write(append(line, '\n'))
+	u.wmu.Unlock()
 	if err != nil {
 		u.forget(id)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			u.log.Warn("backend stopped reading its stdin; killing it", "argv", u.Argv)
+			child.Kill()
+		}
 		return nil, errUnavailable
 	}
 	select {

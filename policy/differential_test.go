@@ -105,11 +105,16 @@ func genArgs(r *rand.Rand, schema json.RawMessage) any {
 
 func TestFastPath_NotUsedWhereItCouldChangeAVerdict(t *testing.T) {
 	for name, rule := range map[string]string{
-		"nondeterministic builtin": `allow if time.now_ns() > 0`,
-		"whole input":              `allow if count(input) > 0`,
-		"whole input as a value":   `allow if { x := input; x.name == "x" }`,
-		"with":                     `allow if { data.isogate.ok with input.name as "x" }` + "\nok if input.name == \"x\"",
-		"unknown input field":      `allow if input.extra == 1`,
+		"nondeterministic builtin":  `allow if time.now_ns() > 0`,
+		"whole input":               `allow if count(input) > 0`,
+		"whole input as a value":    `allow if { x := input; x.name == "x" }`,
+		"with":                      `allow if { data.isogate.ok with input.name as "x" }` + "\nok if input.name == \"x\"",
+		"unknown input field":       `allow if input.extra == 1`,
+		"conflicting rule values":   "allow if input.args.a == 1\nallow := false if input.args.b == 1",
+		"conflicting functions":     "f(x) := 1 if x.a == 1\nf(x) := 2 if x.b == 1\nallow if f(input.args) > 0",
+		"computed rule value":       "v := input.args.a if input.args.b\nv := 2 if input.args.c\nallow if v == 1",
+		"else":                      "allow if input.args.a == 1\nelse := false",
+		"value with many solutions": "v := x if some x in input.args.xs\nallow if v == 1",
 	} {
 		t.Run(name, func(t *testing.T) {
 			p, err := loadMap(map[string]string{"p.rego": "package isogate\n\n" + rule + "\n", "schemas/x.json": `{}`})
@@ -120,5 +125,34 @@ func TestFastPath_NotUsedWhereItCouldChangeAVerdict(t *testing.T) {
 				t.Fatalf("the fast path is used for a policy with %s", name)
 			}
 		})
+	}
+}
+
+// The reviewer's probe: a conflict the generic path denies must not be
+// allowed by a fast path (it is not used for such a policy at all).
+func TestFastPath_ConflictDeniesOnBothPaths(t *testing.T) {
+	p, err := loadMap(map[string]string{
+		"p.rego":         "package isogate\n\nallow if input.args.a == 1\n\nallow := false if input.args.b == 1\n",
+		"schemas/x.json": `{}`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &Input{Kind: KindCommand, Name: "x", Args: map[string]any{"a": json.Number("1"), "b": json.Number("1")}}
+	if v := p.Check(context.Background(), in); v.Allow {
+		t.Fatalf("conflicting allow values allowed: %+v", v)
+	}
+}
+
+func TestFastPath_StillUsedForOrdinaryPolicies(t *testing.T) {
+	p, err := loadMap(map[string]string{
+		"p.rego":         "package isogate\n\ndefault allow := false\n\nallow if input.name == \"x\"\n\nallow if input.args.ok\n\ndeny contains \"no\" if input.args.bad\n",
+		"schemas/x.json": `{}`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Specialized() == 0 {
+		t.Fatal("an ordinary policy (default, several allow if, deny contains) lost the fast path")
 	}
 }

@@ -37,6 +37,84 @@ const SpecializeTimeout = 2 * time.Second
 
 // eligible reports whether partial evaluation is safe for these modules.
 func eligible(modules map[string]*ast.Module) bool {
+	return readsInputByField(modules) && conflictFree(modules)
+}
+
+// conflictFree reports that no rule or function can have two values at once.
+// Partial evaluation of `allow == true` drops definitions whose value is
+// not true, and inlines rules and functions into separate bodies, so a
+// conflict that makes the whole policy fail (and deny) would vanish from the
+// residual. Allowed: partial sets, defaults, several definitions of a rule
+// or function that all give the same constant value (`allow if A`,
+// `allow if B`), and computed values that cannot iterate (no variables but a
+// function's own arguments, as in `role := data.users[input.args.user].role`).
+func conflictFree(modules map[string]*ast.Module) bool {
+	values := map[string]*ast.Term{}
+	for _, m := range modules {
+		for _, r := range m.Rules {
+			if r.Default {
+				continue
+			}
+			h := r.Head
+			switch {
+			case r.Else != nil:
+				return false
+			case h.RuleKind() == ast.MultiValue:
+				continue // partial sets (deny contains ...) cannot conflict
+			case h.Key != nil:
+				return false // partial objects can conflict on a key
+			}
+			key := fmt.Sprintf("%s/%d", h.Ref(), len(h.Args))
+			if h.Value.IsGround() {
+				if v, ok := values[key]; ok && !v.Equal(h.Value) {
+					return false
+				}
+				values[key] = h.Value
+				continue
+			}
+			if _, ok := values[key]; ok || countDefs(modules, r) > 1 || iterates(r) {
+				return false
+			}
+			values[key] = h.Value
+		}
+	}
+	return true
+}
+
+// iterates reports whether a rule's body or value has variables other than
+// its arguments: the only way one definition can yield several values.
+func iterates(r *ast.Rule) bool {
+	args := ast.NewVarSet()
+	for _, a := range r.Head.Args {
+		ast.WalkVars(a, func(v ast.Var) bool { args.Add(v); return false })
+	}
+	found := false
+	check := func(v ast.Var) bool {
+		if !args.Contains(v) && !v.IsGenerated() {
+			found = true
+		}
+		return found
+	}
+	ast.WalkVars(r.Body, check)
+	ast.WalkVars(r.Head.Value, check)
+	return found
+}
+
+// countDefs counts the non-default definitions of r's name and arity.
+func countDefs(modules map[string]*ast.Module, r *ast.Rule) int {
+	n := 0
+	for _, m := range modules {
+		for _, o := range m.Rules {
+			if !o.Default && o.Head.Ref().Equal(r.Head.Ref()) && len(o.Head.Args) == len(r.Head.Args) &&
+				m.Package.Path.Equal(r.Module.Package.Path) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func readsInputByField(modules map[string]*ast.Module) bool {
 	known := map[string]bool{"kind": true, "name": true, "args": true, "origin": true, "window": true, "session": true, "seq": true}
 	ok := true
 	for _, m := range modules {
