@@ -39,6 +39,15 @@ const nearRequest = fc.record({
     fc.record({ data: fc.uint8Array({ maxLength: 64 }) })),
 }, { requiredKeys: [] });
 
+// Requests that fit the shape and often the schema, so sealing is exercised.
+const validRequest = fc.record({
+  type: fc.constant('invoke'),
+  id: fc.integer({ min: 1, max: 1e6 }),
+  kind: fc.constantFrom('command', 'event', 'listen'),
+  name: fc.constantFrom('demo.greet', 'demo.bytes', 'demo.tick'),
+  args: fc.oneof(fc.record({ name: fc.string({ maxLength: 25 }) }), fc.constant(null), fc.record({ data: fc.uint8Array({ maxLength: 64 }) })),
+});
+
 test('the isolation iframe only ever seals valid, schema-checked requests and never throws', async () => {
   const key = await toCoreKey();
   const validators = Object.fromEntries(Object.entries(schemas).map(([n, s]) => [n, new Validator(s, '2020-12', false)]));
@@ -56,7 +65,7 @@ test('the isolation iframe only ever seals valid, schema-checked requests and ne
     post: (m) => posted.push(m), WebSocket: FakeSocket, setTimeout: () => 0,
   });
   await new Promise((r) => setImmediate(r));
-  await fc.assert(fc.asyncProperty(fc.oneof(nearRequest, fc.anything()), async (data) => {
+  await fc.assert(fc.asyncProperty(fc.oneof(validRequest, nearRequest, fc.anything()), async (data) => {
     iso.handle(data); // must not throw
     await new Promise((r) => setImmediate(r));
     while (sent.length) {
