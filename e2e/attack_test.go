@@ -114,7 +114,7 @@ func TestAttack_CapturedFramesReplayedFromOutsideDoNothing(t *testing.T) {
 	cap.listen(t, ctx)
 	openApp(t, ctx, p.URL)
 	_, before := cap.get()
-	base := p.decisions("demo.greet")
+	base := p.settledDecisions(t, "demo.greet", 0)
 	for _, name := range []string{"Ada", "Bo"} {
 		if o := invoke(t, ctx, `'demo.greet'`, `{name: '`+name+`'}`); !o.OK {
 			t.Fatalf("greet %s: %+v", name, o)
@@ -154,7 +154,7 @@ func TestAttack_CapturedFramesReplayedFromOutsideDoNothing(t *testing.T) {
 			}
 		}
 	}
-	if n := p.decisions("demo.greet") - base; n != 2 {
+	if n := p.settledDecisions(t, "demo.greet", base+2) - base; n != 2 {
 		t.Fatalf("core decided %d demo.greet messages, want the 2 the page sent", n)
 	}
 }
@@ -163,7 +163,7 @@ func TestAttack_ThirdPartyFrameCannotForgeRequestsOrReplies(t *testing.T) {
 	p := startIsogate(t, "demo", "--browser")
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
-	base := p.decisions("demo.greet")
+	base := p.settledDecisions(t, "demo.greet", 0)
 	// A third-party iframe (think: an ad) inside the page floods the bridge
 	// with reply-shaped messages and the isolation iframe with request-shaped
 	// ones, while the page makes real calls.
@@ -190,7 +190,7 @@ func TestAttack_ThirdPartyFrameCannotForgeRequestsOrReplies(t *testing.T) {
 			t.Fatalf("call %d settled with %+v while a third-party frame forged replies", i, o)
 		}
 	}
-	if n := p.decisions("demo.greet") - base; n != 10 {
+	if n := p.settledDecisions(t, "demo.greet", base+10) - base; n != 10 {
 		t.Fatalf("core decided %d demo.greet messages, want only the page's 10", n)
 	}
 }
@@ -199,12 +199,12 @@ func TestAttack_IsolationHookVetoes(t *testing.T) {
 	p := startIsogate(t, "demo", "--browser")
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
-	base := p.decisions("demo.greet")
+	base := p.settledDecisions(t, "demo.greet", 0)
 	o := invoke(t, ctx, `'demo.greet'`, `{name: '<img src=x onerror=alert(1)>'}`)
 	if o.OK || o.Code != "hook_rejected" {
 		t.Fatalf("markup past the hook: %+v", o)
 	}
-	if n := p.decisions("demo.greet") - base; n != 0 {
+	if n := p.settledDecisions(t, "demo.greet", base) - base; n != 0 {
 		t.Fatalf("a vetoed call reached the core (%d decisions)", n)
 	}
 }

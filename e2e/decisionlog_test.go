@@ -69,9 +69,8 @@ func TestDecisionLog_SurvivesSIGKILL(t *testing.T) {
 func TestDryRun_LogsDenialsAndLetsThemThrough(t *testing.T) {
 	logPath := filepath.Join(t.TempDir(), "decisions.jsonl")
 	p := startIsogate(t, "demo", "--browser", "--dry-run", "--decision-log", logPath)
-	if !strings.Contains(p.stderr.String(), "DRY RUN") {
-		t.Fatalf("dry run not announced at start:\n%s", p.stderr.String())
-	}
+	// Written to stderr before the URL line to stdout; the pipes are read apart.
+	eventually(t, "the dry-run announcement", func() bool { return strings.Contains(p.stderr.String(), "DRY RUN") })
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
 	o := invoke(t, ctx, `'demo.greet'`, `{name: 'root'}`)

@@ -77,6 +77,23 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// settledDecisions waits until the stderr pipe has caught up (at least want
+// decisions, then no change for 300 ms) and returns the count.
+func (p *proc) settledDecisions(t *testing.T, name string, want int) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for p.decisions(name) < want && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for {
+		n := p.decisions(name)
+		time.Sleep(300 * time.Millisecond)
+		if p.decisions(name) == n {
+			return n
+		}
+	}
+}
+
 // decisions counts the decisions the core logged for name.
 func (p *proc) decisions(name string) int {
 	n := 0
