@@ -115,6 +115,7 @@ func TestFastPath_NotUsedWhereItCouldChangeAVerdict(t *testing.T) {
 		"computed rule value":       "v := input.args.a if input.args.b\nv := 2 if input.args.c\nallow if v == 1",
 		"else":                      "allow if input.args.a == 1\nelse := false",
 		"value with many solutions": "v := x if some x in input.args.xs\nallow if v == 1",
+		"allow not true":            `allow := "yes"`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			p, err := loadMap(map[string]string{"p.rego": "package isogate\n\n" + rule + "\n", "schemas/x.json": `{}`})
