@@ -11,8 +11,10 @@ SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZ_PKGS = ./crypto ./policy ./core ./fuzz
 FUZZTIME ?= 30s
 
+# The URL line stays the first line of output: nothing is echoed before it.
 demo: deps
-	$(GO) run ./cmd/isogate demo
+	@$(GO) build -o bin/isogate ./cmd/isogate
+	@./bin/isogate demo
 
 test: deps js-deps
 	$(GO) vet ./...
