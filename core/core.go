@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,31 +61,22 @@ var DefaultLimits = Limits{
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
-	if l.MaxMessageBytes > 0 {
-		d.MaxMessageBytes = l.MaxMessageBytes
-	}
-	if l.MaxBinaryBytes > 0 {
-		d.MaxBinaryBytes = l.MaxBinaryBytes
-	}
-	if l.MaxDepth > 0 {
-		d.MaxDepth = l.MaxDepth
-	}
-	if l.MaxInFlight > 0 {
-		d.MaxInFlight = l.MaxInFlight
-	}
-	if l.CallTimeout > 0 {
-		d.CallTimeout = l.CallTimeout
-	}
-	if l.MaxSessions > 0 {
-		d.MaxSessions = l.MaxSessions
-	}
-	if l.RatePerSecond > 0 {
-		d.RatePerSecond = l.RatePerSecond
-	}
-	if l.RateBurst > 0 {
-		d.RateBurst = l.RateBurst
-	}
+	orDefault(&d.MaxMessageBytes, l.MaxMessageBytes)
+	orDefault(&d.MaxBinaryBytes, l.MaxBinaryBytes)
+	orDefault(&d.MaxDepth, l.MaxDepth)
+	orDefault(&d.MaxInFlight, l.MaxInFlight)
+	orDefault(&d.CallTimeout, l.CallTimeout)
+	orDefault(&d.MaxSessions, l.MaxSessions)
+	orDefault(&d.RatePerSecond, l.RatePerSecond)
+	orDefault(&d.RateBurst, l.RateBurst)
 	return d
+}
+
+// orDefault keeps the default in *d unless v is set (positive).
+func orDefault[T int | int64 | time.Duration](d *T, v T) {
+	if v > 0 {
+		*d = v
+	}
 }
 
 // Config configures a Core.
@@ -132,8 +122,6 @@ type Core struct {
 	appOrigin    string
 	iso          *isolation.Server
 	sessions     *sessions
-	servers      []*http.Server
-	started      sync.Once
 }
 
 // New listens on the app and isolation addresses (both loopback) and returns

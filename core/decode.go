@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -26,7 +25,6 @@ type message struct {
 
 var (
 	errDepth = errors.New("nested too deeply")
-	errUTF8  = errors.New("invalid UTF-8")
 )
 
 // decodeMessage decodes a plaintext strictly: valid UTF-8, one JSON object,
@@ -38,9 +36,6 @@ func decodeMessage(plaintext []byte, maxDepth int) (*message, error) {
 	b, blobs, err := splitPlaintext(plaintext)
 	if err != nil {
 		return nil, err
-	}
-	if !utf8.Valid(b) {
-		return nil, errUTF8
 	}
 	// jsontext rejects duplicate names at any depth and invalid UTF-8.
 	dec := jsontext.NewDecoder(bytes.NewReader(b))

@@ -85,8 +85,8 @@ func (c *Core) readLoop(s *session, conn *websocket.Conn) {
 			c.reply(s, conn, m.ID, nil, &Error{Code: CodeInvalidArgs, Message: err.Error()})
 			continue
 		}
-		if json, blobs := len(plaintext)-m.blobBytes(), m.blobBytes(); int64(json) > c.limits.MaxMessageBytes || int64(blobs) > c.limits.MaxBinaryBytes {
-			c.reply(s, conn, m.ID, nil, &Error{Code: CodeTooLarge, Message: fmt.Sprintf("message is %d bytes of JSON and %d of binary", json, blobs)})
+		if blobs := m.blobBytes(); int64(len(plaintext)-blobs) > c.limits.MaxMessageBytes || int64(blobs) > c.limits.MaxBinaryBytes {
+			c.reply(s, conn, m.ID, nil, &Error{Code: CodeTooLarge, Message: fmt.Sprintf("message is %d bytes of JSON and %d of binary", len(plaintext)-blobs, blobs)})
 			continue
 		}
 		if !s.rate.allow() {

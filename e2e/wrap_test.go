@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -189,12 +188,12 @@ func TestWrap_DevServerProxiedWithHMR(t *testing.T) {
 	if o := invoke(t, ctx, `'app.secret'`, `{}`); o.Code != "denied" {
 		t.Fatalf("the gate behind a dev server: %+v", o)
 	}
-	got := eval[string](t, ctx, fmt.Sprintf(`new Promise((resolve) => {
+	got := eval[string](t, ctx, `new Promise((resolve) => {
 	  const ws = new WebSocket('ws://' + location.host + '/hmr');
 	  ws.onopen = () => ws.send('ping');
 	  ws.onmessage = (e) => resolve(e.data);
 	  ws.onerror = () => resolve('error');
-	})`))
+	})`)
 	if got != "hmr:ping" {
 		t.Fatalf("HMR WebSocket through the proxy: %q", got)
 	}

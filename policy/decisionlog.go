@@ -76,8 +76,9 @@ func (l *DecisionLog) Record(ctx context.Context, p *Policy, in *Input, v Verdic
 		Session: in.Session, Window: in.Window, Kind: in.Kind, Name: in.Name, Seq: in.Seq,
 		Result: v, Revision: p.Revision, LatencyNS: latency.Nanoseconds(), DryRun: l.DryRun,
 	}
-	event := map[string]any{"input": in.document()}
-	if err := p.applyMasks(ctx, in, event, &d); err != nil {
+	doc := in.document()
+	event := map[string]any{"input": doc}
+	if err := p.applyMasks(ctx, doc, event, &d); err != nil {
 		return err
 	}
 	d.Input = event["input"]
@@ -95,10 +96,10 @@ func (l *DecisionLog) Record(ctx context.Context, p *Policy, in *Input, v Verdic
 
 // applyMasks evaluates the mask rule and applies it to a deep copy of the
 // input inside event (the handler still gets the original arguments).
-func (p *Policy) applyMasks(ctx context.Context, in *Input, event map[string]any, d *Decision) error {
+func (p *Policy) applyMasks(ctx context.Context, doc map[string]any, event map[string]any, d *Decision) error {
 	ctx, cancel := context.WithTimeout(ctx, p.EvalTimeout)
 	defer cancel()
-	rs, err := p.mask.Eval(ctx, rego.EvalInput(in.document()))
+	rs, err := p.mask.Eval(ctx, rego.EvalInput(doc))
 	if err != nil {
 		return fmt.Errorf("decision log: mask rule: %w", err)
 	}
