@@ -3,11 +3,13 @@ package core
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -515,5 +517,71 @@ func TestStdioUpstream_ChildNotReadingIsKilled(t *testing.T) {
 			t.Fatal("the stuck child was not restarted")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// POST /__isogate/frame gives a page a new session. A page of another site
+// cannot send the custom header without a preflight that is never granted,
+// and a fetch marked cross-site is refused even with it.
+func TestNewFrame_RefusedWithoutHeaderOrCrossSite(t *testing.T) {
+	h := newHarness(t, Limits{})
+	post := func(header map[string]string) (int, string) {
+		req, _ := http.NewRequest("POST", h.c.URL()+"__isogate/frame", nil)
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for name, hdr := range map[string]map[string]string{
+		"no header":            {},
+		"wrong header value":   {"X-Isogate": "yes"},
+		"cross-site with it":   {"X-Isogate": "1", "Sec-Fetch-Site": "cross-site"},
+		"same-site but not us": {"X-Isogate": "1", "Sec-Fetch-Site": "same-site"},
+	} {
+		if code, body := post(hdr); code != http.StatusForbidden || strings.Contains(body, "frame") {
+			t.Errorf("%s: %d %q, want 403", name, code, body)
+		}
+	}
+	code, body := post(map[string]string{"X-Isogate": "1", "Sec-Fetch-Site": "same-origin"})
+	var got struct{ Frame string }
+	if json.Unmarshal([]byte(body), &got); code != http.StatusOK || !strings.Contains(got.Frame, "/frame/") {
+		t.Fatalf("same-origin request: %d %q", code, body)
+	}
+	if c, _ := httpGet(t, got.Frame); c != http.StatusOK {
+		t.Fatalf("the new frame URL does not serve: %d", c)
+	}
+}
+
+// A local process loading pages in a loop gets no more than MaxSessions
+// live sessions; past that a page is refused, not served without a gate.
+func TestSessions_BoundedByMaxSessions(t *testing.T) {
+	h := newHarness(t, Limits{MaxSessions: 2})
+	for i := 0; i < 2; i++ {
+		if code, _ := httpGet(t, h.c.URL()); code != http.StatusOK {
+			t.Fatalf("page %d: %d", i, code)
+		}
+	}
+	code, body := httpGet(t, h.c.URL())
+	if code != http.StatusServiceUnavailable || strings.Contains(body, "data-isogate-frame") {
+		t.Fatalf("page past MaxSessions: %d %q", code, body)
+	}
+}
+
+// A backend answering more than MaxUpstreamReply is cut off: the call
+// rejects unavailable instead of the core buffering it all.
+func TestHTTPUpstream_OversizedReplyUnavailable(t *testing.T) {
+	big := `{"jsonrpc":"2.0","id":1,"result":"` + strings.Repeat("x", MaxUpstreamReply) + `"}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, big) }))
+	defer srv.Close()
+	_, err := NewHTTPUpstream(srv.URL, func(string, any) int { return 0 }, discard).Call(context.Background(), "m", nil)
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeUnavailable {
+		t.Fatalf("oversized reply: %v", err)
 	}
 }

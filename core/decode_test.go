@@ -26,6 +26,8 @@ func TestDecodeMessage_StrictAttacks(t *testing.T) {
 		{"invalid UTF-8", msg("\"\xff\""), false},
 		{"lone surrogate escape", msg(`"\ud800"`), false},
 		{"trailing data", append(msg(`1`), []byte(` {}`)...), false},
+		{"listen carrying args", []byte(`{"type":"invoke","id":1,"kind":"listen","name":"x","args":{"a":1}}`), false},
+		{"unknown kind", []byte(`{"type":"invoke","id":1,"kind":"unlisten","name":"x","args":null}`), false},
 		{"unknown field", []byte(`{"type":"invoke","id":1,"kind":"command","name":"x","args":1,"evil":1}`), false},
 		{"id zero", []byte(`{"type":"invoke","id":0,"kind":"command","name":"x","args":1}`), false},
 		{"id too big for JS", []byte(`{"type":"invoke","id":9007199254740992,"kind":"command","name":"x","args":1}`), false},

@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
+	"github.com/isogate/isogate/internal/frameclient"
 )
 
 // capture records the isolation iframe's WebSocket URL and the binary frames
@@ -57,18 +58,9 @@ func replay(t *testing.T, url string, frame []byte) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var conn *websocket.Conn
-	for {
-		c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"null"}}})
-		if err == nil {
-			conn = c
-			break
-		}
-		// 409: the core has not yet let go of the previous attempt's connection.
-		if resp == nil || resp.StatusCode != http.StatusConflict || ctx.Err() != nil {
-			return "refused"
-		}
-		time.Sleep(20 * time.Millisecond)
+	conn, err := frameclient.DialSession(ctx, url) // waits out the previous attempt's 409
+	if err != nil {
+		return "refused"
 	}
 	defer conn.CloseNow()
 	if err := conn.Write(ctx, websocket.MessageBinary, frame); err != nil {
@@ -87,20 +79,11 @@ func replay(t *testing.T, url string, frame []byte) string {
 // then the core refuses a second one (409) before any frame is read.
 func waitDisconnected(t *testing.T, url string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		conn, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"null"}}})
-		cancel()
-		if err == nil {
-			conn.Close(websocket.StatusNormalClosure, "")
-			return
-		}
-		if resp == nil || resp.StatusCode != http.StatusConflict || time.Now().After(deadline) {
-			t.Fatalf("waiting for the page's connection to end: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	conn, err := frameclient.DialSession(context.Background(), url)
+	if err != nil {
+		t.Fatalf("waiting for the page's connection to end: %v", err)
 	}
+	conn.Close(websocket.StatusNormalClosure, "")
 }
 
 func TestAttack_CapturedFramesReplayedFromOutsideDoNothing(t *testing.T) {

@@ -102,12 +102,17 @@ func Dial(ctx context.Context, url, origin string) (*websocket.Conn, *http.Respo
 	return websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h})
 }
 
-// Connect opens the transport as the iframe does, retrying for up to 10 s
-// while the core still holds the session's previous connection (409).
+// Connect opens the transport as the iframe does.
 func (f *Frame) Connect(ctx context.Context) (*websocket.Conn, error) {
+	return DialSession(ctx, f.URL(f.Keys.Auth[:]))
+}
+
+// DialSession dials a transport URL with Origin "null", retrying for up to
+// 10 s while the core still holds the session's previous connection (409).
+func DialSession(ctx context.Context, url string) (*websocket.Conn, error) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, resp, err := Dial(ctx, f.URL(f.Keys.Auth[:]), "null")
+		c, resp, err := Dial(ctx, url, "null")
 		if err == nil {
 			c.SetReadLimit(1 << 30)
 			return c, nil
