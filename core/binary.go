@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
+
+	"github.com/isogate/isogate/internal/jsonptr"
 )
 
 // Binary values travel as raw bytes after a message's JSON
@@ -56,15 +57,16 @@ func placeBlobs(args any, table any, blobs []byte) ([]binRef, error) {
 		if len(obj) != 2 || err != nil || n > uint64(len(blobs)) {
 			return nil, errors.New("malformed bin entry")
 		}
-		toks, err := pointer(p)
+		toks, err := jsonptr.Parse(p)
 		if err != nil || len(toks) == 0 {
 			return nil, errors.New("bin path must point inside args")
 		}
-		parent, last, ok := resolve(args, toks)
-		if !ok || get(parent, last) != nil {
+		last := toks[len(toks)-1]
+		parent, ok := jsonptr.Parent(args, toks)
+		if v, present := jsonptr.Get(parent, last); !ok || !present || v != nil {
 			return nil, fmt.Errorf("bin path %q does not point at a null", p)
 		}
-		set(parent, last, map[string]any{"$binary": json.Number(strconv.FormatUint(n, 10))})
+		jsonptr.Set(parent, last, map[string]any{"$binary": json.Number(strconv.FormatUint(n, 10))})
 		refs = append(refs, binRef{toks, blobs[:n:n]})
 		blobs = blobs[n:]
 	}
@@ -77,59 +79,8 @@ func placeBlobs(args any, table any, blobs []byte) ([]binRef, error) {
 // attachBlobs replaces the placeholders with the bytes, for the handler.
 func attachBlobs(args any, refs []binRef) {
 	for _, r := range refs {
-		parent, last, _ := resolve(args, r.path)
-		set(parent, last, r.data)
-	}
-}
-
-func pointer(p string) ([]string, error) {
-	if p == "" {
-		return nil, nil
-	}
-	if !strings.HasPrefix(p, "/") {
-		return nil, errors.New("not a JSON pointer")
-	}
-	toks := strings.Split(p[1:], "/")
-	for i, t := range toks {
-		toks[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
-	}
-	return toks, nil
-}
-
-// resolve walks to the container of the last token.
-func resolve(v any, toks []string) (parent any, last string, ok bool) {
-	for _, t := range toks[:len(toks)-1] {
-		if v, ok = get(v, t), true; v == nil {
-			return nil, "", false
-		}
-	}
-	switch v.(type) {
-	case map[string]any, []any:
-		return v, toks[len(toks)-1], true
-	}
-	return nil, "", false
-}
-
-func get(v any, t string) any {
-	switch c := v.(type) {
-	case map[string]any:
-		return c[t]
-	case []any:
-		if i, err := strconv.Atoi(t); err == nil && i >= 0 && i < len(c) {
-			return c[i]
-		}
-	}
-	return nil
-}
-
-func set(v any, t string, x any) {
-	switch c := v.(type) {
-	case map[string]any:
-		c[t] = x
-	case []any:
-		if i, err := strconv.Atoi(t); err == nil && i >= 0 && i < len(c) {
-			c[i] = x
-		}
+		parent, _ := jsonptr.Parent(args, r.path)
+		jsonptr.Set(parent, r.path[len(r.path)-1], r.data)
 	}
 }
 
@@ -154,7 +105,7 @@ func splitBlobs(v any) (any, []binEntry, [][]byte) {
 		case map[string]any:
 			out := make(map[string]any, len(x))
 			for k, e := range x {
-				out[k] = walk(e, path+"/"+strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1"))
+				out[k] = walk(e, path+"/"+jsonptr.Escape(k))
 			}
 			return out
 		case []any:

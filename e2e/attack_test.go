@@ -86,15 +86,21 @@ func waitDisconnected(t *testing.T, url string) {
 	conn.Close(websocket.StatusNormalClosure, "")
 }
 
+// capturingBrowser is a browser whose isolation iframe's WebSocket traffic
+// the test can see. Chromium runs sandboxed iframes in their own process,
+// whose network events reach another DevTools target; for the capture only,
+// the iframe stays in the page's process. No back-forward cache, so leaving
+// a page really closes its socket.
+func capturingBrowser(t *testing.T) (context.Context, *capture) {
+	ctx := browser(t, chromedp.Flag("disable-features", "IsolateSandboxedIframes,BackForwardCache"))
+	cap := &capture{}
+	cap.listen(t, ctx)
+	return ctx, cap
+}
+
 func TestAttack_CapturedFramesReplayedFromOutsideDoNothing(t *testing.T) {
 	p := startIsogate(t, "demo", "--browser")
-	// Chromium runs sandboxed iframes in their own process, whose network
-	// events reach another DevTools target. For the capture only, keep the
-	// iframe in the page's process so its WebSocket shows up on the page; and
-	// no back-forward cache, so leaving the page really closes its socket.
-	ctx := browser(t, chromedp.Flag("disable-features", "IsolateSandboxedIframes,BackForwardCache"))
-	var cap capture
-	cap.listen(t, ctx)
+	ctx, cap := capturingBrowser(t)
 	openApp(t, ctx, p.URL)
 	_, before := cap.get()
 	base := p.settledDecisions(t, "demo.greet", 0)

@@ -83,13 +83,13 @@ const plainClientJS = `window.plain = (url) => new Promise((resolve) => {
   }));
 })`
 
-func benchBrowser(t *testing.T) (*proc, context.Context) {
+func benchBrowser(t *testing.T) (*proc, context.Context, *capture) {
 	if os.Getenv("ISOGATE_BENCH") == "" {
 		t.Skip("make bench runs this")
 	}
 	p := startIsogate(t, "demo", "--browser", "--max-in-flight", "2048", "--rate", "1000000", "--burst", "1000000")
-	ctx := browser(t, chromedp.Flag("disable-features", "IsolateSandboxedIframes,BackForwardCache"))
-	return p, ctx
+	ctx, cap := capturingBrowser(t)
+	return p, ctx, cap
 }
 
 // quiet stops DevTools network tracking, which copies every WebSocket frame
@@ -101,7 +101,7 @@ func quiet(t *testing.T, ctx context.Context) {
 }
 
 func TestP2Report(t *testing.T) {
-	p, ctx := benchBrowser(t)
+	p, ctx, _ := benchBrowser(t)
 	openApp(t, ctx, p.URL)
 	quiet(t, ctx)
 	plainURL := plainRPC(t)
@@ -130,9 +130,7 @@ func TestP2Report(t *testing.T) {
 }
 
 func TestP3Report(t *testing.T) {
-	p, ctx := benchBrowser(t)
-	var cap capture
-	cap.listen(t, ctx)
+	p, ctx, cap := benchBrowser(t)
 	openApp(t, ctx, p.URL)
 	plainURL := plainRPC(t)
 	eval[bool](t, ctx, plainClientJS+`; plain('`+plainURL+`').then((call) => { window.call = call; return true; })`)

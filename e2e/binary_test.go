@@ -2,15 +2,11 @@ package e2e
 
 import (
 	"testing"
-
-	"github.com/chromedp/chromedp"
 )
 
 func TestBinary_16MiBRoundTripRawOnTheWire(t *testing.T) {
 	p := startIsogate(t, "demo", "--browser")
-	ctx := browser(t, chromedp.Flag("disable-features", "IsolateSandboxedIframes,BackForwardCache"))
-	var cap capture
-	cap.listen(t, ctx)
+	ctx, cap := capturingBrowser(t)
 	openApp(t, ctx, p.URL)
 	_, before := cap.get()
 	ok := eval[bool](t, ctx, `(async () => {

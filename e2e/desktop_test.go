@@ -91,15 +91,7 @@ func TestDesktop_DemoWindowRoundTripAttackScreenshotSIGTERM(t *testing.T) {
 		t.Fatalf("screenshot has %d distinct colours: blank window?", n)
 	}
 
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the window process did not exit after SIGTERM")
-	}
-	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+	if code := p.stop(t); code != 0 {
 		t.Fatalf("exit status after SIGTERM = %d", code)
 	}
 }

@@ -8,11 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/isogate/isogate/internal/jsonptr"
 	"github.com/open-policy-agent/opa/v1/rego"
 )
 
@@ -114,14 +113,15 @@ func (p *Policy) applyMasks(ctx context.Context, doc map[string]any, event map[s
 	for _, m := range masks {
 		switch m := m.(type) {
 		case string:
-			if erase(event, m) {
+			if maskAt(event, m, jsonptr.Delete) {
 				d.Erased = append(d.Erased, m)
 			}
 		case map[string]any:
 			path, _ := m["path"].(string)
-			if m["op"] == "upsert" && upsert(event, path, m["value"]) {
+			upsert := func(c any, tok string) bool { return jsonptr.Set(c, tok, m["value"]) }
+			if m["op"] == "upsert" && maskAt(event, path, upsert) {
 				d.Masked = append(d.Masked, path)
-			} else if m["op"] == "remove" && erase(event, path) {
+			} else if m["op"] == "remove" && maskAt(event, path, jsonptr.Delete) {
 				d.Erased = append(d.Erased, path)
 			}
 		}
@@ -147,74 +147,13 @@ func deepCopy(v any) any {
 	return v
 }
 
-// pointer splits a JSON pointer (RFC 6901) into its unescaped tokens.
-func pointer(p string) []string {
-	if !strings.HasPrefix(p, "/") {
-		return nil
-	}
-	toks := strings.Split(p[1:], "/")
-	for i, t := range toks {
-		toks[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
-	}
-	return toks
-}
-
-// parent walks to the container of the last token of path.
-func parent(root map[string]any, toks []string) any {
-	var cur any = root
-	for _, t := range toks[:len(toks)-1] {
-		switch c := cur.(type) {
-		case map[string]any:
-			cur = c[t]
-		case []any:
-			i, err := strconv.Atoi(t)
-			if err != nil || i < 0 || i >= len(c) {
-				return nil
-			}
-			cur = c[i]
-		default:
-			return nil
-		}
-	}
-	return cur
-}
-
-func erase(root map[string]any, path string) bool {
-	toks := pointer(path)
-	if len(toks) < 2 {
+// maskAt applies op to the member path points at (below the event's top
+// level: "/input/..."), and reports whether it did.
+func maskAt(event map[string]any, path string, op func(c any, tok string) bool) bool {
+	toks, err := jsonptr.Parse(path)
+	if err != nil || len(toks) < 2 {
 		return false
 	}
-	last := toks[len(toks)-1]
-	switch c := parent(root, toks).(type) {
-	case map[string]any:
-		if _, ok := c[last]; ok {
-			delete(c, last)
-			return true
-		}
-	case []any:
-		if i, err := strconv.Atoi(last); err == nil && i >= 0 && i < len(c) {
-			c[i] = nil
-			return true
-		}
-	}
-	return false
-}
-
-func upsert(root map[string]any, path string, value any) bool {
-	toks := pointer(path)
-	if len(toks) < 2 {
-		return false
-	}
-	last := toks[len(toks)-1]
-	switch c := parent(root, toks).(type) {
-	case map[string]any:
-		c[last] = value
-		return true
-	case []any:
-		if i, err := strconv.Atoi(last); err == nil && i >= 0 && i < len(c) {
-			c[i] = value
-			return true
-		}
-	}
-	return false
+	parent, ok := jsonptr.Parent(event, toks)
+	return ok && op(parent, toks[len(toks)-1])
 }
