@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -404,6 +405,59 @@ func TestDecisionLog_UnloggableDecisionRejected(t *testing.T) {
 	wantCode(t, f.call(c, 1, "t.echo", `{"msg":"x"}`), CodeUnavailable)
 	if h.calls.Load() != 0 {
 		t.Fatal("a handler ran for a decision that was not logged")
+	}
+}
+
+// lockedBuffer is a decision log destination the test can read while the
+// core writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Messages sent back to back, without waiting for replies, are decided and
+// logged in the order they were sent: an auditor reading the log sees each
+// session's messages in sequence.
+func TestDecisionLog_InSequenceOrder(t *testing.T) {
+	var buf lockedBuffer
+	h := newHarnessWith(t, func(c *Config) { c.DecisionLog = policy.NewDecisionLog(&buf) })
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	const n = 200
+	for i := 1; i <= n; i++ {
+		f.send(c, frameclient.Invoke(i, "t.echo", `{"msg":"x"}`))
+	}
+	for range n {
+		if _, err := f.recv(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var last uint64
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != n {
+		t.Fatalf("%d decisions logged, want %d", len(lines), n)
+	}
+	for _, line := range lines {
+		var d policy.Decision
+		if err := json.Unmarshal([]byte(line), &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Seq != last+1 {
+			t.Fatalf("decision for seq %d logged after seq %d", d.Seq, last)
+		}
+		last = d.Seq
 	}
 }
 

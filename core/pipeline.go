@@ -16,16 +16,22 @@ import (
 // defaultWindow is the window label of the one page a session serves.
 const defaultWindow = "main"
 
-// process decides and dispatches one message that opened and decoded. It is
-// the message path after the transport, top to bottom.
-func (c *Core) process(s *session, seq uint64, m *message) (any, error) {
+// decide runs the checks on one message that opened and decoded: schema and
+// policy (one policy version for both), then the decision log. A nil error
+// lets the message through to dispatch.
+//
+// The transport's read loop calls it for each message in turn, so a
+// session's decisions are made, and logged, in sequence order, and one page
+// cannot keep more than one core busy evaluating policy. It also keeps
+// evaluation on a goroutine whose stack has already grown to what OPA
+// needs: on a fresh goroutine per message, growing the stack cost more than
+// the evaluation.
+func (c *Core) decide(s *session, seq uint64, m *message) error {
 	start := time.Now()
 	in := policy.Input{
 		Kind: m.Kind, Name: m.Name, Args: m.Args,
 		Origin: c.appOrigin, Window: defaultWindow, Session: s.id, Seq: seq,
 	}
-
-	// Schema, then policy, then the decision log: one policy version for all three.
 	p := c.policy.Load()
 	v := p.Check(s.ctx, &in)
 	c.log.Info("decision", "session", s.id, "seq", seq, "kind", m.Kind, "name", m.Name,
@@ -33,14 +39,19 @@ func (c *Core) process(s *session, seq uint64, m *message) (any, error) {
 	if c.decisions != nil {
 		if err := c.decisions.Record(s.ctx, p, &in, v, time.Since(start)); err != nil {
 			c.log.Error("decision not logged; message rejected", "session", s.id, "seq", seq, "err", err)
-			return nil, &Error{Code: CodeUnavailable, Message: "the decision could not be logged"}
+			return &Error{Code: CodeUnavailable, Message: "the decision could not be logged"}
 		}
 	}
 	if !v.Allow && !c.dryRun {
-		return nil, &Error{Code: v.Code, Message: rejection(m, v)}
+		return &Error{Code: v.Code, Message: rejection(m, v)}
 	}
+	return nil
+}
 
-	// Dispatch, by kind. Handlers get the bytes where the policy saw placeholders.
+// dispatch hands a message that passed decide to its handler, the
+// upstream, or the event's subscribers, by kind. Handlers get the bytes
+// where the policy saw placeholders.
+func (c *Core) dispatch(s *session, m *message) (any, error) {
 	attachBlobs(m.Args, m.Bins)
 	switch m.Kind {
 	case policy.KindListen:

@@ -56,8 +56,9 @@ func (c *Core) refuse(w http.ResponseWriter, r *http.Request, why string) {
 	http.Error(w, "forbidden", http.StatusForbidden)
 }
 
-// readLoop opens frames in order (the replay window is per session) and
-// hands each message to its own goroutine. A frame that does not open, or
+// readLoop opens frames in order (the replay window is per session), decides
+// each message in turn and hands the allowed ones to their own goroutine for
+// dispatch. A frame that does not open, or
 // does not decode, ends the connection: the peer is not the iframe, or the
 // iframe is broken, and nothing it sends can be trusted.
 func (c *Core) readLoop(s *session, conn *websocket.Conn) {
@@ -99,9 +100,14 @@ func (c *Core) readLoop(s *session, conn *websocket.Conn) {
 			c.reply(s, conn, m.ID, nil, &Error{Code: CodeRateLimited, Message: "too many calls in flight"})
 			continue
 		}
+		if err := c.decide(s, seq, m); err != nil {
+			<-s.slots
+			c.reply(s, conn, m.ID, nil, err)
+			continue
+		}
 		go func() {
 			defer func() { <-s.slots }()
-			result, err := c.process(s, seq, m)
+			result, err := c.dispatch(s, m)
 			c.reply(s, conn, m.ID, result, err)
 		}()
 	}
