@@ -1,5 +1,28 @@
 "use strict";
 (() => {
+  // src/batch.js
+  function batcher(deliver) {
+    let pending = null;
+    return (m) => {
+      if (pending === null) {
+        pending = [];
+        queueMicrotask(() => {
+          const messages = pending;
+          pending = null;
+          deliver(messages.length === 1 ? messages[0] : { type: "batch", messages });
+        });
+      }
+      pending.push(m);
+    };
+  }
+  function unbatch(data, each) {
+    if (data !== null && typeof data === "object" && data.type === "batch" && Array.isArray(data.messages)) {
+      for (const m of data.messages) each(m);
+      return;
+    }
+    each(data);
+  }
+
   // src/bridge.js
   var WATCH_MS = 250;
   function createBridge({ frameURL, document: document2, window: window2, fetch }) {
@@ -8,6 +31,7 @@
     let nextID = 1;
     let iframe = null;
     let frame = null;
+    let toFrame = null;
     let ready;
     let markReady;
     function fail(code, message) {
@@ -35,7 +59,11 @@
       iframe.style.cssText = "display:none!important";
       iframe.src = url;
       (document2.body || document2.documentElement).appendChild(iframe);
-      frame = iframe.contentWindow;
+      const target = iframe.contentWindow;
+      frame = target;
+      toFrame = batcher((m) => {
+        if (frame === target) target.postMessage(m, "*");
+      });
     }
     async function remount() {
       frame = null;
@@ -65,7 +93,9 @@
     }
     window2.addEventListener("message", (ev) => {
       if (frame === null || ev.source !== frame) return;
-      const m = ev.data;
+      unbatch(ev.data, receive);
+    });
+    function receive(m) {
       if (m === null || typeof m !== "object") return;
       switch (m.type) {
         case "ready":
@@ -92,15 +122,16 @@
           return;
         default:
       }
-    });
+    }
     async function call(kind, name, args) {
+      const copy = structuredClone(args === void 0 ? null : args);
       await ready;
       if (frame === null) throw fail("unavailable", "the isolation iframe was removed");
       const id = nextID++;
-      const target = frame;
+      const send = toFrame;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        target.postMessage({ type: "invoke", id, kind, name, args: args === void 0 ? null : args }, "*");
+        send({ type: "invoke", id, kind, name, args: copy });
       });
     }
     const invoke = (cmd, args) => call("command", cmd, args);

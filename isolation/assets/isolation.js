@@ -1387,6 +1387,29 @@ Known schemas:
     return m;
   }
 
+  // src/batch.js
+  function batcher(deliver) {
+    let pending = null;
+    return (m) => {
+      if (pending === null) {
+        pending = [];
+        queueMicrotask(() => {
+          const messages = pending;
+          pending = null;
+          deliver(messages.length === 1 ? messages[0] : { type: "batch", messages });
+        });
+      }
+      pending.push(m);
+    };
+  }
+  function unbatch(data, each) {
+    if (data !== null && typeof data === "object" && data.type === "batch" && Array.isArray(data.messages)) {
+      for (const m of data.messages) each(m);
+      return;
+    }
+    each(data);
+  }
+
   // src/isolation.js
   var HOOK_TIMEOUT_MS = 5e3;
   var BACKOFF = [100, 250, 500, 1e3, 2e3];
@@ -1470,7 +1493,7 @@ Known schemas:
         if (inFlight.delete(req.id)) post(failure(req.id, "unavailable", "could not send to the core"));
       });
     }
-    function handle(data) {
+    function handleOne(data) {
       const parsed = parseRequest(data);
       if (!parsed.ok) {
         if (parsed.id !== void 0 && !inFlight.has(parsed.id)) post(failure(parsed.id, "invalid_args", parsed.reason));
@@ -1506,7 +1529,7 @@ Known schemas:
         send(req, body);
         return;
       }
-      runHook({ kind: req.kind, name: req.name, args: parts.view }).then((verdict) => {
+      runHook({ kind: req.kind, name: req.name, args: parts.view }, (verdict) => {
         if (!inFlight.has(req.id)) return;
         if (verdict === true) {
           send(req, body);
@@ -1516,19 +1539,36 @@ Known schemas:
         post(failure(req.id, "hook_rejected", typeof verdict === "string" && verdict ? verdict : "rejected by the isolation hook"));
       });
     }
-    function runHook(req) {
-      return new Promise((resolve) => {
-        const timer = setTimeout(() => resolve("the isolation hook did not answer in time"), HOOK_TIMEOUT_MS);
-        const done = (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        };
-        try {
-          Promise.resolve(hook(structuredClone(req))).then(done, () => done(false));
-        } catch {
-          done(false);
-        }
-      });
+    function runHook(req, done) {
+      let verdict;
+      let thenable = false;
+      try {
+        verdict = hook(req);
+        thenable = verdict !== null && (typeof verdict === "object" || typeof verdict === "function") && typeof verdict.then === "function";
+      } catch {
+        done(false);
+        return;
+      }
+      if (!thenable) {
+        done(verdict);
+        return;
+      }
+      let settled = false;
+      const once = (v) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        done(v);
+      };
+      const timer = setTimeout(() => once("the isolation hook did not answer in time"), HOOK_TIMEOUT_MS);
+      try {
+        Promise.resolve(verdict).then(once, () => once(false));
+      } catch {
+        once(false);
+      }
+    }
+    function handle(data) {
+      unbatch(data, handleOne);
     }
     connect();
     return { handle };
@@ -1541,7 +1581,7 @@ Known schemas:
     const el = document.getElementById("isogate-config");
     const config = JSON.parse(el.textContent);
     el.remove();
-    const post = (m) => parent.postMessage(m, "*");
+    const post = batcher((m) => parent.postMessage(m, "*"));
     const queue = [];
     let iso = null;
     window.addEventListener("message", (ev) => {

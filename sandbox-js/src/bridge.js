@@ -3,6 +3,8 @@
 // isolation iframe, forwards calls to it and settles promises from its
 // replies. It accepts messages only from its own iframe's window.
 
+import { batcher, unbatch } from './batch.js';
+
 // How often the bridge checks that its iframe is still in the document.
 const WATCH_MS = 250;
 
@@ -12,6 +14,7 @@ export function createBridge({ frameURL, document, window, fetch }) {
   let nextID = 1;
   let iframe = null;
   let frame = null; // the iframe's window: the only accepted message source
+  let toFrame = null; // posts to the current iframe, batched
   let ready;
   let markReady;
 
@@ -39,7 +42,11 @@ export function createBridge({ frameURL, document, window, fetch }) {
     iframe.style.cssText = 'display:none!important';
     iframe.src = url;
     (document.body || document.documentElement).appendChild(iframe);
-    frame = iframe.contentWindow;
+    const target = iframe.contentWindow;
+    frame = target;
+    // A batch for an iframe that was replaced meanwhile is dropped: its
+    // calls were rejected when it went, and must not run in the new one.
+    toFrame = batcher((m) => { if (frame === target) target.postMessage(m, '*'); });
   }
 
   // remount replaces an iframe the page removed: calls in flight settle as
@@ -69,7 +76,11 @@ export function createBridge({ frameURL, document, window, fetch }) {
 
   window.addEventListener('message', (ev) => {
     if (frame === null || ev.source !== frame) return;
-    const m = ev.data;
+    unbatch(ev.data, receive);
+  });
+
+  // receive takes one message from the iframe.
+  function receive(m) {
     if (m === null || typeof m !== 'object') return;
     switch (m.type) {
       case 'ready':
@@ -90,16 +101,20 @@ export function createBridge({ frameURL, document, window, fetch }) {
         return;
       default:
     }
-  });
+  }
 
   async function call(kind, name, args) {
+    // Copied at once, as postMessage would: the call may wait for the iframe,
+    // and its batch leaves at the end of the task; the caller may change its
+    // args object meanwhile.
+    const copy = structuredClone(args === undefined ? null : args);
     await ready;
     if (frame === null) throw fail('unavailable', 'the isolation iframe was removed');
     const id = nextID++;
-    const target = frame;
+    const send = toFrame;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      target.postMessage({ type: 'invoke', id, kind, name, args: args === undefined ? null : args }, '*');
+      send({ type: 'invoke', id, kind, name, args: copy });
     });
   }
 

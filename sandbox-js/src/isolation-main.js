@@ -1,5 +1,6 @@
 // Entry point of the isolation iframe page served by the core.
 import { createIsolation } from './isolation.js';
+import { batcher } from './batch.js';
 
 (async () => {
   const parent = window.parent;
@@ -7,7 +8,7 @@ import { createIsolation } from './isolation.js';
   const el = document.getElementById('isogate-config');
   const config = JSON.parse(el.textContent);
   el.remove();
-  const post = (m) => parent.postMessage(m, '*'); // the parent's origin is not ours to know; the target is its window
+  const post = batcher((m) => parent.postMessage(m, '*')); // the parent's origin is not ours to know; the target is its window
   const queue = [];
   let iso = null;
   window.addEventListener('message', (ev) => {

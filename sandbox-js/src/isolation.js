@@ -7,6 +7,7 @@ import { Validator } from '@cfworker/json-schema';
 import { deriveKeys, seal, open, fromHex, fromBase64URL, toBase64URL, TO_CORE, TO_FRAME } from './frame-crypto.js';
 import { parseRequest, parseCoreMessage } from './shape.js';
 import { split, encode, decode } from './binary.js';
+import { unbatch } from './batch.js';
 
 
 // A hook that has not answered after this long vetoes the call: a hook that
@@ -109,8 +110,7 @@ export async function createIsolation({
     });
   }
 
-  // handle takes one message from the parent page.
-  function handle(data) {
+  function handleOne(data) {
     const parsed = parseRequest(data);
     if (!parsed.ok) {
       if (parsed.id !== undefined && !inFlight.has(parsed.id)) post(failure(parsed.id, 'invalid_args', parsed.reason));
@@ -146,7 +146,7 @@ export async function createIsolation({
       send(req, body);
       return;
     }
-    runHook({ kind: req.kind, name: req.name, args: parts.view }).then((verdict) => {
+    runHook({ kind: req.kind, name: req.name, args: parts.view }, (verdict) => {
       if (!inFlight.has(req.id)) return; // the connection dropped meanwhile: already answered
       if (verdict === true) {
         send(req, body);
@@ -157,18 +157,44 @@ export async function createIsolation({
     });
   }
 
-  // runHook resolves to the hook's verdict, or to false on error or timeout.
-  // The hook sees what schemas see: {"$binary": length} for raw bytes.
-  function runHook(req) {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve('the isolation hook did not answer in time'), HOOK_TIMEOUT_MS);
-      const done = (v) => { clearTimeout(timer); resolve(v); };
-      try {
-        Promise.resolve(hook(structuredClone(req))).then(done, () => done(false));
-      } catch {
-        done(false);
-      }
-    });
+  // runHook passes the hook's verdict to done: at once when the hook answers
+  // synchronously (no promise, no timer on the common path), else when its
+  // promise settles; false when it throws or rejects, and a reason when it
+  // has not answered after HOOK_TIMEOUT_MS. The hook sees what schemas see,
+  // {"$binary": length} for raw bytes. The request was encoded before the
+  // hook ran, so changing what the hook got changes nothing sent.
+  function runHook(req, done) {
+    let verdict;
+    let thenable = false;
+    try {
+      verdict = hook(req);
+      thenable = verdict !== null && (typeof verdict === 'object' || typeof verdict === 'function') && typeof verdict.then === 'function';
+    } catch {
+      done(false);
+      return;
+    }
+    if (!thenable) {
+      done(verdict);
+      return;
+    }
+    let settled = false;
+    const once = (v) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      done(v);
+    };
+    const timer = setTimeout(() => once('the isolation hook did not answer in time'), HOOK_TIMEOUT_MS);
+    try {
+      Promise.resolve(verdict).then(once, () => once(false));
+    } catch {
+      once(false);
+    }
+  }
+
+  // handle takes one message, or one batch of messages, from the parent page.
+  function handle(data) {
+    unbatch(data, handleOne);
   }
 
   connect();

@@ -137,3 +137,16 @@ test('the hook gets a copy: changing it changes nothing sent', async () => {
   await tick();
   assert.equal((await decryptSent(h.sockets[0].sent[0])).args.name, 'Ada');
 });
+
+test('a batch from the page is handled message by message; batches do not nest', async () => {
+  const h = harness();
+  const iso = await h.start();
+  await tick();
+  const greet = (id, name) => ({ type: 'invoke', id, kind: 'command', name: 'demo.greet', args: { name } });
+  iso.handle({ type: 'batch', messages: [greet(1, 'Ada'), { type: 'invoke', id: 2, kind: 'command', name: 'demo.greet', args: { name: 7 } }, greet(3, 'Cy')] });
+  iso.handle({ type: 'batch', messages: [{ type: 'batch', messages: [greet(4, 'Nested')] }] });
+  await tick();
+  const sent = await Promise.all(h.sockets[0].sent.map(decryptSent));
+  assert.deepEqual(sent.map((m) => m.id), [1, 3]);
+  assert.deepEqual(h.posted.slice(1).map((p) => [p.id, p.error.code]), [[2, 'invalid_args']]);
+});
