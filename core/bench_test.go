@@ -70,7 +70,7 @@ func isogatePath(tb testing.TB) func(i int) policy.Verdict {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		m, err := decodeMessage(pt, DefaultLimits.MaxDepth)
+		m, err := decodeOne(pt, DefaultLimits.MaxDepth)
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -637,5 +638,33 @@ func TestHTTPUpstream_OversizedReplyUnavailable(t *testing.T) {
 	var e *Error
 	if !errors.As(err, &e) || e.Code != CodeUnavailable {
 		t.Fatalf("oversized reply: %v", err)
+	}
+}
+
+// Each message of a batch frame meets every check on its own: schema,
+// policy and the rate limit count it as if it had come alone.
+func TestBatch_EachMessageCheckedAndAnswered(t *testing.T) {
+	h := newHarness(t, Limits{RatePerSecond: 1, RateBurst: 3})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	f.send(c, []byte(`{"type":"batch","messages":[`+
+		string(frameclient.Invoke(1, "t.echo", `{"msg":"hi"}`))+`,`+
+		string(frameclient.Invoke(2, "t.echo", `{"msg":7}`))+`,`+
+		string(frameclient.Invoke(3, "t.secret", `{}`))+`,`+
+		string(frameclient.Invoke(4, "t.echo", `{"msg":"over the rate"}`))+`]}`))
+	codes := map[int]string{}
+	for range 4 {
+		r, err := f.recv(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes[r.ID] = r.Code()
+	}
+	want := map[int]string{1: "", 2: CodeInvalidArgs, 3: CodeDenied, 4: CodeRateLimited}
+	if !maps.Equal(codes, want) {
+		t.Fatalf("codes = %v, want %v", codes, want)
+	}
+	if n := h.calls.Load(); n != 1 {
+		t.Fatalf("%d handlers ran, want 1", n)
 	}
 }

@@ -27,32 +27,109 @@ var (
 	errDepth = errors.New("nested too deeply")
 )
 
-// decodeMessage decodes a plaintext strictly: valid UTF-8, one JSON object,
-// no duplicate keys at any depth, at most maxDepth containers nested in args, numbers
-// kept exact as json.Number, exactly the fields of an invoke request.
-// When the error is about the request rather than its framing, the returned
-// message carries the id so the call can still be answered.
-func decodeMessage(plaintext []byte, maxDepth int) (*message, error) {
+// decoded is one message of a frame: err set means the message is answered
+// with invalid_args, using m.ID.
+type decoded struct {
+	m   *message
+	err error
+}
+
+// decodeFrame decodes the plaintext of one frame strictly: valid UTF-8, one
+// JSON object, no duplicate keys at any depth, at most maxDepth containers
+// nested in args, numbers kept exact as json.Number. The object is one invoke
+// request, or a batch {"type":"batch","messages":[request, ...]} of requests
+// in JSON form (a request with binary values always travels alone). An error
+// means the frame as a whole does not decode, or a message in it has no
+// usable id: nothing in it can be answered.
+func decodeFrame(plaintext []byte, maxDepth int) ([]decoded, error) {
 	b, blobs, err := splitPlaintext(plaintext)
 	if err != nil {
 		return nil, err
 	}
 	// jsontext rejects duplicate names at any depth and invalid UTF-8.
 	dec := jsontext.NewDecoder(bytes.NewReader(b))
-	// Depth counts inside args, as the iframe counts it: the message object
-	// itself is level -1, so args may nest maxDepth containers.
-	v, err := decodeValue(dec, -1, maxDepth)
-	if err != nil {
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return nil, errors.New("message is not an object")
+	}
+	// Depth counts inside args, as the iframe counts it: a message object is
+	// level -1, so its fields are level 0 and args may nest maxDepth
+	// containers. A batch's wrapper does not count.
+	obj := map[string]any{}
+	var batch []any
+	for dec.PeekKind() != '}' {
+		kt, err := dec.ReadToken()
+		if err != nil {
+			return nil, err
+		}
+		k := kt.String()
+		if k == "messages" && blobs == nil {
+			if batch, err = decodeBatch(dec, maxDepth); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if obj[k], err = decodeValue(dec, 0, maxDepth); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
 		return nil, err
 	}
 	if _, err := dec.ReadToken(); err != io.EOF {
 		return nil, errors.New("trailing data after the message")
 	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, errors.New("message is not an object")
+	if batch == nil {
+		m, err := messageOf(obj, blobs)
+		if m == nil {
+			return nil, err
+		}
+		return []decoded{{m, err}}, nil
 	}
+	if len(obj) != 1 || obj["type"] != "batch" {
+		return nil, errors.New("a batch has exactly the fields type and messages")
+	}
+	out := make([]decoded, 0, len(batch))
+	for _, v := range batch {
+		o, ok := v.(map[string]any)
+		if !ok {
+			return nil, errors.New("a batch holds only message objects")
+		}
+		m, err := messageOf(o, nil)
+		if m == nil {
+			return nil, err
+		}
+		out = append(out, decoded{m, err})
+	}
+	return out, nil
+}
+
+// decodeBatch decodes a batch's non-empty array of messages, each at level -1.
+func decodeBatch(dec *jsontext.Decoder, maxDepth int) ([]any, error) {
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '[' {
+		return nil, errors.New("batch messages must be an array")
+	}
+	list := []any{}
+	for dec.PeekKind() != ']' {
+		v, err := decodeValue(dec, -1, maxDepth)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, v)
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, errors.New("empty batch")
+	}
+	return list, nil
+}
+
+// messageOf checks one request's fields. A nil message means it has no
+// usable id; otherwise an error is about the request, answerable by id.
+func messageOf(obj map[string]any, blobs []byte) (*message, error) {
 	m := &message{}
+	var err error
 	if m.ID, err = callID(obj["id"]); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -33,7 +34,7 @@ func TestDecodeMessage_StrictAttacks(t *testing.T) {
 		{"id too big for JS", []byte(`{"type":"invoke","id":9007199254740992,"kind":"command","name":"x","args":1}`), false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := decodeMessage(c.in, 8)
+			_, err := decodeOne(c.in, 8)
 			if (err == nil) != c.ok {
 				t.Fatalf("err = %v, want ok=%v", err, c.ok)
 			}
@@ -52,7 +53,7 @@ func TestDecodeMessage_DepthAgreesWithTheIframe(t *testing.T) {
 		{strings.Repeat("[", 65) + strings.Repeat("]", 65), false},
 		{strings.Repeat(`{"a":`, 64) + "1" + strings.Repeat("}", 64), true},
 	} {
-		_, err := decodeMessage([]byte(`{"type":"invoke","id":1,"kind":"command","name":"x","args":`+c.args+`}`), DefaultLimits.MaxDepth)
+		_, err := decodeOne([]byte(`{"type":"invoke","id":1,"kind":"command","name":"x","args":`+c.args+`}`), DefaultLimits.MaxDepth)
 		if (err == nil) != c.ok {
 			t.Errorf("%.20s…: err = %v, want ok=%v", c.args, err, c.ok)
 		}
@@ -60,11 +61,90 @@ func TestDecodeMessage_DepthAgreesWithTheIframe(t *testing.T) {
 }
 
 func TestDecodeMessage_HugeNumbersKeptExact(t *testing.T) {
-	m, err := decodeMessage([]byte(`{"type":"invoke","id":1,"kind":"command","name":"x","args":{"n":123456789012345678901234567890.5e-3}}`), 8)
+	m, err := decodeOne([]byte(`{"type":"invoke","id":1,"kind":"command","name":"x","args":{"n":123456789012345678901234567890.5e-3}}`), 8)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := m.Args.(map[string]any)["n"]; n != json.Number("123456789012345678901234567890.5e-3") {
 		t.Fatalf("number = %v", n)
+	}
+}
+
+// decodeOne decodes a frame that must hold exactly one message.
+func decodeOne(b []byte, maxDepth int) (*message, error) {
+	ds, err := decodeFrame(b, maxDepth)
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) != 1 {
+		return nil, fmt.Errorf("%d messages, want 1", len(ds))
+	}
+	return ds[0].m, ds[0].err
+}
+
+// A batch is a container only: every message in it meets the same checks as
+// one sent alone, and a batch that is anything but a non-empty list of
+// messages does not decode at all (the connection ends).
+func TestDecodeFrame_BatchAttacks(t *testing.T) {
+	inv := func(id int, args string) string {
+		return fmt.Sprintf(`{"type":"invoke","id":%d,"kind":"command","name":"x","args":%s}`, id, args)
+	}
+	batch := func(ms ...string) []byte { return []byte(`{"type":"batch","messages":[` + strings.Join(ms, ",") + `]}`) }
+	nest := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	for _, c := range []struct {
+		name  string
+		in    []byte
+		fatal bool
+		errs  []bool // per message: answered with invalid_args
+	}{
+		{"two good", batch(inv(1, `1`), inv(2, `2`)), false, []bool{false, false}},
+		{"one bad of three", batch(inv(1, `1`), inv(2, `1,"evil":1`), inv(3, `3`)), false, []bool{false, true, false}},
+		{"depth at limit inside a batch", batch(inv(1, nest(8))), false, []bool{false}},
+		{"depth limit+1 inside a batch", batch(inv(1, nest(9))), true, nil},
+		{"duplicate key inside a message", batch(`{"type":"invoke","id":1,"id":2,"kind":"command","name":"x","args":1}`), true, nil},
+		{"duplicate messages key", []byte(`{"type":"batch","messages":[` + inv(1, `1`) + `],"messages":[` + inv(2, `2`) + `]}`), true, nil},
+		{"nested batch with an id", batch(`{"type":"batch","id":5,"messages":[`+inv(1, `1`)+`]}`), false, []bool{true}},
+		{"nested batch without id", []byte(`{"type":"batch","messages":[{"type":"batch","messages":[` + inv(1, `1`) + `]}]}`), true, nil},
+		{"empty batch", batch(), true, nil},
+		{"not an array", []byte(`{"type":"batch","messages":{"a":` + inv(1, `1`) + `}}`), true, nil},
+		{"not objects", batch(`1`, `"x"`), true, nil},
+		{"message without id", batch(inv(1, `1`), `{"type":"invoke","kind":"command","name":"x","args":1}`), true, nil},
+		{"extra field", []byte(`{"type":"batch","messages":[` + inv(1, `1`) + `],"x":1}`), true, nil},
+		{"wrong type", []byte(`{"type":"invoke","messages":[` + inv(1, `1`) + `]}`), true, nil},
+		{"binary form cannot batch", append([]byte{binaryForm, 0, 0, 0, byte(len(batch(inv(1, `1`))))}, batch(inv(1, `1`))...), true, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ds, err := decodeFrame(c.in, 8)
+			if (err != nil) != c.fatal {
+				t.Fatalf("err = %v, want fatal=%v", err, c.fatal)
+			}
+			if len(ds) != len(c.errs) {
+				t.Fatalf("%d messages, want %d", len(ds), len(c.errs))
+			}
+			for i, d := range ds {
+				if (d.err != nil) != c.errs[i] {
+					t.Errorf("message %d: err = %v, want %v", i, d.err, c.errs[i])
+				}
+			}
+		})
+	}
+}
+
+func TestBatches_GroupInOrderWithinTheBound(t *testing.T) {
+	j := func(s string) []byte { return []byte(s) }
+	bin := []byte{binaryForm, 0, 0, 0, 2, '{', '}'}
+	big := j(`"` + strings.Repeat("x", 100) + `"`)
+	got := batches([][]byte{j(`1`), j(`2`), bin, j(`3`), big, j(`4`), j(`5`)}, 64)
+	want := []string{`{"type":"batch","messages":[1,2]}`, string(bin), `3`, string(big), `{"type":"batch","messages":[4,5]}`}
+	if len(got) != len(want) {
+		t.Fatalf("got %q", got)
+	}
+	for i := range want {
+		if string(got[i]) != want[i] {
+			t.Errorf("frame %d = %q, want %q", i, got[i], want[i])
+		}
+		if len(got[i]) > 64 && string(got[i]) != string(big) {
+			t.Errorf("frame %d is over the bound: %d bytes", i, len(got[i]))
+		}
 	}
 }

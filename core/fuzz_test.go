@@ -45,8 +45,8 @@ func FuzzDecodeMessage(f *testing.F) {
 	seeds(f, seedMessages)
 	f.Add(joinPlaintext([]byte(seedMessages[8]), [][]byte{[]byte("abc")}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m1, err1 := decodeMessage(b, 8)
-		m2, err2 := decodeMessage(b, 8)
+		m1, err1 := decodeOne(b, 8)
+		m2, err2 := decodeOne(b, 8)
 		if (err1 == nil) != (err2 == nil) || !reflect.DeepEqual(m1, m2) {
 			t.Fatalf("decoded differently twice: %v / %v", err1, err2)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -34,7 +35,13 @@ func (c *Core) decide(s *session, seq uint64, m *message) error {
 	}
 	p := c.policy.Load()
 	v := p.Check(s.ctx, &in)
-	c.log.Info("decision", "session", s.id, "seq", seq, "kind", m.Kind, "name", m.Name,
+	// The decision log is the record of every decision; stderr gets the
+	// denials, and the rest only at debug level.
+	level := slog.LevelDebug
+	if !v.Allow {
+		level = slog.LevelInfo
+	}
+	c.log.Log(s.ctx, level, "decision", "session", s.id, "seq", seq, "kind", m.Kind, "name", m.Name,
 		"allow", v.Allow, "code", v.Code, "reasons", v.Reasons, "latency", time.Since(start))
 	if c.decisions != nil {
 		if err := c.decisions.Record(s.ctx, p, &in, v, time.Since(start)); err != nil {

@@ -35,6 +35,9 @@ type session struct {
 
 	rate *bucket // messages per second from the page
 
+	qmu   sync.Mutex // guards queue
+	queue []outgoing // plaintexts waiting for send to write them
+
 	mu        sync.Mutex // guards sealer, claimed, conn, timer, listening
 	sealer    *crypto.Sealer
 	claimed   bool // a connection holds or is being upgraded for the session
@@ -142,23 +145,101 @@ func (ss *sessions) release(s *session) {
 	s.timer = time.AfterFunc(reconnectGrace, func() { ss.end(s, "did not reconnect") })
 }
 
-// send seals plaintext and writes it on conn, if conn is still the
-// session's connection (nil: whatever connection it has now). Sealing and
-// writing under one lock keeps frames in sequence order on the wire.
+// outgoing is a plaintext waiting to be sealed for a connection (nil: the
+// session's connection at the time it is written).
+type outgoing struct {
+	conn      *websocket.Conn
+	plaintext []byte
+}
+
+// maxBatchBytes bounds the JSON of one batch of replies and events.
+const maxBatchBytes = 256 << 10
+
+// send queues plaintext for conn, then writes everything queued, unless a
+// send already writing takes it along. Replies that become ready while a
+// frame is being written therefore leave together in the next frame, as one
+// {"type":"batch","messages":[...]}: under load the fixed cost of a frame
+// (seal, write, and the iframe's decrypt) is paid once per batch, and an
+// idle session sends each reply on its own at once. Sealing and writing
+// under s.mu keeps frames in sequence order on the wire. Plaintexts for a
+// connection that is no longer the session's are dropped.
 func (s *session) send(ctx context.Context, conn *websocket.Conn, plaintext []byte) error {
+	s.qmu.Lock()
+	s.queue = append(s.queue, outgoing{conn, plaintext})
+	s.qmu.Unlock()
+
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if conn == nil {
-		conn = s.conn
+	s.qmu.Lock()
+	queued := s.queue
+	s.queue = nil
+	s.qmu.Unlock()
+	var ready [][]byte
+	for _, o := range queued {
+		if s.conn != nil && (o.conn == nil || o.conn == s.conn) {
+			ready = append(ready, o.plaintext)
+		}
 	}
-	if conn == nil || s.conn != conn {
+	if len(queued) > 0 && len(ready) == 0 {
 		return errors.New("not connected")
 	}
-	frame, err := s.sealer.Seal(nil, plaintext)
-	if err != nil {
-		return err
+	for _, p := range batches(ready, maxBatchBytes) {
+		frame, err := s.sealer.Seal(nil, p)
+		if err != nil {
+			return err
+		}
+		if err := s.conn.Write(ctx, websocket.MessageBinary, frame); err != nil {
+			return err
+		}
 	}
-	return conn.Write(ctx, websocket.MessageBinary, frame)
+	return nil
+}
+
+var (
+	batchOpen  = []byte(`{"type":"batch","messages":[`)
+	batchClose = []byte(`]}`)
+)
+
+// batches groups plaintexts, in order, into the plaintexts of frames:
+// consecutive JSON messages go together as a batch while the batch stays
+// within max bytes; a message with binary values, or one too big to share,
+// goes alone.
+func batches(ps [][]byte, max int) [][]byte {
+	var out [][]byte
+	var group [][]byte
+	size := 0
+	flush := func() {
+		switch len(group) {
+		case 0:
+		case 1:
+			out = append(out, group[0])
+		default:
+			b := make([]byte, 0, size+len(batchOpen)+len(batchClose))
+			b = append(b, batchOpen...)
+			for i, p := range group {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, p...)
+			}
+			out = append(out, append(b, batchClose...))
+		}
+		group, size = nil, 0
+	}
+	for _, p := range ps {
+		alone := len(p) == 0 || p[0] == binaryForm || len(p)+len(batchOpen)+len(batchClose) > max
+		if alone || size+len(p)+1+len(batchOpen)+len(batchClose) > max {
+			flush()
+		}
+		if alone {
+			out = append(out, p)
+			continue
+		}
+		group = append(group, p)
+		size += len(p) + 1
+	}
+	flush()
+	return out
 }
 
 // listen records that the policy let the page listen to event.

@@ -56,11 +56,11 @@ func (c *Core) refuse(w http.ResponseWriter, r *http.Request, why string) {
 	http.Error(w, "forbidden", http.StatusForbidden)
 }
 
-// readLoop opens frames in order (the replay window is per session), decides
-// each message in turn and hands the allowed ones to their own goroutine for
-// dispatch. A frame that does not open, or
-// does not decode, ends the connection: the peer is not the iframe, or the
-// iframe is broken, and nothing it sends can be trusted.
+// readLoop opens frames in order (the replay window is per session), admits
+// each message of a frame in turn, then dispatches the admitted ones, each on
+// its own goroutine. A frame that does not
+// open, or does not decode, ends the connection: the peer is not the iframe,
+// or the iframe is broken, and nothing it sends can be trusted.
 func (c *Core) readLoop(s *session, conn *websocket.Conn) {
 	ctx := s.ctx
 	for {
@@ -77,40 +77,63 @@ func (c *Core) readLoop(s *session, conn *websocket.Conn) {
 			c.dropConn(s, conn, websocket.StatusPolicyViolation, "frame does not open")
 			return
 		}
-		m, err := decodeMessage(plaintext, c.limits.MaxDepth)
-		if err != nil && m == nil {
+		msgs, err := decodeFrame(plaintext, c.limits.MaxDepth)
+		if err != nil {
 			c.dropConn(s, conn, websocket.StatusPolicyViolation, "undecodable message: "+err.Error())
 			return
 		}
-		if err != nil {
-			c.reply(s, conn, m.ID, nil, &Error{Code: CodeInvalidArgs, Message: err.Error()})
-			continue
+		blobs := 0
+		for _, d := range msgs {
+			blobs += d.m.blobBytes()
 		}
-		if blobs := m.blobBytes(); int64(len(plaintext)-blobs) > c.limits.MaxMessageBytes || int64(blobs) > c.limits.MaxBinaryBytes {
-			c.reply(s, conn, m.ID, nil, &Error{Code: CodeTooLarge, Message: fmt.Sprintf("message is %d bytes of JSON and %d of binary", len(plaintext)-blobs, blobs)})
-			continue
+		// All of a frame's messages are decided before any is dispatched, so
+		// the replies of a batch become ready together and leave together.
+		var allowed []*message
+		for _, d := range msgs {
+			if c.admit(s, conn, seq, d, len(plaintext)-blobs, blobs) {
+				allowed = append(allowed, d.m)
+			}
 		}
-		if !s.rate.allow() {
-			c.reply(s, conn, m.ID, nil, &Error{Code: CodeRateLimited, Message: "too many messages; slow down"})
-			continue
+		for _, m := range allowed {
+			go func() {
+				defer func() { <-s.slots }()
+				result, err := c.dispatch(s, m)
+				c.reply(s, conn, m.ID, result, err)
+			}()
 		}
-		select {
-		case s.slots <- struct{}{}:
-		default:
-			c.reply(s, conn, m.ID, nil, &Error{Code: CodeRateLimited, Message: "too many calls in flight"})
-			continue
-		}
-		if err := c.decide(s, seq, m); err != nil {
-			<-s.slots
-			c.reply(s, conn, m.ID, nil, err)
-			continue
-		}
-		go func() {
-			defer func() { <-s.slots }()
-			result, err := c.dispatch(s, m)
-			c.reply(s, conn, m.ID, result, err)
-		}()
 	}
+}
+
+// admit runs one decoded message through the transport's limits and the
+// decision; anything refused is answered here. It reports whether the
+// message may be dispatched, holding one of the session's in-flight slots.
+// jsonBytes and binBytes are its frame's.
+func (c *Core) admit(s *session, conn *websocket.Conn, seq uint64, d decoded, jsonBytes, binBytes int) bool {
+	m := d.m
+	refuse := func(code, msg string) bool {
+		c.reply(s, conn, m.ID, nil, &Error{Code: code, Message: msg})
+		return false
+	}
+	if d.err != nil {
+		return refuse(CodeInvalidArgs, d.err.Error())
+	}
+	if int64(jsonBytes) > c.limits.MaxMessageBytes || int64(binBytes) > c.limits.MaxBinaryBytes {
+		return refuse(CodeTooLarge, fmt.Sprintf("message is %d bytes of JSON and %d of binary", jsonBytes, binBytes))
+	}
+	if !s.rate.allow() {
+		return refuse(CodeRateLimited, "too many messages; slow down")
+	}
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		return refuse(CodeRateLimited, "too many calls in flight")
+	}
+	if err := c.decide(s, seq, m); err != nil {
+		<-s.slots
+		c.reply(s, conn, m.ID, nil, err)
+		return false
+	}
+	return true
 }
 
 func (c *Core) dropConn(s *session, conn *websocket.Conn, code websocket.StatusCode, why string) {

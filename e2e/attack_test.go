@@ -99,7 +99,7 @@ func capturingBrowser(t *testing.T) (context.Context, *capture) {
 }
 
 func TestAttack_CapturedFramesReplayedFromOutsideDoNothing(t *testing.T) {
-	p := startIsogate(t, "demo", "--browser")
+	p := startLogged(t, "demo", "--browser")
 	ctx, cap := capturingBrowser(t)
 	openApp(t, ctx, p.URL)
 	_, before := cap.get()
@@ -149,7 +149,7 @@ func TestAttack_CapturedFramesReplayedFromOutsideDoNothing(t *testing.T) {
 }
 
 func TestAttack_ThirdPartyFrameCannotForgeRequestsOrReplies(t *testing.T) {
-	p := startIsogate(t, "demo", "--browser")
+	p := startLogged(t, "demo", "--browser")
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
 	base := p.settledDecisions(t, "demo.greet", 0)
@@ -185,7 +185,7 @@ func TestAttack_ThirdPartyFrameCannotForgeRequestsOrReplies(t *testing.T) {
 }
 
 func TestAttack_IsolationHookVetoes(t *testing.T) {
-	p := startIsogate(t, "demo", "--browser")
+	p := startLogged(t, "demo", "--browser")
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
 	base := p.settledDecisions(t, "demo.greet", 0)

@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -57,6 +58,8 @@ type proc struct {
 	cmd    *exec.Cmd
 	URL    string
 	stderr *syncBuffer
+
+	decisionLog string // set by startLogged
 }
 
 // syncBuffer collects the child's stderr while tests read it.
@@ -77,32 +80,50 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// settledDecisions waits until the stderr pipe has caught up (at least want
-// decisions, then no change for 300 ms) and returns the count.
+// settledDecisions waits until the decision log has caught up (at least
+// want decisions for name, then no change for 300 ms) and returns the count.
 func (p *proc) settledDecisions(t *testing.T, name string, want int) int {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for p.decisions(name) < want && time.Now().Before(deadline) {
+	for p.decisions(t, name) < want && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	for {
-		n := p.decisions(name)
+		n := p.decisions(t, name)
 		time.Sleep(300 * time.Millisecond)
-		if p.decisions(name) == n {
+		if p.decisions(t, name) == n {
 			return n
 		}
 	}
 }
 
-// decisions counts the decisions the core logged for name.
-func (p *proc) decisions(name string) int {
+// decisions counts the decisions logged for name in the decision log.
+func (p *proc) decisions(t *testing.T, name string) int {
+	t.Helper()
+	if p.decisionLog == "" {
+		t.Fatal("isogate was not started with a decision log (startLogged)")
+	}
+	b, err := os.ReadFile(p.decisionLog)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
 	n := 0
-	for _, line := range strings.Split(p.stderr.String(), "\n") {
-		if strings.Contains(line, "msg=decision") && strings.Contains(line, " name="+name+" ") {
+	for _, line := range strings.Split(string(b), "\n") {
+		var d struct{ Name string }
+		if json.Unmarshal([]byte(line), &d) == nil && d.Name == name {
 			n++
 		}
 	}
 	return n
+}
+
+// startLogged is startIsogate with a decision log the test can count.
+func startLogged(t *testing.T, args ...string) *proc {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "decisions.jsonl")
+	p := startIsogate(t, append(args, "--decision-log", path)...)
+	p.decisionLog = path
+	return p
 }
 
 // startIsogate runs `isogate args...` with no display (browser mode) and

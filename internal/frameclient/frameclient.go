@@ -34,6 +34,8 @@ type Frame struct {
 	IframeURL string
 	Sealer    *crypto.Sealer
 	Opener    *crypto.Opener
+
+	queued []*Reply // messages of a batch not yet returned by Recv
 }
 
 // Get fetches url and returns its status and body.
@@ -157,25 +159,45 @@ func (r *Reply) Code() string {
 	return r.Error.Code
 }
 
-// Recv reads and opens one frame from the core and decodes it as a reply
-// (binary-form plaintexts: the JSON part only). A connection the core
-// ended returns its error.
+// Recv returns the next message from the core as a reply: it reads and
+// opens a frame, and a batch's messages are returned one per call, in order
+// (binary-form plaintexts: the JSON part only). A connection the core ended
+// returns its error.
 func (f *Frame) Recv(ctx context.Context, c *websocket.Conn) (*Reply, error) {
-	_, frame, err := c.Read(ctx)
-	if err != nil {
-		return nil, err
+	if len(f.queued) == 0 {
+		_, frame, err := c.Read(ctx)
+		if err != nil {
+			return nil, err
+		}
+		pt, _, err := f.Opener.Open(nil, frame)
+		if err != nil {
+			return nil, fmt.Errorf("reply does not open: %w", err)
+		}
+		if len(pt) > 5 && pt[0] == 0x01 {
+			n := int(pt[1])<<24 | int(pt[2])<<16 | int(pt[3])<<8 | int(pt[4])
+			pt = pt[5 : 5+n]
+		}
+		var batch struct {
+			Type     string
+			Messages []*Reply
+		}
+		if err := json.Unmarshal(pt, &batch); err != nil {
+			return nil, err
+		}
+		if batch.Type == "batch" {
+			f.queued = batch.Messages
+		} else {
+			var r Reply
+			if err := json.Unmarshal(pt, &r); err != nil {
+				return nil, err
+			}
+			f.queued = []*Reply{&r}
+		}
+		if len(f.queued) == 0 {
+			return nil, errors.New("empty batch")
+		}
 	}
-	pt, _, err := f.Opener.Open(nil, frame)
-	if err != nil {
-		return nil, fmt.Errorf("reply does not open: %w", err)
-	}
-	if len(pt) > 5 && pt[0] == 0x01 {
-		n := int(pt[1])<<24 | int(pt[2])<<16 | int(pt[3])<<8 | int(pt[4])
-		pt = pt[5 : 5+n]
-	}
-	var r Reply
-	if err := json.Unmarshal(pt, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	r := f.queued[0]
+	f.queued = f.queued[1:]
+	return r, nil
 }

@@ -22,6 +22,9 @@
     }
     each(data);
   }
+  var enc = new TextEncoder();
+  var OPEN = enc.encode('{"type":"batch","messages":[');
+  var CLOSE = enc.encode("]}");
 
   // src/bridge.js
   var WATCH_MS = 250;

@@ -1409,6 +1409,45 @@ Known schemas:
     }
     each(data);
   }
+  var enc = new TextEncoder();
+  var OPEN = enc.encode('{"type":"batch","messages":[');
+  var CLOSE = enc.encode("]}");
+  function frames(items, max) {
+    const out = [];
+    let group = [];
+    let size = OPEN.length + CLOSE.length;
+    const flush = () => {
+      if (group.length) out.push(group);
+      group = [];
+      size = OPEN.length + CLOSE.length;
+    };
+    for (const it of items) {
+      const alone = it.body[0] === 1 || it.body.length + OPEN.length + CLOSE.length > max;
+      if (alone || size + it.body.length + 1 > max) flush();
+      if (alone) {
+        out.push([it]);
+        continue;
+      }
+      group.push(it);
+      size += it.body.length + 1;
+    }
+    flush();
+    return out;
+  }
+  function joinBatch(bodies) {
+    let n = OPEN.length + CLOSE.length + bodies.length - 1;
+    for (const b of bodies) n += b.length;
+    const out = new Uint8Array(n);
+    out.set(OPEN, 0);
+    let at = OPEN.length;
+    bodies.forEach((b, i) => {
+      if (i > 0) out[at++] = 44;
+      out.set(b, at);
+      at += b.length;
+    });
+    out.set(CLOSE, at);
+    return out;
+  }
 
   // src/isolation.js
   var HOOK_TIMEOUT_MS = 5e3;
@@ -1474,24 +1513,45 @@ Known schemas:
       if (seq <= recvSeq) throw new Error("replayed frame");
       recvSeq = seq;
       const raw = decode(plaintext);
-      const m = parseCoreMessage(raw);
-      if (m === null) throw new Error("malformed message from the core");
-      if (m.type === "event") {
-        post(m);
-        return;
+      let list = [raw];
+      if (isPlainObject(raw) && raw.type === "batch") {
+        if (Object.keys(raw).length !== 2 || !Array.isArray(raw.messages) || raw.messages.length === 0) throw new Error("malformed batch");
+        list = raw.messages;
       }
-      if (!inFlight.has(m.id)) throw new Error("unexpected reply");
-      inFlight.delete(m.id);
-      post(m);
+      const messages = list.map(parseCoreMessage);
+      const answered = /* @__PURE__ */ new Set();
+      for (const m of messages) {
+        if (m === null) throw new Error("malformed message from the core");
+        if (m.type !== "reply") continue;
+        if (!inFlight.has(m.id) || answered.has(m.id)) throw new Error("unexpected reply");
+        answered.add(m.id);
+      }
+      for (const m of messages) {
+        if (m.type === "reply") inFlight.delete(m.id);
+        post(m);
+      }
     }
+    const outbox = [];
     function send(req, body) {
-      const sock = ws;
-      sending = sending.then(async () => {
-        const frame = await seal(keys.toCore, TO_CORE, sessionID, ++sendSeq, body, subtle);
-        sock.send(frame);
-      }).catch(() => {
-        if (inFlight.delete(req.id)) post(failure(req.id, "unavailable", "could not send to the core"));
+      outbox.push({ id: req.id, body });
+      if (outbox.length > 1) return;
+      sending = sending.then(flush).catch(() => {
       });
+    }
+    async function flush() {
+      const sock = ws;
+      for (const group of frames(outbox.splice(0), maxMessageBytes)) {
+        const live = group.filter((it) => inFlight.has(it.id));
+        if (live.length === 0) continue;
+        try {
+          const plaintext = live.length === 1 ? live[0].body : joinBatch(live.map((it) => it.body));
+          sock.send(await seal(keys.toCore, TO_CORE, sessionID, ++sendSeq, plaintext, subtle));
+        } catch {
+          for (const it of live) {
+            if (inFlight.delete(it.id)) post(failure(it.id, "unavailable", "could not send to the core"));
+          }
+        }
+      }
     }
     function handleOne(data) {
       const parsed = parseRequest(data);

@@ -30,3 +30,54 @@ export function unbatch(data, each) {
   }
   each(data);
 }
+
+// On the wire, the iframe and the core batch the other way: what is ready to
+// send while a frame is being sealed leaves in the next frame, as one
+// {"type":"batch","messages":[...]} plaintext (docs/protocol.md). These
+// build and group such plaintexts; a message with binary values (first byte
+// 0x01) always travels alone.
+
+const enc = new TextEncoder();
+const OPEN = enc.encode('{"type":"batch","messages":[');
+const CLOSE = enc.encode(']}');
+
+// frames groups items ({body}) in order into the lists that share a frame,
+// each list's JSON within max bytes.
+export function frames(items, max) {
+  const out = [];
+  let group = [];
+  let size = OPEN.length + CLOSE.length;
+  const flush = () => {
+    if (group.length) out.push(group);
+    group = [];
+    size = OPEN.length + CLOSE.length;
+  };
+  for (const it of items) {
+    const alone = it.body[0] === 0x01 || it.body.length + OPEN.length + CLOSE.length > max;
+    if (alone || size + it.body.length + 1 > max) flush();
+    if (alone) {
+      out.push([it]);
+      continue;
+    }
+    group.push(it);
+    size += it.body.length + 1;
+  }
+  flush();
+  return out;
+}
+
+// joinBatch is the plaintext of a batch of JSON plaintexts.
+export function joinBatch(bodies) {
+  let n = OPEN.length + CLOSE.length + bodies.length - 1;
+  for (const b of bodies) n += b.length;
+  const out = new Uint8Array(n);
+  out.set(OPEN, 0);
+  let at = OPEN.length;
+  bodies.forEach((b, i) => {
+    if (i > 0) out[at++] = 0x2c; // ,
+    out.set(b, at);
+    at += b.length;
+  });
+  out.set(CLOSE, at);
+  return out;
+}

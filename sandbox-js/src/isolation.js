@@ -5,9 +5,9 @@
 
 import { Validator } from '@cfworker/json-schema';
 import { deriveKeys, seal, open, fromHex, fromBase64URL, toBase64URL, TO_CORE, TO_FRAME } from './frame-crypto.js';
-import { parseRequest, parseCoreMessage } from './shape.js';
+import { parseRequest, parseCoreMessage, isPlainObject } from './shape.js';
 import { split, encode, decode } from './binary.js';
-import { unbatch } from './batch.js';
+import { unbatch, frames, joinBatch } from './batch.js';
 
 
 // A hook that has not answered after this long vetoes the call: a hook that
@@ -83,31 +83,58 @@ export async function createIsolation({
     setTimeout(connect, BACKOFF[Math.min(attempt++, BACKOFF.length - 1)]);
   }
 
+  // receive opens a frame from the core: one message, or a batch of them.
+  // Anything malformed in it ends the connection before any of it is passed on.
   async function receive(data) {
     if (!(data instanceof ArrayBuffer)) throw new Error('text frame');
     const { seq, plaintext } = await open(keys.toFrame, TO_FRAME, sessionID, data, subtle);
     if (seq <= recvSeq) throw new Error('replayed frame');
     recvSeq = seq;
     const raw = decode(plaintext);
-    const m = parseCoreMessage(raw);
-    if (m === null) throw new Error('malformed message from the core');
-    if (m.type === 'event') {
-      post(m);
-      return;
+    let list = [raw];
+    if (isPlainObject(raw) && raw.type === 'batch') {
+      if (Object.keys(raw).length !== 2 || !Array.isArray(raw.messages) || raw.messages.length === 0) throw new Error('malformed batch');
+      list = raw.messages;
     }
-    if (!inFlight.has(m.id)) throw new Error('unexpected reply');
-    inFlight.delete(m.id);
-    post(m);
+    const messages = list.map(parseCoreMessage);
+    const answered = new Set();
+    for (const m of messages) {
+      if (m === null) throw new Error('malformed message from the core');
+      if (m.type !== 'reply') continue;
+      if (!inFlight.has(m.id) || answered.has(m.id)) throw new Error('unexpected reply');
+      answered.add(m.id);
+    }
+    for (const m of messages) {
+      if (m.type === 'reply') inFlight.delete(m.id);
+      post(m);
+    }
   }
 
+  // send queues a checked request for the core. What is queued while a
+  // frame is being sealed leaves together in the next frame (a batch), so
+  // under load the seal, the send and the core's open are paid once per
+  // batch; a lone request leaves at once, on its own.
+  const outbox = []; // {id, body}
   function send(req, body) {
+    outbox.push({ id: req.id, body });
+    if (outbox.length > 1) return; // a flush is already queued and will take it
+    sending = sending.then(flush).catch(() => {});
+  }
+
+  async function flush() {
     const sock = ws;
-    sending = sending.then(async () => {
-      const frame = await seal(keys.toCore, TO_CORE, sessionID, ++sendSeq, body, subtle);
-      sock.send(frame);
-    }).catch(() => {
-      if (inFlight.delete(req.id)) post(failure(req.id, 'unavailable', 'could not send to the core'));
-    });
+    for (const group of frames(outbox.splice(0), maxMessageBytes)) {
+      const live = group.filter((it) => inFlight.has(it.id)); // not already answered by a dropped connection
+      if (live.length === 0) continue;
+      try {
+        const plaintext = live.length === 1 ? live[0].body : joinBatch(live.map((it) => it.body));
+        sock.send(await seal(keys.toCore, TO_CORE, sessionID, ++sendSeq, plaintext, subtle));
+      } catch {
+        for (const it of live) {
+          if (inFlight.delete(it.id)) post(failure(it.id, 'unavailable', 'could not send to the core'));
+        }
+      }
+    }
   }
 
   function handleOne(data) {

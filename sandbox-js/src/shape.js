@@ -6,7 +6,7 @@ export const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/;
 export const MAX_DEPTH = 64;
 export const KINDS = new Set(['command', 'event', 'listen']);
 
-function isPlainObject(v) {
+export function isPlainObject(v) {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;

@@ -53,6 +53,7 @@ test('the isolation iframe only ever seals valid, schema-checked requests and ne
   const validators = Object.fromEntries(Object.entries(schemas).map(([n, s]) => [n, new Validator(s, '2020-12', false)]));
   const sent = [];
   let sealed = 0;
+  let batched = 0;
   let sock;
   class FakeSocket {
     constructor() { sock = this; setImmediate(() => this.onopen()); }
@@ -65,8 +66,13 @@ test('the isolation iframe only ever seals valid, schema-checked requests and ne
     post: (m) => posted.push(m), WebSocket: FakeSocket, setTimeout: () => 0,
   });
   await new Promise((r) => setImmediate(r));
-  await fc.assert(fc.asyncProperty(fc.oneof(validRequest, nearRequest, fc.anything()), async (data) => {
-    iso.handle(data); // must not throw
+  // Several messages handled in one turn (as they come, or in a batch from
+  // the bridge) leave in one frame: batching is exercised too.
+  const one = fc.oneof(validRequest, nearRequest, fc.anything());
+  const several = fc.array(one, { minLength: 1, maxLength: 4 });
+  const turn = fc.oneof(several, several.map((messages) => [{ type: 'batch', messages }]));
+  await fc.assert(fc.asyncProperty(turn, async (list) => {
+    for (const data of list) iso.handle(data); // must not throw
     await new Promise((r) => setImmediate(r));
     while (sent.length) {
       sealed++;
@@ -75,12 +81,21 @@ test('the isolation iframe only ever seals valid, schema-checked requests and ne
       const iv = new Uint8Array(12);
       iv.set(h.subarray(18), 4);
       const pt = new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData: h }, key, frame.subarray(26)));
-      const m = decode(pt);
-      const r = parseRequest(m);
-      assert.ok(r.ok, `sealed an invalid request: ${JSON.stringify(m)}`);
-      if (m.kind !== 'listen') {
-        const view = JSON.parse(JSON.stringify(m.args, (k, v) => (v instanceof Uint8Array ? { $binary: v.length } : v)));
-        assert.ok(validators[m.name] && validators[m.name].validate(view).valid, `sealed args that break the schema: ${JSON.stringify(m)}`);
+      const whole = decode(pt);
+      let list = [whole];
+      if (whole.type === 'batch') {
+        batched++;
+        assert.deepEqual(Object.keys(whole), ['type', 'messages']);
+        assert.ok(whole.messages.length > 1, 'a batch of one');
+        list = whole.messages;
+      }
+      for (const m of list) {
+        const r = parseRequest(m);
+        assert.ok(r.ok, `sealed an invalid request: ${JSON.stringify(m)}`);
+        if (m.kind !== 'listen') {
+          const view = JSON.parse(JSON.stringify(m.args, (k, v) => (v instanceof Uint8Array ? { $binary: v.length } : v)));
+          assert.ok(validators[m.name] && validators[m.name].validate(view).valid, `sealed args that break the schema: ${JSON.stringify(m)}`);
+        }
       }
     }
     for (const p of posted.splice(0)) {
@@ -89,6 +104,7 @@ test('the isolation iframe only ever seals valid, schema-checked requests and ne
   }), budget);
   assert.ok(sock);
   assert.ok(sealed > 0, 'the generator never produced a valid request: the property tested nothing');
+  assert.ok(batched > 0, 'no batch was ever sealed: batching went untested');
 });
 
 test('the bridge never throws on messages from its iframe and settles only on genuine replies', async () => {

@@ -147,6 +147,44 @@ test('a batch from the page is handled message by message; batches do not nest',
   iso.handle({ type: 'batch', messages: [{ type: 'batch', messages: [greet(4, 'Nested')] }] });
   await tick();
   const sent = await Promise.all(h.sockets[0].sent.map(decryptSent));
-  assert.deepEqual(sent.map((m) => m.id), [1, 3]);
+  assert.equal(sent.length, 1, 'requests handled together leave in one frame');
+  assert.deepEqual(Object.keys(sent[0]), ['type', 'messages']);
+  assert.deepEqual(sent[0].messages.map((m) => m.id), [1, 3]);
   assert.deepEqual(h.posted.slice(1).map((p) => [p.id, p.error.code]), [[2, 'invalid_args']]);
+});
+
+// coreFrame seals plaintext as the core would, with sequence number seq.
+async function coreFrame(plaintext, seq) {
+  const k = await coreKeys();
+  return (await seal(k.toFrame, TO_FRAME, fromHex(session), seq, new TextEncoder().encode(plaintext))).buffer;
+}
+
+test('a batch of replies from the core settles each call; a malformed batch ends the connection unanswered', async () => {
+  const reply = (id) => `{"type":"reply","id":${id},"ok":true,"result":${id}}`;
+  const cases = {
+    good: [`{"type":"batch","messages":[${reply(1)},${reply(2)}]}`, true],
+    'duplicate reply': [`{"type":"batch","messages":[${reply(1)},${reply(1)}]}`, false],
+    'reply to no call': [`{"type":"batch","messages":[${reply(1)},${reply(9)}]}`, false],
+    'nested batch': [`{"type":"batch","messages":[{"type":"batch","messages":[${reply(1)}]}]}`, false],
+    'empty batch': ['{"type":"batch","messages":[]}', false],
+    'extra field': [`{"type":"batch","messages":[${reply(1)}],"x":1}`, false],
+  };
+  for (const [name, [plaintext, good]] of Object.entries(cases)) {
+    const h = harness();
+    const iso = await h.start();
+    await tick();
+    for (const id of [1, 2]) iso.handle({ type: 'invoke', id, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
+    await tick();
+    const sock = h.sockets[0];
+    sock.onmessage({ data: await coreFrame(plaintext, 1) });
+    await tick();
+    const replies = h.posted.filter((p) => p.type === 'reply');
+    if (good) {
+      assert.deepEqual(replies.map((p) => [p.id, p.ok, p.result]), [[1, true, 1], [2, true, 2]], name);
+      assert.ok(!sock.closed, name);
+    } else {
+      assert.ok(sock.closed, name);
+      assert.ok(replies.every((p) => p.ok === false && p.error.code === 'unavailable'), `${name}: ${JSON.stringify(replies)}`);
+    }
+  }
 });
