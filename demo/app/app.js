@@ -48,18 +48,18 @@ const attacks = [
     const r = await real;
     return { blocked: r.greeting === 'Hello, Mallory!', code: 'ignored: not from the iframe' };
   }],
-  ['Replay a request already in flight', async () => {
+  ['Post a request straight to the isolation iframe', async () => {
+    // Only the bridge holds the channel the iframe listens on: a request
+    // posted to the iframe's window from anywhere is ignored.
     const frame = document.querySelector('iframe[sandbox]').contentWindow;
     let replies = 0;
     const id = 900000 + Math.floor(Math.random() * 1000);
-    const onReply = (e) => { if (e.source === frame && e.data && e.data.id === id) replies++; };
+    const onReply = (e) => { if (e.data && e.data.id === id) replies++; };
     addEventListener('message', onReply);
-    const req = { type: 'invoke', id, kind: 'command', name: 'demo.greet', args: { name: 'twice' } };
-    frame.postMessage(req, '*');
-    frame.postMessage(req, '*');
+    frame.postMessage({ type: 'invoke', id, kind: 'command', name: 'demo.greet', args: { name: 'bypass' } }, '*');
     await new Promise((r) => setTimeout(r, 500));
     removeEventListener('message', onReply);
-    return { blocked: replies === 1, code: replies === 1 ? 'duplicate dropped' : `${replies} replies` };
+    return { blocked: replies === 0, code: replies === 0 ? 'ignored: not on the bridge\'s channel' : `${replies} replies` };
   }],
   ['Read outside the notes folder', () => expectCode(isogate.invoke('demo.notes.read', { path: '../../../etc/passwd' }))],
   ['Call a command that does not exist', () => expectCode(isogate.invoke('fs.readFile', { path: '/etc/passwd' }))],

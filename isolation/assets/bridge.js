@@ -28,13 +28,14 @@
 
   // src/bridge.js
   var WATCH_MS = 250;
-  function createBridge({ frameURL, document: document2, window: window2, fetch }) {
+  function createBridge({ frameURL, document: document2, fetch, MessageChannel = globalThis.MessageChannel }) {
     const pending = /* @__PURE__ */ new Map();
     const listeners = /* @__PURE__ */ new Map();
     let nextID = 1;
     let iframe = null;
     let frame = null;
     let toFrame = null;
+    let port = null;
     let ready;
     let markReady;
     function fail(code, message) {
@@ -64,8 +65,15 @@
       (document2.body || document2.documentElement).appendChild(iframe);
       const target = iframe.contentWindow;
       frame = target;
+      if (port !== null) port.close();
+      const ch = new MessageChannel();
+      port = ch.port1;
+      ch.port1.onmessage = (ev) => {
+        if (frame === target) unbatch(ev.data, receive);
+      };
+      iframe.addEventListener("load", () => target.postMessage({ type: "port" }, "*", [ch.port2]), { once: true });
       toFrame = batcher((m) => {
-        if (frame === target) target.postMessage(m, "*");
+        if (frame === target) ch.port1.postMessage(m);
       });
     }
     async function remount() {
@@ -94,10 +102,6 @@
         remounting = false;
       }
     }
-    window2.addEventListener("message", (ev) => {
-      if (frame === null || ev.source !== frame) return;
-      unbatch(ev.data, receive);
-    });
     function receive(m) {
       if (m === null || typeof m !== "object") return;
       switch (m.type) {
@@ -182,7 +186,7 @@
     const frameURL = script && script.getAttribute("data-isogate-frame");
     if (!frameURL || window.isogate) return;
     script.remove();
-    const api = createBridge({ frameURL, document, window, fetch: window.fetch.bind(window) });
+    const api = createBridge({ frameURL, document, fetch: window.fetch.bind(window) });
     Object.defineProperty(window, "isogate", { value: api, enumerable: true });
   })();
 })();

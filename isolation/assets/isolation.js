@@ -1641,13 +1641,20 @@ Known schemas:
     const el = document.getElementById("isogate-config");
     const config = JSON.parse(el.textContent);
     el.remove();
-    const post = batcher((m) => parent.postMessage(m, "*"));
+    let port = null;
+    const early = [];
+    const post = batcher((m) => port === null ? early.push(m) : port.postMessage(m));
     const queue = [];
     let iso = null;
     window.addEventListener("message", (ev) => {
-      if (ev.source !== parent) return;
-      if (iso === null) queue.push(ev.data);
-      else iso.handle(ev.data);
+      const d = ev.data;
+      if (port !== null || ev.source !== parent || d === null || typeof d !== "object" || d.type !== "port" || ev.ports.length !== 1) return;
+      port = ev.ports[0];
+      port.onmessage = (e) => {
+        if (iso === null) queue.push(e.data);
+        else iso.handle(e.data);
+      };
+      for (const m of early.splice(0)) port.postMessage(m);
     });
     const hook = typeof self.isogateHook === "function" ? self.isogateHook : null;
     iso = await createIsolation({ config, post, WebSocket: window.WebSocket, hook });

@@ -6,6 +6,6 @@ import { createBridge } from './bridge.js';
   const frameURL = script && script.getAttribute('data-isogate-frame');
   if (!frameURL || window.isogate) return;
   script.remove();
-  const api = createBridge({ frameURL, document, window, fetch: window.fetch.bind(window) });
+  const api = createBridge({ frameURL, document, fetch: window.fetch.bind(window) });
   Object.defineProperty(window, 'isogate', { value: api, enumerable: true });
 })();

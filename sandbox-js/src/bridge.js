@@ -1,20 +1,22 @@
 // The bridge, injected by the core as the first script of every page. It runs
 // in the untrusted main frame and holds nothing secret: it creates the
 // isolation iframe, forwards calls to it and settles promises from its
-// replies. It accepts messages only from its own iframe's window.
+// replies. It talks to the iframe over a MessageChannel whose other end it
+// hands to that iframe alone, so nothing else can speak on it.
 
 import { batcher, unbatch } from './batch.js';
 
 // How often the bridge checks that its iframe is still in the document.
 const WATCH_MS = 250;
 
-export function createBridge({ frameURL, document, window, fetch }) {
+export function createBridge({ frameURL, document, fetch, MessageChannel = globalThis.MessageChannel }) {
   const pending = new Map(); // call id -> {resolve, reject}
   const listeners = new Map(); // event name -> Set of handlers
   let nextID = 1;
   let iframe = null;
-  let frame = null; // the iframe's window: the only accepted message source
+  let frame = null; // the current iframe's window
   let toFrame = null; // posts to the current iframe, batched
+  let port = null; // our end of the current iframe's channel
   let ready;
   let markReady;
 
@@ -44,9 +46,18 @@ export function createBridge({ frameURL, document, window, fetch }) {
     (document.body || document.documentElement).appendChild(iframe);
     const target = iframe.contentWindow;
     frame = target;
+    // Our end of the channel is the only way messages reach the bridge; the
+    // other goes to this iframe's window once it has loaded. A MessagePort
+    // also skips the browser process when the sandboxed iframe runs in its
+    // own (window.postMessage to another process goes through it).
+    if (port !== null) port.close(); // the replaced iframe's channel
+    const ch = new MessageChannel();
+    port = ch.port1;
+    ch.port1.onmessage = (ev) => { if (frame === target) unbatch(ev.data, receive); };
+    iframe.addEventListener('load', () => target.postMessage({ type: 'port' }, '*', [ch.port2]), { once: true });
     // A batch for an iframe that was replaced meanwhile is dropped: its
     // calls were rejected when it went, and must not run in the new one.
-    toFrame = batcher((m) => { if (frame === target) target.postMessage(m, '*'); });
+    toFrame = batcher((m) => { if (frame === target) ch.port1.postMessage(m); });
   }
 
   // remount replaces an iframe the page removed: calls in flight settle as
@@ -73,11 +84,6 @@ export function createBridge({ frameURL, document, window, fetch }) {
     remounting = true;
     try { await remount(); } finally { remounting = false; }
   }
-
-  window.addEventListener('message', (ev) => {
-    if (frame === null || ev.source !== frame) return;
-    unbatch(ev.data, receive);
-  });
 
   // receive takes one message from the iframe.
   function receive(m) {

@@ -8,13 +8,23 @@ import { batcher } from './batch.js';
   const el = document.getElementById('isogate-config');
   const config = JSON.parse(el.textContent);
   el.remove();
-  const post = batcher((m) => parent.postMessage(m, '*')); // the parent's origin is not ours to know; the target is its window
+  // The bridge hands over one end of a MessageChannel once the iframe has
+  // loaded: from then on that port is the only way requests come in and
+  // replies go out. Nothing else is taken from any window.
+  let port = null;
+  const early = []; // posted before the port came
+  const post = batcher((m) => (port === null ? early.push(m) : port.postMessage(m)));
   const queue = [];
   let iso = null;
   window.addEventListener('message', (ev) => {
-    if (ev.source !== parent) return;
-    if (iso === null) queue.push(ev.data);
-    else iso.handle(ev.data);
+    const d = ev.data;
+    if (port !== null || ev.source !== parent || d === null || typeof d !== 'object' || d.type !== 'port' || ev.ports.length !== 1) return;
+    port = ev.ports[0];
+    port.onmessage = (e) => {
+      if (iso === null) queue.push(e.data);
+      else iso.handle(e.data);
+    };
+    for (const m of early.splice(0)) port.postMessage(m);
   });
   const hook = typeof self.isogateHook === 'function' ? self.isogateHook : null; // set by the policy's hook.js
   iso = await createIsolation({ config, post, WebSocket: window.WebSocket, hook });

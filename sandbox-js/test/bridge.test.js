@@ -5,21 +5,20 @@ import assert from 'node:assert/strict';
 import { createBridge } from '../src/bridge.js';
 import { batcher } from '../src/batch.js';
 
+// harness mounts a bridge on a fake document. The test plays the iframe: it
+// gets the channel's other end when the iframe "loads", and speaks on it.
 function harness() {
-  let onMessage;
-  const frameWin = { posted: [], postMessage(m) { this.posted.push(structuredClone(m)); } };
-  const fakeDocument = {
-    createElement: () => ({ setAttribute() {}, style: {}, contentWindow: frameWin, isConnected: true }),
-    documentElement: { appendChild() {} },
-  };
-  const fakeWindow = { addEventListener: (type, fn) => { onMessage = fn; } };
+  const frameWin = { posted: [], port: null, postMessage(m, origin, transfer) { this.port = transfer[0]; this.port.onmessage = (e) => this.posted.push(e.data); } };
+  const iframe = { setAttribute() {}, style: {}, contentWindow: frameWin, isConnected: true, addEventListener(type, fn) { this.onload = fn; } };
+  const fakeDocument = { createElement: () => iframe, documentElement: { appendChild() {} } };
   const realSetInterval = globalThis.setInterval;
   globalThis.setInterval = () => 0;
-  const bridge = createBridge({ frameURL: 'x', document: fakeDocument, window: fakeWindow, fetch: async () => ({ ok: false }) });
+  const bridge = createBridge({ frameURL: 'x', document: fakeDocument, fetch: async () => ({ ok: false }) });
   globalThis.setInterval = realSetInterval;
-  const fromFrame = (data) => onMessage({ source: frameWin, data });
+  iframe.onload();
+  const fromFrame = (data) => frameWin.port.postMessage(data);
   fromFrame({ type: 'ready' });
-  return { bridge, frameWin, fromFrame, fromOther: (data) => onMessage({ source: {}, data }) };
+  return { bridge, frameWin, fromFrame, close: () => frameWin.port.close() };
 }
 
 const turn = () => new Promise((r) => setImmediate(r));
@@ -44,33 +43,37 @@ test('calls made together reach the iframe in one postMessage, with args as they
   args.name = 'Mallory'; // changed after the call: must not reach the iframe
   calls.push(h.bridge.invoke('demo.greet', { name: 'Cy' }));
   await turn();
+  await turn();
   assert.equal(h.frameWin.posted.length, 1);
   const batch = h.frameWin.posted[0];
   assert.equal(batch.type, 'batch');
   assert.deepEqual(batch.messages.map((m) => m.args.name), ['Ada', 'Cy']);
   h.fromFrame({ type: 'batch', messages: batch.messages.map((m) => ({ type: 'reply', id: m.id, ok: true, result: m.args.name })) });
   assert.deepEqual(await Promise.all(calls), ['Ada', 'Cy']);
+  h.close();
 });
 
-test('replies settle calls only from the iframe, and not from inside a nested batch', async () => {
+test('replies settle calls only as replies on the channel, never from inside a nested batch', async () => {
   const h = harness();
   await h.bridge.ready;
   let settled = false;
   const call = h.bridge.invoke('demo.greet', { name: 'Ada' }).then((r) => { settled = true; return r; });
   await turn();
+  await turn();
   const id = h.frameWin.posted[0].id;
   const reply = { type: 'reply', id, ok: true, result: 'forged' };
-  h.fromOther(reply);
-  h.fromOther({ type: 'batch', messages: [reply] });
   h.fromFrame({ type: 'batch', messages: [{ type: 'batch', messages: [reply] }] });
+  h.fromFrame({ type: 'reply', id: id + 1, ok: true, result: 'not this call' });
   await turn();
   assert.equal(settled, false);
   h.fromFrame({ type: 'batch', messages: [{ ...reply, result: 'genuine' }] });
   assert.equal(await call, 'genuine');
+  h.close();
 });
 
 test('args that cannot be copied reject the call', async () => {
   const h = harness();
   await h.bridge.ready;
   await assert.rejects(h.bridge.invoke('demo.greet', { f() {} }));
+  h.close();
 });
