@@ -89,7 +89,9 @@ func TestDecodeFrame_BatchAttacks(t *testing.T) {
 	inv := func(id int, args string) string {
 		return fmt.Sprintf(`{"type":"invoke","id":%d,"kind":"command","name":"x","args":%s}`, id, args)
 	}
-	batch := func(ms ...string) []byte { return []byte(`{"type":"batch","messages":[` + strings.Join(ms, ",") + `]}`) }
+	batch := func(ms ...string) []byte {
+		return []byte(`{"type":"batch","messages":[` + strings.Join(ms, ",") + `]}`)
+	}
 	nest := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
 	for _, c := range []struct {
 		name  string
@@ -103,7 +105,7 @@ func TestDecodeFrame_BatchAttacks(t *testing.T) {
 		{"depth limit+1 inside a batch", batch(inv(1, nest(9))), true, nil},
 		{"duplicate key inside a message", batch(`{"type":"invoke","id":1,"id":2,"kind":"command","name":"x","args":1}`), true, nil},
 		{"duplicate messages key", []byte(`{"type":"batch","messages":[` + inv(1, `1`) + `],"messages":[` + inv(2, `2`) + `]}`), true, nil},
-		{"nested batch with an id", batch(`{"type":"batch","id":5,"messages":[`+inv(1, `1`)+`]}`), false, []bool{true}},
+		{"nested batch with an id", batch(`{"type":"batch","id":5,"messages":[` + inv(1, `1`) + `]}`), false, []bool{true}},
 		{"nested batch without id", []byte(`{"type":"batch","messages":[{"type":"batch","messages":[` + inv(1, `1`) + `]}]}`), true, nil},
 		{"empty batch", batch(), true, nil},
 		{"not an array", []byte(`{"type":"batch","messages":{"a":` + inv(1, `1`) + `}}`), true, nil},

@@ -120,7 +120,7 @@ func TestP4Report(t *testing.T) {
 	heapStart := heap()
 	start := time.Now()
 	const idBase = 1 << 20 // past the calibration's ids
-	const ring = 1 << 16     // send times kept per connection; far more than are ever in flight
+	const ring = 1 << 16   // send times kept per connection; far more than are ever in flight
 	for k, cl := range clients {
 		sent := make([]atomic.Int64, ring) // ns since start, by id
 		// Each connection's schedule is offset so the four do not fire together.

@@ -178,6 +178,7 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 	out := map[[2]string]*specialized{}
 	var src strings.Builder
 	var keys [][2]string
+	var alwaysAllowed []bool // the allow residual is one empty body: true whatever the input
 	support := map[string]*ast.Module{}
 	for _, kind := range []string{KindCommand, KindEvent} {
 		for _, name := range names {
@@ -206,6 +207,7 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 				fmt.Fprintf(&src, "deny contains %s if {\n\t%s\n}\n\n", reasonVar, bodyText(b))
 			}
 			keys = append(keys, key)
+			alwaysAllowed = append(alwaysAllowed, len(allow.Queries) == 1 && len(allow.Queries[0]) == 0)
 		}
 	}
 	if len(keys) == 0 {
@@ -228,7 +230,11 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 		return nil, nil
 	}
 	for i, key := range keys {
-		q := fmt.Sprintf(`allow := [x | x := data.isogate_fast.p%d.allow]; deny := [r | some r in data.isogate_fast.p%d.deny]`, i, i)
+		allowQ := fmt.Sprintf(`[x | x := data.isogate_fast.p%d.allow]`, i)
+		if alwaysAllowed[i] {
+			allowQ = `[true]` // nothing left to evaluate: only deny decides
+		}
+		q := fmt.Sprintf(`allow := %s; deny := [r | some r in data.isogate_fast.p%d.deny]`, allowQ, i)
 		pq, err := rego.New(rego.Query(q), rego.Compiler(c), rego.Store(store), rego.StrictBuiltinErrors(true)).PrepareForEval(ctx)
 		if err != nil {
 			return nil, nil

@@ -7,10 +7,13 @@ import (
 	"os"
 	"reflect"
 	"testing"
+
+	"github.com/open-policy-agent/opa/ast"
 )
 
 // FuzzCheck feeds arbitrary input documents to the demo policy. Properties:
-// no panic; the verdict is one of the documented outcomes; allow and code
+// no panic; the input OPA evaluates is exactly OPA's own conversion of the
+// document; the verdict is one of the documented outcomes; allow and code
 // agree; the same input gets the same verdict twice.
 func FuzzCheck(f *testing.F) {
 	seeds := []string{
@@ -39,6 +42,7 @@ func FuzzCheck(f *testing.F) {
 			return
 		}
 		in := &Input{Kind: raw.Kind, Name: raw.Name, Args: raw.Args, Window: "main"}
+		sameInput(t, in)
 		v1 := p.Check(context.Background(), in)
 		v2 := p.Check(context.Background(), in)
 		if !reflect.DeepEqual(v1, v2) {
@@ -51,4 +55,30 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("verdict outside the documented set: %+v", v1)
 		}
 	})
+}
+
+// sameInput checks that the input built for OPA is what OPA's own
+// conversion of the document gives.
+func sameInput(t *testing.T, in *Input) {
+	t.Helper()
+	want, err := ast.InterfaceToValue(in.document())
+	got, gotErr := in.value()
+	if (err == nil) != (gotErr == nil) {
+		t.Fatalf("conversion errors differ: OPA %v, ours %v", err, gotErr)
+	}
+	if err == nil && ast.Compare(got, want) != 0 {
+		t.Fatalf("input differs from OPA's conversion:\n ours %v\n OPA  %v", got, want)
+	}
+}
+
+func TestInputValue_SameAsOPAConversion(t *testing.T) {
+	for _, args := range []any{
+		nil, true, "x", json.Number("123456789012345678901234567890.5e-3"),
+		[]any{}, map[string]any{}, map[string]any{"a": []any{json.Number("1"), nil, map[string]any{"$binary": json.Number("16")}}},
+		map[string]any{"ü\u0000": "🙂"},
+		// Types the core's decoder never produces, as Go callers may pass.
+		7, 2.5, []string{"a"}, map[string]int{"n": 1},
+	} {
+		sameInput(t, &Input{Kind: "command", Name: "x", Args: args, Origin: "o", Window: "main", Session: "s", Seq: 1<<53 + 1})
+	}
 }
