@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -666,5 +667,54 @@ func TestBatch_EachMessageCheckedAndAnswered(t *testing.T) {
 	}
 	if n := h.calls.Load(); n != 1 {
 		t.Fatalf("%d handlers ran, want 1", n)
+	}
+}
+
+// The replies to a batch's messages leave together, and a slow handler does
+// not hold back the others: they leave in a frame of their own, before the
+// slow one times out.
+func TestBatch_RepliesLeaveTogetherWithoutWaitingForSlowOnes(t *testing.T) {
+	h := newHarness(t, Limits{CallTimeout: 300 * time.Millisecond})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	f.send(c, []byte(`{"type":"batch","messages":[`+
+		string(frameclient.Invoke(1, "t.echo", `{"msg":"a"}`))+`,`+
+		string(frameclient.Invoke(2, "t.slow", `{}`))+`,`+
+		string(frameclient.Invoke(3, "t.echo", `{"msg":"b"}`))+`,`+
+		string(frameclient.Invoke(4, "t.echo", `{"msg":"c"}`))+`]}`))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var frames []struct{ IDs []int }
+	for got := 0; got < 4; {
+		_, frame, err := c.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pt, _, err := f.Opener.Open(nil, frame)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var one struct {
+			Type     string
+			ID       int
+			Messages []struct{ ID int }
+		}
+		if err := json.Unmarshal(pt, &one); err != nil {
+			t.Fatal(err)
+		}
+		var ids []int
+		if one.Type == "batch" {
+			for _, m := range one.Messages {
+				ids = append(ids, m.ID)
+			}
+		} else {
+			ids = []int{one.ID}
+		}
+		slices.Sort(ids)
+		got += len(ids)
+		frames = append(frames, struct{ IDs []int }{ids})
+	}
+	if len(frames) != 2 || !slices.Equal(frames[0].IDs, []int{1, 3, 4}) || !slices.Equal(frames[1].IDs, []int{2}) {
+		t.Fatalf("frames = %+v, want the three fast replies together, then the slow one", frames)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -149,6 +150,11 @@ type replyError struct {
 
 // reply seals and sends the answer to call id on the connection it came on.
 func (c *Core) reply(s *session, conn *websocket.Conn, id uint64, result any, err error) {
+	c.write(s, conn, c.answer(s, id, result, err))
+}
+
+// answer is the plaintext of the reply to call id.
+func (c *Core) answer(s *session, id uint64, result any, err error) []byte {
 	r := reply{Type: "reply", ID: id, OK: err == nil}
 	var blobs [][]byte
 	if err == nil {
@@ -169,10 +175,72 @@ func (c *Core) reply(s *session, conn *websocket.Conn, id uint64, result any, er
 		r.Error = &replyError{Code: pub.Code, Message: pub.Message}
 	}
 	b, _ := json.Marshal(r) // only strings, numbers and already-valid JSON
-	b = joinPlaintext(b, blobs)
+	return joinPlaintext(b, blobs)
+}
+
+// write sends plaintexts on conn, bounded by writeTimeout.
+func (c *Core) write(s *session, conn *websocket.Conn, plaintexts ...[]byte) {
 	ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
 	defer cancel()
-	if err := s.send(ctx, conn, b); err != nil {
-		c.log.Debug("reply not sent", "session", s.id, "id", id, "err", err)
+	if err := s.send(ctx, conn, plaintexts...); err != nil {
+		c.log.Debug("reply not sent", "session", s.id, "err", err)
+	}
+}
+
+// groupWait is the longest a reply to a message of a batch is held back.
+const groupWait = 2 * time.Millisecond
+
+// replyGroup gathers the replies to one batch frame's messages so that they
+// leave together: a ready reply waits until all the others are ready, or at
+// most groupWait, and everything ready by then leaves in one frame. The
+// iframe then opens, checks and relays one frame for many calls instead of
+// one each. A reply to a message sent alone is never held.
+type replyGroup struct {
+	c       *Core
+	s       *session
+	conn    *websocket.Conn
+	mu      sync.Mutex
+	waiting int      // replies not yet ready
+	ready   [][]byte // ready and held
+	timer   *time.Timer
+}
+
+// newReplyGroup returns the group for n replies, or nil when n < 2.
+func (c *Core) newReplyGroup(s *session, conn *websocket.Conn, n int) *replyGroup {
+	if n < 2 {
+		return nil
+	}
+	return &replyGroup{c: c, s: s, conn: conn, waiting: n}
+}
+
+// add holds one reply's plaintext, or sends everything held when it was the
+// last one outstanding.
+func (g *replyGroup) add(b []byte) {
+	g.mu.Lock()
+	g.waiting--
+	g.ready = append(g.ready, b)
+	if g.waiting > 0 {
+		if g.timer == nil {
+			g.timer = time.AfterFunc(groupWait, g.flush)
+		}
+		g.mu.Unlock()
+		return
+	}
+	if g.timer != nil {
+		g.timer.Stop()
+	}
+	g.mu.Unlock()
+	g.flush()
+}
+
+// flush sends what is held; the next reply to come starts a new wait.
+func (g *replyGroup) flush() {
+	g.mu.Lock()
+	ready := g.ready
+	g.ready = nil
+	g.timer = nil
+	g.mu.Unlock()
+	if len(ready) > 0 {
+		g.c.write(g.s, g.conn, ready...)
 	}
 }

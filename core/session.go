@@ -155,7 +155,7 @@ type outgoing struct {
 // maxBatchBytes bounds the JSON of one batch of replies and events.
 const maxBatchBytes = 256 << 10
 
-// send queues plaintext for conn, then writes everything queued, unless a
+// send queues plaintexts for conn, then writes everything queued, unless a
 // send already writing takes it along. Replies that become ready while a
 // frame is being written therefore leave together in the next frame, as one
 // {"type":"batch","messages":[...]}: under load the fixed cost of a frame
@@ -163,9 +163,11 @@ const maxBatchBytes = 256 << 10
 // idle session sends each reply on its own at once. Sealing and writing
 // under s.mu keeps frames in sequence order on the wire. Plaintexts for a
 // connection that is no longer the session's are dropped.
-func (s *session) send(ctx context.Context, conn *websocket.Conn, plaintext []byte) error {
+func (s *session) send(ctx context.Context, conn *websocket.Conn, plaintexts ...[]byte) error {
 	s.qmu.Lock()
-	s.queue = append(s.queue, outgoing{conn, plaintext})
+	for _, p := range plaintexts {
+		s.queue = append(s.queue, outgoing{conn, p})
+	}
 	s.qmu.Unlock()
 
 	s.mu.Lock()

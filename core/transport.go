@@ -94,11 +94,16 @@ func (c *Core) readLoop(s *session, conn *websocket.Conn) {
 				allowed = append(allowed, d.m)
 			}
 		}
+		group := c.newReplyGroup(s, conn, len(allowed))
 		for _, m := range allowed {
 			go func() {
 				defer func() { <-s.slots }()
 				result, err := c.dispatch(s, m)
-				c.reply(s, conn, m.ID, result, err)
+				if group == nil {
+					c.reply(s, conn, m.ID, result, err)
+					return
+				}
+				group.add(c.answer(s, m.ID, result, err))
 			}()
 		}
 	}
