@@ -162,7 +162,8 @@ async function coreFrame(plaintext, seq) {
 test('a batch of replies from the core settles each call; a malformed batch ends the connection unanswered', async () => {
   const reply = (id) => `{"type":"reply","id":${id},"ok":true,"result":${id}}`;
   const cases = {
-    good: [`{"type":"batch","messages":[${reply(1)},${reply(2)}]}`, true],
+    good: [`{"type":"batch","messages":[${reply(1)},{"type":"event","name":"demo.tick","payload":{"n":1}},${reply(2)}]}`, true],
+    'malformed event': [`{"type":"batch","messages":[${reply(1)},{"type":"event","name":"../x"}]}`, false],
     'duplicate reply': [`{"type":"batch","messages":[${reply(1)},${reply(1)}]}`, false],
     'reply to no call': [`{"type":"batch","messages":[${reply(1)},${reply(9)}]}`, false],
     'nested batch': [`{"type":"batch","messages":[{"type":"batch","messages":[${reply(1)}]}]}`, false],
@@ -181,6 +182,7 @@ test('a batch of replies from the core settles each call; a malformed batch ends
     const replies = h.posted.filter((p) => p.type === 'reply');
     if (good) {
       assert.deepEqual(replies.map((p) => [p.id, p.ok, p.result]), [[1, true, 1], [2, true, 2]], name);
+      assert.deepEqual(h.posted.filter((p) => p.type === 'event'), [{ type: 'event', name: 'demo.tick', payload: { n: 1 } }], name);
       assert.ok(!sock.closed, name);
     } else {
       assert.ok(sock.closed, name);
