@@ -23,6 +23,9 @@ func FuzzCheck(f *testing.F) {
 		`{"kind":"listen","name":"demo.tick","args":null}`,
 		`{"kind":"command","name":"demo.greet","args":{"name":1e400}}`,
 		`{"kind":"event","name":"x","args":[1,2,{"a":null}]}`,
+		// Exponents out of OPA's range: an error, never a value (found in review).
+		`{"kind":"command","name":"demo.greet","args":{"name":"x","n":-1e100000}}`,
+		`{"kind":"command","name":"demo.notes.read","args":{"path":1e20000000}}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -76,6 +79,7 @@ func TestInputValue_SameAsOPAConversion(t *testing.T) {
 		nil, true, "x", json.Number("123456789012345678901234567890.5e-3"),
 		[]any{}, map[string]any{}, map[string]any{"a": []any{json.Number("1"), nil, map[string]any{"$binary": json.Number("16")}}},
 		map[string]any{"ü\u0000": "🙂"},
+		map[string]any{"n": json.Number("-1e100000")}, json.Number("1e20000000"), json.Number("1e-100000"),
 		// Types the core's decoder never produces, as Go callers may pass.
 		7, 2.5, []string{"a"}, map[string]int{"n": 1},
 	} {

@@ -95,7 +95,8 @@ func (p *Policy) Hook() []byte { return p.hook }
 
 // Check runs the schema step and then the policy step on one message whose
 // args were decoded with json.Number (as the core's strict decoder does).
-func (p *Policy) Check(ctx context.Context, in *Input) Verdict {
+func (p *Policy) Check(ctx context.Context, in *Input) (v Verdict) {
+	defer failClosed(&v)
 	if v, ok := p.checkSchema(in); !ok {
 		return v
 	}
@@ -110,11 +111,21 @@ func (p *Policy) Check(ctx context.Context, in *Input) Verdict {
 
 // CheckGeneric is Check without the fast path: the whole policy for every
 // message. The differential test compares the two.
-func (p *Policy) CheckGeneric(ctx context.Context, in *Input) Verdict {
+func (p *Policy) CheckGeneric(ctx context.Context, in *Input) (v Verdict) {
+	defer failClosed(&v)
 	if v, ok := p.checkSchema(in); !ok {
 		return v
 	}
 	return p.decide(ctx, in)
+}
+
+// failClosed turns a panic in the schema validator or the evaluator into a
+// denial: a library bug met by some input must cost that message, not the
+// connection or the process.
+func failClosed(v *Verdict) {
+	if r := recover(); r != nil {
+		*v = Verdict{Code: CodeDenied, Reasons: []string{"policy evaluation failed: internal error"}}
+	}
 }
 
 // Specialized reports how many (kind, name) pairs take the fast path.
@@ -258,7 +269,11 @@ func termOf(v any) (*ast.Term, error) {
 	case string:
 		return ast.StringTerm(x), nil
 	case json.Number:
-		return ast.NumberTerm(x), nil
+		n, err := ast.NumberChecked(string(x)) // as OPA's conversion: out-of-range exponents are errors
+		if err != nil {
+			return nil, err
+		}
+		return ast.NewTerm(n), nil
 	case []any:
 		terms := make([]*ast.Term, len(x))
 		for i, e := range x {

@@ -135,3 +135,31 @@ func TestLoad_TestFilesAreNotPolicy(t *testing.T) {
 		t.Fatal("a _test.rego file was loaded as policy")
 	}
 }
+
+// Numbers past OPA's range deny, on the fast path and the generic one, and
+// a validator that panics on one denies too (found in review: -1e100000
+// once passed `n < 10`, and 1e20000000 panicked the schema validator).
+func TestCheck_OutOfRangeNumbersDeny(t *testing.T) {
+	p, err := loadMap(map[string]string{
+		"p.rego":         "package isogate\nallow if input.args.n < 10\n",
+		"schemas/x.json": `{"type":"object","properties":{"n":{"type":"number"}}}`,
+		"schemas/y.json": `{"type":"object","properties":{"n":{"type":"number","maximum":10}}}`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, n string }{
+		{"x", "-1e100000"}, {"x", "1e20000000"}, {"x", "1e-100000"}, {"y", "1e20000000"}, {"y", "-1e100000"},
+	} {
+		in := &Input{Kind: KindCommand, Name: c.name, Args: map[string]any{"n": json.Number(c.n)}}
+		for path, check := range map[string]func(context.Context, *Input) Verdict{"fast": p.Check, "generic": p.CheckGeneric} {
+			if v := check(context.Background(), in); v.Allow {
+				t.Errorf("%s n=%s allowed on the %s path: %+v", c.name, c.n, path, v)
+			}
+		}
+	}
+	// A number in range still passes.
+	if v := p.Check(context.Background(), &Input{Kind: KindCommand, Name: "x", Args: map[string]any{"n": json.Number("-1e300")}}); !v.Allow {
+		t.Fatalf("n=-1e300 denied: %+v", v)
+	}
+}
