@@ -718,3 +718,63 @@ func TestBatch_RepliesLeaveTogetherWithoutWaitingForSlowOnes(t *testing.T) {
 		t.Fatalf("frames = %+v, want the three fast replies together, then the slow one", frames)
 	}
 }
+
+type explodingDisk struct{}
+
+func (explodingDisk) Write([]byte) (int, error) { panic("disk driver bug") }
+
+// A panic on the read loop (here in the decision log's writer) closes the
+// connection instead of killing the process or leaving the iframe waiting
+// on a silent socket; the session takes a new connection.
+func TestReadLoop_PanicClosesTheConnection(t *testing.T) {
+	h := newHarnessWith(t, func(c *Config) { c.DecisionLog = policy.NewDecisionLog(explodingDisk{}) })
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	f.send(c, frameclient.Invoke(1, "t.echo", `{"msg":"x"}`))
+	if r, err := f.recv(c); websocket.CloseStatus(err) != websocket.StatusInternalError {
+		t.Fatalf("got %+v, %v; want the connection closed by the core", r, err)
+	}
+	if h.calls.Load() != 0 {
+		t.Fatal("the handler ran")
+	}
+	c2 := f.connect()
+	defer c2.CloseNow()
+}
+
+// Refusals inside a batch cost rate tokens like any message, and leave
+// together in one frame: a frame cannot buy more replies than messages, nor
+// messages for free.
+func TestBatch_RefusalsCostTokensAndLeaveTogether(t *testing.T) {
+	h := newHarness(t, Limits{RatePerSecond: 1, RateBurst: 2})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	bad := func(id int) string {
+		return fmt.Sprintf(`{"type":"invoke","id":%d,"kind":"command","name":"t.echo","args":{},"evil":1}`, id)
+	}
+	f.send(c, []byte(`{"type":"batch","messages":[`+bad(1)+`,`+bad(2)+`,`+bad(3)+`,`+bad(4)+`]}`))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, frame, err := c.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, _, err := f.Opener.Open(nil, frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		Type     string
+		Messages []frameclient.Reply
+	}
+	if err := json.Unmarshal(pt, &b); err != nil || b.Type != "batch" || len(b.Messages) != 4 {
+		t.Fatalf("first frame = %s, want all four replies in one batch", pt)
+	}
+	codes := map[int]string{}
+	for _, r := range b.Messages {
+		codes[r.ID] = r.Code()
+	}
+	want := map[int]string{1: CodeInvalidArgs, 2: CodeInvalidArgs, 3: CodeRateLimited, 4: CodeRateLimited}
+	if !maps.Equal(codes, want) {
+		t.Fatalf("codes = %v, want %v", codes, want)
+	}
+}

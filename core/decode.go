@@ -89,19 +89,31 @@ func decodeFrame(plaintext []byte, maxDepth int) ([]decoded, error) {
 		return nil, errors.New("a batch has exactly the fields type and messages")
 	}
 	out := make([]decoded, 0, len(batch))
+	ids := make(map[uint64]bool, len(batch))
 	for _, v := range batch {
 		o, ok := v.(map[string]any)
 		if !ok {
 			return nil, errors.New("a batch holds only message objects")
 		}
+		if _, ok := o["bin"]; ok {
+			return nil, errors.New("a batch carries no binary values")
+		}
 		m, err := messageOf(o, nil)
 		if m == nil {
 			return nil, err
 		}
+		if ids[m.ID] {
+			return nil, errors.New("a batch holds one message per call id")
+		}
+		ids[m.ID] = true
 		out = append(out, decoded{m, err})
 	}
 	return out, nil
 }
+
+// MaxBatchMessages bounds the messages in one batch frame, so one frame
+// cannot ask for more replies than this.
+const MaxBatchMessages = 256
 
 // decodeBatch decodes a batch's non-empty array of messages, each at level -1.
 func decodeBatch(dec *jsontext.Decoder, maxDepth int) ([]any, error) {
@@ -119,8 +131,8 @@ func decodeBatch(dec *jsontext.Decoder, maxDepth int) ([]any, error) {
 	if _, err := dec.ReadToken(); err != nil {
 		return nil, err
 	}
-	if len(list) == 0 {
-		return nil, errors.New("empty batch")
+	if len(list) == 0 || len(list) > MaxBatchMessages {
+		return nil, fmt.Errorf("a batch holds 1 to %d messages", MaxBatchMessages)
 	}
 	return list, nil
 }

@@ -93,6 +93,13 @@ func TestDecodeFrame_BatchAttacks(t *testing.T) {
 		return []byte(`{"type":"batch","messages":[` + strings.Join(ms, ",") + `]}`)
 	}
 	nest := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	many := func(n int) []string {
+		var ms []string
+		for i := 1; i <= n; i++ {
+			ms = append(ms, inv(i, `1`))
+		}
+		return ms
+	}
 	for _, c := range []struct {
 		name  string
 		in    []byte
@@ -113,6 +120,10 @@ func TestDecodeFrame_BatchAttacks(t *testing.T) {
 		{"message without id", batch(inv(1, `1`), `{"type":"invoke","kind":"command","name":"x","args":1}`), true, nil},
 		{"extra field", []byte(`{"type":"batch","messages":[` + inv(1, `1`) + `],"x":1}`), true, nil},
 		{"wrong type", []byte(`{"type":"invoke","messages":[` + inv(1, `1`) + `]}`), true, nil},
+		{"duplicate call id", batch(inv(1, `1`), inv(1, `2`)), true, nil},
+		{"a bin table inside a batch", batch(`{"type":"invoke","id":1,"kind":"command","name":"x","args":{"d":null},"bin":[{"path":"/d","len":0}]}`), true, nil},
+		{"as many messages as allowed", batch(many(MaxBatchMessages)...), false, make([]bool, MaxBatchMessages)},
+		{"one message too many", batch(many(MaxBatchMessages + 1)...), true, nil},
 		{"binary form cannot batch", append([]byte{binaryForm, 0, 0, 0, byte(len(batch(inv(1, `1`))))}, batch(inv(1, `1`))...), true, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {

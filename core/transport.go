@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/coder/websocket"
@@ -62,6 +63,14 @@ func (c *Core) refuse(w http.ResponseWriter, r *http.Request, why string) {
 // open, or does not decode, ends the connection: the peer is not the iframe,
 // or the iframe is broken, and nothing it sends can be trusted.
 func (c *Core) readLoop(s *session, conn *websocket.Conn) {
+	// A bug met on the message path costs this connection, never the process
+	// or a connection left open and silent: the iframe reconnects.
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("message path panicked; connection closed", "session", s.id, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			conn.Close(websocket.StatusInternalError, "")
+		}
+	}()
 	ctx := s.ctx
 	for {
 		typ, frame, err := conn.Read(ctx)
@@ -86,15 +95,15 @@ func (c *Core) readLoop(s *session, conn *websocket.Conn) {
 		for _, d := range msgs {
 			blobs += d.m.blobBytes()
 		}
-		// All of a frame's messages are decided before any is dispatched, so
-		// the replies of a batch become ready together and leave together.
+		// All of a frame's messages are decided before any is dispatched, and
+		// the replies to a batch, refusals included, leave together.
+		group := c.newReplyGroup(s, conn, len(msgs))
 		var allowed []*message
 		for _, d := range msgs {
-			if c.admit(s, conn, seq, d, len(plaintext)-blobs, blobs) {
+			if c.admit(s, conn, seq, d, len(plaintext)-blobs, blobs, group) {
 				allowed = append(allowed, d.m)
 			}
 		}
-		group := c.newReplyGroup(s, conn, len(allowed))
 		for _, m := range allowed {
 			go func() {
 				defer func() { <-s.slots }()
@@ -110,33 +119,37 @@ func (c *Core) readLoop(s *session, conn *websocket.Conn) {
 }
 
 // admit runs one decoded message through the transport's limits and the
-// decision; anything refused is answered here. It reports whether the
-// message may be dispatched, holding one of the session's in-flight slots.
-// jsonBytes and binBytes are its frame's.
-func (c *Core) admit(s *session, conn *websocket.Conn, seq uint64, d decoded, jsonBytes, binBytes int) bool {
+// decision; anything refused is answered here (through group, for a batch).
+// It reports whether the message may be dispatched, holding one of the
+// session's in-flight slots. jsonBytes and binBytes are its frame's.
+func (c *Core) admit(s *session, conn *websocket.Conn, seq uint64, d decoded, jsonBytes, binBytes int, group *replyGroup) bool {
 	m := d.m
-	refuse := func(code, msg string) bool {
-		c.reply(s, conn, m.ID, nil, &Error{Code: code, Message: msg})
+	refuse := func(err error) bool {
+		if group == nil {
+			c.reply(s, conn, m.ID, nil, err)
+		} else {
+			group.add(c.answer(s, m.ID, nil, err))
+		}
 		return false
 	}
+	// Every message costs a token, even one refused for its shape.
+	if !s.rate.allow() {
+		return refuse(&Error{Code: CodeRateLimited, Message: "too many messages; slow down"})
+	}
 	if d.err != nil {
-		return refuse(CodeInvalidArgs, d.err.Error())
+		return refuse(&Error{Code: CodeInvalidArgs, Message: d.err.Error()})
 	}
 	if int64(jsonBytes) > c.limits.MaxMessageBytes || int64(binBytes) > c.limits.MaxBinaryBytes {
-		return refuse(CodeTooLarge, fmt.Sprintf("message is %d bytes of JSON and %d of binary", jsonBytes, binBytes))
-	}
-	if !s.rate.allow() {
-		return refuse(CodeRateLimited, "too many messages; slow down")
+		return refuse(&Error{Code: CodeTooLarge, Message: fmt.Sprintf("message is %d bytes of JSON and %d of binary", jsonBytes, binBytes)})
 	}
 	select {
 	case s.slots <- struct{}{}:
 	default:
-		return refuse(CodeRateLimited, "too many calls in flight")
+		return refuse(&Error{Code: CodeRateLimited, Message: "too many calls in flight"})
 	}
 	if err := c.decide(s, seq, m); err != nil {
 		<-s.slots
-		c.reply(s, conn, m.ID, nil, err)
-		return false
+		return refuse(err)
 	}
 	return true
 }

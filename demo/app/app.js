@@ -50,16 +50,15 @@ const attacks = [
   }],
   ['Post a request straight to the isolation iframe', async () => {
     // Only the bridge holds the channel the iframe listens on: a request
-    // posted to the iframe's window from anywhere is ignored.
+    // posted to the iframe's window is ignored. Checked by its side effect:
+    // the note it asks for must not exist afterwards.
     const frame = document.querySelector('iframe[sandbox]').contentWindow;
-    let replies = 0;
-    const id = 900000 + Math.floor(Math.random() * 1000);
-    const onReply = (e) => { if (e.data && e.data.id === id) replies++; };
-    addEventListener('message', onReply);
-    frame.postMessage({ type: 'invoke', id, kind: 'command', name: 'demo.greet', args: { name: 'bypass' } }, '*');
+    const path = `bypass-${Math.floor(Math.random() * 1e9)}.txt`;
+    frame.postMessage({ type: 'invoke', id: 900001, kind: 'command', name: 'demo.notes.write', args: { path, text: 'written around the bridge' } }, '*');
     await new Promise((r) => setTimeout(r, 500));
-    removeEventListener('message', onReply);
-    return { blocked: replies === 0, code: replies === 0 ? 'ignored: not on the bridge\'s channel' : `${replies} replies` };
+    const notes = await isogate.invoke('demo.notes.list', {});
+    const written = notes.includes(path);
+    return { blocked: !written, code: written ? 'the note was written!' : 'ignored: not on the bridge\'s channel' };
   }],
   ['Read outside the notes folder', () => expectCode(isogate.invoke('demo.notes.read', { path: '../../../etc/passwd' }))],
   ['Call a command that does not exist', () => expectCode(isogate.invoke('fs.readFile', { path: '/etc/passwd' }))],

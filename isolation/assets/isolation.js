@@ -1238,11 +1238,15 @@ Known schemas:
     const proto = Object.getPrototypeOf(v);
     return proto === Object.prototype || proto === null;
   }
+  function wellFormed(s) {
+    return !/\p{Cs}/u.test(s);
+  }
   function isJSONValue(v, depth = 0) {
     if (v instanceof Uint8Array && Object.getPrototypeOf(v) === Uint8Array.prototype) return true;
     if (v instanceof ArrayBuffer && Object.getPrototypeOf(v) === ArrayBuffer.prototype) return true;
     switch (typeof v) {
       case "string":
+        return wellFormed(v);
       case "boolean":
         return true;
       case "number":
@@ -1256,7 +1260,7 @@ Known schemas:
           return true;
         }
         if (!isPlainObject(v)) return false;
-        for (const k of Object.keys(v)) if (!isJSONValue(v[k], depth + 1)) return false;
+        for (const k of Object.keys(v)) if (!wellFormed(k) || !isJSONValue(v[k], depth + 1)) return false;
         return Object.getOwnPropertySymbols(v).length === 0;
       default:
         return false;
@@ -1412,6 +1416,7 @@ Known schemas:
   var enc = new TextEncoder();
   var OPEN = enc.encode('{"type":"batch","messages":[');
   var CLOSE = enc.encode("]}");
+  var MAX_BATCH_MESSAGES = 256;
   function frames(items, max) {
     const out = [];
     let group = [];
@@ -1423,7 +1428,7 @@ Known schemas:
     };
     for (const it of items) {
       const alone = it.body[0] === 1 || it.body.length + OPEN.length + CLOSE.length > max;
-      if (alone || size + it.body.length + 1 > max) flush();
+      if (alone || size + it.body.length + 1 > max || group.length === MAX_BATCH_MESSAGES) flush();
       if (alone) {
         out.push([it]);
         continue;

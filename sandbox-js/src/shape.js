@@ -12,15 +12,24 @@ export function isPlainObject(v) {
   return proto === Object.prototype || proto === null;
 }
 
+// wellFormed reports whether s has no lone surrogate. JSON.stringify escapes
+// one as "\ud800", which the core rejects as invalid Unicode, ending the
+// connection and every call on it: it is refused here instead, as invalid_args.
+function wellFormed(s) {
+  return !/\p{Cs}/u.test(s);
+}
+
 // isJSONValue reports whether v is made only of null, booleans, finite
-// numbers, strings, plain arrays and plain objects, at most MAX_DEPTH
-// containers deep (the core's limit, counted the same way),
-// with Uint8Array and ArrayBuffer leaves (sent as raw bytes).
+// numbers, well-formed strings, plain arrays and plain objects (with
+// well-formed keys), at most MAX_DEPTH containers deep (the core's limit,
+// counted the same way), with Uint8Array and ArrayBuffer leaves (sent as raw
+// bytes).
 export function isJSONValue(v, depth = 0) {
   if (v instanceof Uint8Array && Object.getPrototypeOf(v) === Uint8Array.prototype) return true;
   if (v instanceof ArrayBuffer && Object.getPrototypeOf(v) === ArrayBuffer.prototype) return true;
   switch (typeof v) {
     case 'string':
+      return wellFormed(v);
     case 'boolean':
       return true;
     case 'number':
@@ -34,7 +43,7 @@ export function isJSONValue(v, depth = 0) {
         return true;
       }
       if (!isPlainObject(v)) return false;
-      for (const k of Object.keys(v)) if (!isJSONValue(v[k], depth + 1)) return false;
+      for (const k of Object.keys(v)) if (!wellFormed(k) || !isJSONValue(v[k], depth + 1)) return false;
       return Object.getOwnPropertySymbols(v).length === 0;
     default:
       return false;

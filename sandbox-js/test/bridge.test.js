@@ -77,3 +77,9 @@ test('args that cannot be copied reject the call', async () => {
   await assert.rejects(h.bridge.invoke('demo.greet', { f() {} }));
   h.close();
 });
+
+test('a frame never holds more messages than the core takes', async () => {
+  const { frames, MAX_BATCH_MESSAGES } = await import('../src/batch.js');
+  const items = Array.from({ length: 2 * MAX_BATCH_MESSAGES + 1 }, () => ({ body: new TextEncoder().encode('{}') }));
+  assert.deepEqual(frames(items, 1 << 20).map((g) => g.length), [MAX_BATCH_MESSAGES, MAX_BATCH_MESSAGES, 1]);
+});

@@ -58,3 +58,12 @@ test('listen requests carry no args', () => {
   assert.equal(parseRequest({ type: 'invoke', id: 1, kind: 'listen', name: 'demo.tick', args: null }).ok, true);
   assert.equal(parseRequest({ type: 'invoke', id: 1, kind: 'listen', name: 'demo.tick', args: {} }).ok, false);
 });
+
+test('lone surrogates are refused, in values and keys; pairs pass', () => {
+  for (const args of [{ name: '\ud800' }, { name: 'a\udc00b' }, ['\udbff'], { ['\ud800']: 1 }]) {
+    const r = parseRequest({ type: 'invoke', id: 3, kind: 'command', name: 'x', args });
+    assert.equal(r.ok, false, JSON.stringify(args));
+    assert.equal(r.id, 3);
+  }
+  assert.equal(parseRequest({ type: 'invoke', id: 4, kind: 'command', name: 'x', args: { name: '🙂 é \u0000' } }).ok, true);
+});
