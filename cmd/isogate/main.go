@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/isogate/isogate/core"
 )
 
 const usage = `usage:
@@ -37,6 +39,7 @@ type exitError struct {
 func (e exitError) Error() string { return e.msg }
 
 func main() {
+	core.TuneGC()
 	err := run(os.Args[1:], os.Stdout, os.Stderr)
 	if err == nil {
 		return
