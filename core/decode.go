@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"sync"
 
 	"encoding/json"
 	"errors"
@@ -34,6 +35,11 @@ type decoded struct {
 	err error
 }
 
+var (
+	decoders = sync.Pool{New: func() any { return new(jsontext.Decoder) }}
+	noInput  = bytes.NewReader(nil)
+)
+
 // decodeFrame decodes the plaintext of one frame strictly: valid UTF-8, one
 // JSON object, no duplicate keys at any depth, at most maxDepth containers
 // nested in args, numbers kept exact as json.Number. The object is one invoke
@@ -46,8 +52,14 @@ func decodeFrame(plaintext []byte, maxDepth int) ([]decoded, error) {
 	if err != nil {
 		return nil, err
 	}
-	// jsontext rejects duplicate names at any depth and invalid UTF-8.
-	dec := jsontext.NewDecoder(bytes.NewReader(b))
+	// jsontext rejects duplicate names at any depth and invalid UTF-8. It
+	// reads a bytes.Buffer in place; decoders are reused.
+	dec := decoders.Get().(*jsontext.Decoder)
+	dec.Reset(bytes.NewBuffer(b))
+	defer func() {
+		dec.Reset(noInput) // keep no reference to the plaintext
+		decoders.Put(dec)
+	}()
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return nil, errors.New("message is not an object")
 	}
