@@ -177,6 +177,42 @@ func (f *fakeFrame) call(c *websocket.Conn, id int, name, args string) *replyMsg
 	return r
 }
 
+// recvFrame reads and opens one frame and returns the replies in it: one,
+// or a batch's.
+func (f *fakeFrame) recvFrame(c *websocket.Conn) []frameclient.Reply {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, frame, err := c.Read(ctx)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	pt, _, err := f.Opener.Open(nil, frame)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var b struct {
+		Type     string
+		Messages []frameclient.Reply
+	}
+	if err := json.Unmarshal(pt, &b); err != nil {
+		f.t.Fatal(err)
+	}
+	if b.Type == "batch" {
+		return b.Messages
+	}
+	var one frameclient.Reply
+	if err := json.Unmarshal(pt, &one); err != nil {
+		f.t.Fatal(err)
+	}
+	return []frameclient.Reply{one}
+}
+
+// batchOf is the plaintext of a batch of messages.
+func batchOf(ms ...string) []byte {
+	return []byte(`{"type":"batch","messages":[` + strings.Join(ms, ",") + `]}`)
+}
+
 func wantCode(t *testing.T, r *replyMsg, code string) {
 	t.Helper()
 	if r.OK || r.Code() != code {
@@ -648,11 +684,11 @@ func TestBatch_EachMessageCheckedAndAnswered(t *testing.T) {
 	h := newHarness(t, Limits{RatePerSecond: 1, RateBurst: 3})
 	f, _ := h.pageLoad(t)
 	c := f.connect()
-	f.send(c, []byte(`{"type":"batch","messages":[`+
-		string(frameclient.Invoke(1, "t.echo", `{"msg":"hi"}`))+`,`+
-		string(frameclient.Invoke(2, "t.echo", `{"msg":7}`))+`,`+
-		string(frameclient.Invoke(3, "t.secret", `{}`))+`,`+
-		string(frameclient.Invoke(4, "t.echo", `{"msg":"over the rate"}`))+`]}`))
+	f.send(c, batchOf(
+		string(frameclient.Invoke(1, "t.echo", `{"msg":"hi"}`)),
+		string(frameclient.Invoke(2, "t.echo", `{"msg":7}`)),
+		string(frameclient.Invoke(3, "t.secret", `{}`)),
+		string(frameclient.Invoke(4, "t.echo", `{"msg":"over the rate"}`))))
 	codes := map[int]string{}
 	for range 4 {
 		r, err := f.recv(c)
@@ -677,45 +713,23 @@ func TestBatch_RepliesLeaveTogetherWithoutWaitingForSlowOnes(t *testing.T) {
 	h := newHarness(t, Limits{CallTimeout: 300 * time.Millisecond})
 	f, _ := h.pageLoad(t)
 	c := f.connect()
-	f.send(c, []byte(`{"type":"batch","messages":[`+
-		string(frameclient.Invoke(1, "t.echo", `{"msg":"a"}`))+`,`+
-		string(frameclient.Invoke(2, "t.slow", `{}`))+`,`+
-		string(frameclient.Invoke(3, "t.echo", `{"msg":"b"}`))+`,`+
-		string(frameclient.Invoke(4, "t.echo", `{"msg":"c"}`))+`]}`))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var frames []struct{ IDs []int }
+	f.send(c, batchOf(
+		string(frameclient.Invoke(1, "t.echo", `{"msg":"a"}`)),
+		string(frameclient.Invoke(2, "t.slow", `{}`)),
+		string(frameclient.Invoke(3, "t.echo", `{"msg":"b"}`)),
+		string(frameclient.Invoke(4, "t.echo", `{"msg":"c"}`))))
+	var frames [][]int
 	for got := 0; got < 4; {
-		_, frame, err := c.Read(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pt, _, err := f.Opener.Open(nil, frame)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var one struct {
-			Type     string
-			ID       int
-			Messages []struct{ ID int }
-		}
-		if err := json.Unmarshal(pt, &one); err != nil {
-			t.Fatal(err)
-		}
 		var ids []int
-		if one.Type == "batch" {
-			for _, m := range one.Messages {
-				ids = append(ids, m.ID)
-			}
-		} else {
-			ids = []int{one.ID}
+		for _, r := range f.recvFrame(c) {
+			ids = append(ids, r.ID)
 		}
 		slices.Sort(ids)
 		got += len(ids)
-		frames = append(frames, struct{ IDs []int }{ids})
+		frames = append(frames, ids)
 	}
-	if len(frames) != 2 || !slices.Equal(frames[0].IDs, []int{1, 3, 4}) || !slices.Equal(frames[1].IDs, []int{2}) {
-		t.Fatalf("frames = %+v, want the three fast replies together, then the slow one", frames)
+	if len(frames) != 2 || !slices.Equal(frames[0], []int{1, 3, 4}) || !slices.Equal(frames[1], []int{2}) {
+		t.Fatalf("frames = %v, want the three fast replies together, then the slow one", frames)
 	}
 }
 
@@ -751,30 +765,13 @@ func TestBatch_RefusalsCostTokensAndLeaveTogether(t *testing.T) {
 	bad := func(id int) string {
 		return fmt.Sprintf(`{"type":"invoke","id":%d,"kind":"command","name":"t.echo","args":{},"evil":1}`, id)
 	}
-	f.send(c, []byte(`{"type":"batch","messages":[`+bad(1)+`,`+bad(2)+`,`+bad(3)+`,`+bad(4)+`]}`))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, frame, err := c.Read(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pt, _, err := f.Opener.Open(nil, frame)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b struct {
-		Type     string
-		Messages []frameclient.Reply
-	}
-	if err := json.Unmarshal(pt, &b); err != nil || b.Type != "batch" || len(b.Messages) != 4 {
-		t.Fatalf("first frame = %s, want all four replies in one batch", pt)
-	}
+	f.send(c, batchOf(bad(1), bad(2), bad(3), bad(4)))
 	codes := map[int]string{}
-	for _, r := range b.Messages {
+	for _, r := range f.recvFrame(c) {
 		codes[r.ID] = r.Code()
 	}
 	want := map[int]string{1: CodeInvalidArgs, 2: CodeInvalidArgs, 3: CodeRateLimited, 4: CodeRateLimited}
 	if !maps.Equal(codes, want) {
-		t.Fatalf("codes = %v, want %v", codes, want)
+		t.Fatalf("codes in the first frame = %v, want all four: %v", codes, want)
 	}
 }

@@ -2,24 +2,10 @@
 // which messages settle them. The real thing runs in the Go e2e tests.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createBridge } from '../src/bridge.js';
+import { mountBridge } from './fake-iframe.js';
 import { batcher } from '../src/batch.js';
 
-// harness mounts a bridge on a fake document. The test plays the iframe: it
-// gets the channel's other end when the iframe "loads", and speaks on it.
-function harness() {
-  const frameWin = { posted: [], port: null, postMessage(m, origin, transfer) { this.port = transfer[0]; this.port.onmessage = (e) => this.posted.push(e.data); } };
-  const iframe = { setAttribute() {}, style: {}, contentWindow: frameWin, isConnected: true, addEventListener(type, fn) { this.onload = fn; } };
-  const fakeDocument = { createElement: () => iframe, documentElement: { appendChild() {} } };
-  const realSetInterval = globalThis.setInterval;
-  globalThis.setInterval = () => 0;
-  const bridge = createBridge({ frameURL: 'x', document: fakeDocument, fetch: async () => ({ ok: false }) });
-  globalThis.setInterval = realSetInterval;
-  iframe.onload();
-  const fromFrame = (data) => frameWin.port.postMessage(data);
-  fromFrame({ type: 'ready' });
-  return { bridge, frameWin, fromFrame, close: () => frameWin.port.close() };
-}
+const harness = mountBridge;
 
 const turn = () => new Promise((r) => setImmediate(r));
 

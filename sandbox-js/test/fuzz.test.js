@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Validator } from '@cfworker/json-schema';
 import { createIsolation } from '../src/isolation.js';
-import { createBridge } from '../src/bridge.js';
+import { mountBridge } from './fake-iframe.js';
 import { parseRequest } from '../src/shape.js';
 import { decode } from '../src/binary.js';
 import { toBase64URL, fromHex } from '../src/frame-crypto.js';
@@ -108,17 +108,7 @@ test('the isolation iframe only ever seals valid, schema-checked requests and ne
 });
 
 test('the bridge never throws on messages from its iframe and settles only on genuine replies', async () => {
-  // The test plays the iframe: it gets the channel's other end on load.
-  let port;
-  const frameWin = { postMessage(m, origin, transfer) { port = transfer[0]; port.onmessage = () => {}; } };
-  const iframe = { setAttribute() {}, style: {}, contentWindow: frameWin, isConnected: true, addEventListener(type, fn) { this.onload = fn; } };
-  const fakeDocument = { createElement: () => iframe, documentElement: { appendChild() {} } };
-  const realSetInterval = globalThis.setInterval;
-  globalThis.setInterval = () => 0;
-  const bridge = createBridge({ frameURL: 'x', document: fakeDocument, fetch: async () => ({ ok: false }) });
-  globalThis.setInterval = realSetInterval;
-  iframe.onload();
-  port.postMessage({ type: 'ready' });
+  const { bridge, fromFrame, close } = mountBridge();
   await bridge.ready;
   let settled = false;
   const pending = bridge.invoke('demo.greet', { name: 'a' }).then(() => { settled = true; }, () => { settled = true; });
@@ -130,12 +120,12 @@ test('the bridge never throws on messages from its iframe and settles only on ge
     // pending (and must not throw in the bridge: an exception there would
     // surface as an uncaught error and fail the test run).
     if (repliesToCall1(data) || (isBatch(data) && data.messages.some(repliesToCall1))) return;
-    try { port.postMessage(data); } catch { return; } // not cloneable: cannot be sent at all
+    try { fromFrame(data); } catch { return; } // not cloneable: cannot be sent at all
     await new Promise((r) => setImmediate(r));
     assert.equal(settled, false, `call settled on ${JSON.stringify(data)}`);
   }), budget);
-  port.postMessage({ type: 'reply', id: 1, ok: true, result: 'hi' });
+  fromFrame({ type: 'reply', id: 1, ok: true, result: 'hi' });
   await pending;
   assert.equal(settled, true);
-  port.close();
+  close();
 });

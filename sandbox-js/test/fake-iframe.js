@@ -1,0 +1,18 @@
+// A bridge mounted on a fake document, for tests. The test plays the
+// iframe: it gets the channel's other end when the iframe "loads", sees
+// what the bridge posts on it, and speaks on it.
+import { createBridge } from '../src/bridge.js';
+
+export function mountBridge() {
+  const frameWin = { posted: [], port: null, postMessage(m, origin, transfer) { this.port = transfer[0]; this.port.onmessage = (e) => this.posted.push(e.data); } };
+  const iframe = { setAttribute() {}, style: {}, contentWindow: frameWin, isConnected: true, addEventListener(type, fn) { this.onload = fn; } };
+  const fakeDocument = { createElement: () => iframe, documentElement: { appendChild() {} } };
+  const realSetInterval = globalThis.setInterval;
+  globalThis.setInterval = () => 0; // no watch for a removed iframe
+  const bridge = createBridge({ frameURL: 'x', document: fakeDocument, fetch: async () => ({ ok: false }) });
+  globalThis.setInterval = realSetInterval;
+  iframe.onload();
+  const fromFrame = (data) => frameWin.port.postMessage(data);
+  fromFrame({ type: 'ready' });
+  return { bridge, frameWin, fromFrame, close: () => frameWin.port.close() };
+}
