@@ -148,11 +148,6 @@ type replyError struct {
 	Message string `json:"message"`
 }
 
-// reply seals and sends the answer to call id on the connection it came on.
-func (c *Core) reply(s *session, conn *websocket.Conn, id uint64, result any, err error) {
-	c.write(s, conn, c.answer(s, id, result, err))
-}
-
 // answer is the plaintext of the reply to call id.
 func (c *Core) answer(s *session, id uint64, result any, err error) []byte {
 	r := reply{Type: "reply", ID: id, OK: err == nil}
@@ -190,11 +185,12 @@ func (c *Core) write(s *session, conn *websocket.Conn, plaintexts ...[]byte) {
 // groupWait is the longest a reply to a message of a batch is held back.
 const groupWait = 2 * time.Millisecond
 
-// replyGroup gathers the replies to one batch frame's messages so that they
-// leave together: a ready reply waits until all the others are ready, or at
-// most groupWait, and everything ready by then leaves in one frame. The
-// iframe then opens, checks and relays one frame for many calls instead of
-// one each. A reply to a message sent alone is never held.
+// replyGroup gathers the replies to one frame's messages so that they leave
+// together: a ready reply waits until all the others are ready, or at most
+// groupWait, and everything ready by then leaves in one frame. The iframe
+// then opens, checks and relays one frame for many calls instead of one
+// each. The reply to a message sent alone is the last one outstanding, so it
+// is never held.
 type replyGroup struct {
 	c       *Core
 	s       *session
@@ -205,11 +201,9 @@ type replyGroup struct {
 	timer   *time.Timer
 }
 
-// newReplyGroup returns the group for n replies, or nil when n < 2.
+// newReplyGroup returns the group for the n replies to a frame's messages,
+// sent on conn, the connection the frame came on.
 func (c *Core) newReplyGroup(s *session, conn *websocket.Conn, n int) *replyGroup {
-	if n < 2 {
-		return nil
-	}
 	return &replyGroup{c: c, s: s, conn: conn, waiting: n}
 }
 

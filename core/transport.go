@@ -100,7 +100,7 @@ func (c *Core) readLoop(s *session, conn *websocket.Conn) {
 		group := c.newReplyGroup(s, conn, len(msgs))
 		var allowed []*message
 		for _, d := range msgs {
-			if c.admit(s, conn, seq, d, len(plaintext)-blobs, blobs, group) {
+			if c.admit(s, seq, d, len(plaintext)-blobs, blobs, group) {
 				allowed = append(allowed, d.m)
 			}
 		}
@@ -108,10 +108,6 @@ func (c *Core) readLoop(s *session, conn *websocket.Conn) {
 			go func() {
 				defer func() { <-s.slots }()
 				result, err := c.dispatch(s, m)
-				if group == nil {
-					c.reply(s, conn, m.ID, result, err)
-					return
-				}
 				group.add(c.answer(s, m.ID, result, err))
 			}()
 		}
@@ -119,17 +115,13 @@ func (c *Core) readLoop(s *session, conn *websocket.Conn) {
 }
 
 // admit runs one decoded message through the transport's limits and the
-// decision; anything refused is answered here (through group, for a batch).
+// decision; anything refused is answered here, through the frame's group.
 // It reports whether the message may be dispatched, holding one of the
 // session's in-flight slots. jsonBytes and binBytes are its frame's.
-func (c *Core) admit(s *session, conn *websocket.Conn, seq uint64, d decoded, jsonBytes, binBytes int, group *replyGroup) bool {
+func (c *Core) admit(s *session, seq uint64, d decoded, jsonBytes, binBytes int, group *replyGroup) bool {
 	m := d.m
 	refuse := func(err error) bool {
-		if group == nil {
-			c.reply(s, conn, m.ID, nil, err)
-		} else {
-			group.add(c.answer(s, m.ID, nil, err))
-		}
+		group.add(c.answer(s, m.ID, nil, err))
 		return false
 	}
 	// Every message costs a token, even one refused for its shape.
