@@ -157,12 +157,20 @@ func messageOf(obj map[string]any, blobs []byte) (*message, error) {
 	if m.ID, err = callID(obj["id"]); err != nil {
 		return nil, err
 	}
+	// The first unexpected field in sorted order, so the same message always
+	// gets the same reason (map order is random).
+	unexpected, found := "", false
 	for k := range obj {
 		switch k {
 		case "type", "id", "kind", "name", "args", "bin":
 		default:
-			return m, fmt.Errorf("unexpected field %q", k)
+			if !found || k < unexpected {
+				unexpected, found = k, true
+			}
 		}
+	}
+	if found {
+		return m, fmt.Errorf("unexpected field %q", unexpected)
 	}
 	if obj["type"] != "invoke" {
 		return m, errors.New("type must be invoke")

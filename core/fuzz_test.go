@@ -28,6 +28,9 @@ var seedMessages = []string{
 	`{"type":"invoke","id":9,"kind":"command","name":"x","args":{"data":null},"bin":[{"path":"/data","len":3}]}`,
 	`{"type":"reply","id":1,"ok":true}`,
 	`[]`, `null`, ``,
+	`{"type":"batch","messages":[{"type":"invoke","id":1,"kind":"command","name":"demo.greet","args":{"name":"Ada"}},{"type":"invoke","id":2,"kind":"listen","name":"demo.tick","args":null}]}`,
+	`{"type":"batch","messages":[{"type":"invoke","id":1,"kind":"command","name":"x","args":1,"evil":1},{"type":"invoke","id":1,"kind":"command","name":"x","args":1}]}`,
+	`{"type":"batch","messages":[{"type":"batch","messages":[]}]}`,
 }
 
 func seeds(f *testing.F, list []string) {
@@ -40,33 +43,47 @@ func seeds(f *testing.F, list []string) {
 }
 
 // FuzzDecodeMessage: the strict decoder never panics, what it accepts is
-// well formed, and it decides the same way twice.
+// well formed (every message of a batch), and it decides the same way twice.
 func FuzzDecodeMessage(f *testing.F) {
 	seeds(f, seedMessages)
 	f.Add(joinPlaintext([]byte(seedMessages[8]), [][]byte{[]byte("abc")}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m1, err1 := decodeOne(b, 8)
-		m2, err2 := decodeOne(b, 8)
-		if (err1 == nil) != (err2 == nil) || !reflect.DeepEqual(m1, m2) {
+		d1, err1 := decodeFrame(b, 8)
+		d2, err2 := decodeFrame(b, 8)
+		if (err1 == nil) != (err2 == nil) || !reflect.DeepEqual(d1, d2) {
 			t.Fatalf("decoded differently twice: %v / %v", err1, err2)
 		}
 		if err1 != nil {
-			if m1 != nil && m1.ID == 0 {
-				t.Fatal("an answerable error carries no id")
-			}
 			return
 		}
-		if m1.ID == 0 || !policy.NamePattern.MatchString(m1.Name) {
-			t.Fatalf("accepted a malformed message: %+v", m1)
+		if len(d1) == 0 || len(d1) > MaxBatchMessages {
+			t.Fatalf("%d messages in one frame", len(d1))
 		}
-		switch m1.Kind {
-		case policy.KindCommand, policy.KindEvent:
-		case policy.KindListen:
-			if m1.Args != nil {
-				t.Fatal("accepted a listen with args")
+		ids := map[uint64]bool{}
+		for _, d := range d1 {
+			m := d.m
+			if m == nil || m.ID == 0 || (len(d1) > 1 && ids[m.ID]) {
+				t.Fatalf("a message without a usable id, or twice the same id in a batch: %+v", d1)
 			}
-		default:
-			t.Fatalf("accepted kind %q", m1.Kind)
+			ids[m.ID] = true
+			if d.err != nil {
+				continue // answered invalid_args by id
+			}
+			if !policy.NamePattern.MatchString(m.Name) {
+				t.Fatalf("accepted a malformed message: %+v", m)
+			}
+			if len(d1) > 1 && len(m.Bins) > 0 {
+				t.Fatal("accepted binary values inside a batch")
+			}
+			switch m.Kind {
+			case policy.KindCommand, policy.KindEvent:
+			case policy.KindListen:
+				if m.Args != nil {
+					t.Fatal("accepted a listen with args")
+				}
+			default:
+				t.Fatalf("accepted kind %q", m.Kind)
+			}
 		}
 	})
 }

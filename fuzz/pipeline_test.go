@@ -181,6 +181,8 @@ func FuzzSealedPlaintext(f *testing.F) {
 		`{"type":"invoke","id":1,"kind":"command","name":"f.nope","args":{}}`,
 		`{"type":"invoke","id":1,"kind":"listen","name":"f.echo","args":null}`,
 		`{"type":"invoke","id":1,"kind":"command","name":"f.echo","args":{"a":1,"a":1}}`,
+		`{"type":"batch","messages":[{"type":"invoke","id":1,"kind":"command","name":"f.echo","args":{}},{"type":"invoke","id":2,"kind":"command","name":"f.nope","args":{}}]}`,
+		`{"type":"batch","messages":[{"type":"invoke","id":1,"kind":"command","name":"f.echo","args":{},"x":1}]}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -35,7 +35,8 @@ type Frame struct {
 	Sealer    *crypto.Sealer
 	Opener    *crypto.Opener
 
-	queued []*Reply // messages of a batch not yet returned by Recv
+	queued     []*Reply        // messages of a batch not yet returned by Recv
+	queuedFrom *websocket.Conn // the connection they came on
 }
 
 // Get fetches url and returns its status and body.
@@ -164,6 +165,9 @@ func (r *Reply) Code() string {
 // (binary-form plaintexts: the JSON part only). A connection the core ended
 // returns its error.
 func (f *Frame) Recv(ctx context.Context, c *websocket.Conn) (*Reply, error) {
+	if f.queuedFrom != c {
+		f.queued, f.queuedFrom = nil, c // what is left of another connection's batch is gone with it
+	}
 	if len(f.queued) == 0 {
 		_, frame, err := c.Read(ctx)
 		if err != nil {
