@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
@@ -27,6 +29,12 @@ import (
 // by default) over real loopback WebSockets with the reference policy, and
 // prints p50/p99 per 10 s window and the heap at start and end.
 //
+// The core runs in a child process of its own, as the isogate binary would
+// (this test binary again, serving), so the load generator's goroutines and
+// garbage do not show up in the core's latency. A plain WebSocket echo runs
+// in another child as the baseline, on the same schedule: the machine's own
+// noise shows in both.
+//
 // The load is open-loop: requests leave on a fixed schedule, at half the
 // throughput the same core and clients reach when saturated (measured first,
 // in the same run), whether or not earlier replies are back; latency counts
@@ -35,6 +43,14 @@ import (
 // each reply before the next request hides the stalls it should be
 // measuring (coordinated omission).
 func TestP4Report(t *testing.T) {
+	switch os.Getenv("ISOGATE_P4_SERVE") {
+	case "core":
+		serveP4Core(t)
+		return
+	case "echo":
+		serveP4Echo(t)
+		return
+	}
 	if os.Getenv("ISOGATE_BENCH") == "" {
 		t.Skip("make bench runs this")
 	}
@@ -43,18 +59,10 @@ func TestP4Report(t *testing.T) {
 		total = time.Duration(s) * time.Second
 	}
 	const window, conns = 10 * time.Second, 4
-	TuneGC() // as the isogate binary runs
-	c, err := New(Config{App: fstest.MapFS{"index.html": {Data: []byte("<!doctype html>")}}, Policy: refPolicy(t),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"docs.read", "docs.write", "user.me", "docs.search"} {
-		c.Handle(name, func(_ context.Context, a any) (any, error) { return a, nil })
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go c.Serve(ctx)
+	coreURL, heapURL := p4Child(t, "core")
+	echoURL, _ := p4Child(t, "echo")
 
 	calls := []struct{ name, args string }{
 		{"docs.read", `{"user":"cy","path":"workspace/plan.md"}`},
@@ -69,7 +77,7 @@ func TestP4Report(t *testing.T) {
 	}
 	var clients []client
 	for range conns {
-		f, err := frameclient.Load(c.URL())
+		f, err := frameclient.Load(coreURL)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,30 +115,14 @@ func TestP4Report(t *testing.T) {
 	interval := time.Duration(float64(time.Second) * conns / (capacity / 2)) // per connection
 
 	heap := func() uint64 {
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.HeapInuse
-	}
-
-	// The baseline, under the same schedule in the same run: a plain
-	// WebSocket echo on loopback. The machine's own noise (other processes,
-	// a CPU slower for a while) shows in its p99 as in the core's.
-	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, nil)
+		_, body, err := frameclient.Get(heapURL)
 		if err != nil {
-			return
+			t.Fatal(err)
 		}
-		defer c.CloseNow()
-		for {
-			typ, b, err := c.Read(ctx)
-			if err != nil || c.Write(ctx, typ, b) != nil {
-				return
-			}
-		}
-	}))
-	defer echo.Close()
-	plainConn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(echo.URL, "http"), nil)
+		n, _ := strconv.ParseUint(body, 10, 64)
+		return n
+	}
+	plainConn, _, err := websocket.Dial(ctx, echoURL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,6 +161,9 @@ func TestP4Report(t *testing.T) {
 				r, err := cl.f.Recv(ctx, cl.conn)
 				if err != nil {
 					return 0, err
+				}
+				if r.Code() != "" && r.Code() != "denied" {
+					return 0, fmt.Errorf("reply %d: %s", r.ID, r.Code()) // only the policy's own denials are expected
 				}
 				return r.ID - idBase, nil
 			},
@@ -259,4 +254,87 @@ func TestP4Report(t *testing.T) {
 		total, float64(time.Second)*conns/float64(interval), capacity, conns, line, spread(p99s), float64(heapStart)/(1<<20), float64(heapEnd)/(1<<20))
 	fmt.Printf("P4 baseline, plain WebSocket echo on the same schedule: p99 µs per window:%s; spread %.0f%%; core p99 / echo p99 spread %.0f%%\n",
 		plainLine, spread(plainP99s), spread(rel))
+}
+
+// p4Child runs this test binary again as a P4 server (what: "core" or
+// "echo") and returns the URLs it prints: the one to load, and one that
+// answers the server's heap in use after a collection.
+func p4Child(t *testing.T, what string) (string, string) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestP4Report$")
+	cmd.Env = append(os.Environ(), "ISOGATE_P4_SERVE="+what)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe() // the child serves until its stdin closes
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "P4SERVE" {
+			go io.Copy(io.Discard, stdout)
+			return f[1], f[2]
+		}
+	}
+	t.Fatalf("the %s child printed no URLs", what)
+	return "", ""
+}
+
+// p4Serve prints the URLs of a P4 child and serves until stdin closes.
+func p4Serve(t *testing.T, url string) {
+	heap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		fmt.Fprint(w, m.HeapInuse)
+	}))
+	defer heap.Close()
+	fmt.Printf("P4SERVE %s %s\n", url, heap.URL)
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// serveP4Core is the core under test: the reference policy, handlers that
+// echo their args, the GC settings of the isogate binary.
+func serveP4Core(t *testing.T) {
+	TuneGC()
+	// The per-session rate limit (1000/s by default) would answer most of
+	// the load rate_limited at once; P4 measures the whole path.
+	c, err := New(Config{App: fstest.MapFS{"index.html": {Data: []byte("<!doctype html>")}}, Policy: refPolicy(t),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Limits: Limits{RatePerSecond: 1 << 30, RateBurst: 1 << 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"docs.read", "docs.write", "user.me", "docs.search"} {
+		c.Handle(name, func(_ context.Context, a any) (any, error) { return a, nil })
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Serve(ctx)
+	p4Serve(t, c.URL())
+}
+
+// serveP4Echo is the baseline: a plain WebSocket echo on loopback.
+func serveP4Echo(t *testing.T) {
+	TuneGC()
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			typ, b, err := c.Read(r.Context())
+			if err != nil || c.Write(r.Context(), typ, b) != nil {
+				return
+			}
+		}
+	}))
+	defer echo.Close()
+	p4Serve(t, "ws"+strings.TrimPrefix(echo.URL, "http"))
 }
