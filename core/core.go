@@ -20,11 +20,12 @@ import (
 // Limits protect the core from a hostile page. Each is documented with the
 // risk it guards against; zero values take the defaults.
 type Limits struct {
-	// MaxMessageBytes bounds the JSON of one message; more rejects
-	// too_large: decoding, schema and policy costs grow with it.
+	// MaxMessageBytes bounds the JSON of one frame: decoding, schema and
+	// policy costs grow with it. The iframe answers too_large above it; a
+	// frame over it that reaches the core closes the connection undecoded.
 	MaxMessageBytes int64
 	// MaxBinaryBytes bounds the raw bytes (Uint8Array, ArrayBuffer) of one
-	// message; more rejects too_large. A frame larger than both limits
+	// message, in the same way. A frame larger than both limits
 	// together closes the connection before it is buffered whole: memory
 	// exhaustion.
 	MaxBinaryBytes int64

@@ -58,10 +58,11 @@ func newHarnessWith(t *testing.T, configure func(*Config)) *harness {
 		"schemas/t.echo.json":   {Data: []byte(`{"type":"object","properties":{"msg":{"type":"string"}},"required":["msg"],"additionalProperties":false}`)},
 		"schemas/t.secret.json": {Data: []byte(schema)},
 		// The schema sees a blob as {"$binary": length}.
-		"schemas/t.blob.json":  {Data: []byte(`{"type":"object","properties":{"data":{"type":"object","properties":{"$binary":{"type":"integer","maximum":8}},"required":["$binary"]}},"required":["data"]}`)},
-		"schemas/t.panic.json": {Data: []byte(schema)},
-		"schemas/t.slow.json":  {Data: []byte(schema)},
-		"schemas/t.fail.json":  {Data: []byte(schema)},
+		"schemas/t.blob.json":   {Data: []byte(`{"type":"object","properties":{"data":{"type":"object","properties":{"$binary":{"type":"integer","maximum":8}},"required":["$binary"]}},"required":["data"]}`)},
+		"schemas/t.panic.json":  {Data: []byte(schema)},
+		"schemas/t.slow.json":   {Data: []byte(schema)},
+		"schemas/t.fail.json":   {Data: []byte(schema)},
+		"schemas/t.public.json": {Data: []byte(schema)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +88,8 @@ func newHarnessWith(t *testing.T, configure func(*Config)) *harness {
 	c.Handle("t.secret", count(func(context.Context, any) (any, error) { return "leaked", nil }))
 	c.Handle("t.panic", count(func(context.Context, any) (any, error) { panic("boom") }))
 	c.Handle("t.fail", count(func(context.Context, any) (any, error) { return nil, errors.New("disk on fire at /secret/path") }))
+	// t.public answers with a result whose encoding panics.
+	c.Handle("t.public", count(func(context.Context, any) (any, error) { return explodingJSON{}, nil }))
 	c.Handle("t.slow", count(func(ctx context.Context, _ any) (any, error) { <-ctx.Done(); return nil, ctx.Err() }))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
@@ -406,13 +409,14 @@ func TestTransport_FrameSizeLimitAtBoundary(t *testing.T) {
 			t.Fatalf("%d-byte message: %+v %v", size, r, err)
 		}
 	}
+	// One byte over is not decoded: the iframe answers too_large itself and
+	// never sends it, so the peer is broken and the connection ends.
 	f.send(c, plaintext(3, limit+1))
-	if r, err := f.recv(c); err != nil {
-		t.Fatalf("%d-byte message: %v", limit+1, err)
-	} else {
-		wantCode(t, r, CodeTooLarge)
+	if _, err := f.recv(c); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
+		t.Fatalf("%d-byte message: connection ended with %v, want message too big", limit+1, err)
 	}
 	// A frame past both limits together is not even read.
+	c = f.connect()
 	f.send(c, plaintext(4, limit+64+5+1))
 	if _, err := f.recv(c); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
 		t.Fatalf("frame past both limits: connection ended with %v, want message too big", err)
@@ -773,5 +777,57 @@ func TestBatch_RefusalsCostTokensAndLeaveTogether(t *testing.T) {
 	want := map[int]string{1: CodeInvalidArgs, 2: CodeInvalidArgs, 3: CodeRateLimited, 4: CodeRateLimited}
 	if !maps.Equal(codes, want) {
 		t.Fatalf("codes in the first frame = %v, want all four: %v", codes, want)
+	}
+}
+
+// panicsOnWrite panics on its nth write.
+type panicsOnWrite struct {
+	n     int
+	count atomic.Int64
+}
+
+func (p *panicsOnWrite) Write(b []byte) (int, error) {
+	if p.count.Add(1) == int64(p.n) {
+		panic("disk driver bug")
+	}
+	return len(b), nil
+}
+
+// A panic while a batch is being admitted gives back the in-flight slots of
+// the messages admitted before it (found in review: they leaked, and after a
+// reconnect every call was rate_limited).
+func TestReadLoop_PanicMidBatchReturnsTheSlots(t *testing.T) {
+	h := newHarnessWith(t, func(c *Config) {
+		c.Limits = Limits{MaxInFlight: 2}
+		c.DecisionLog = policy.NewDecisionLog(&panicsOnWrite{n: 2})
+	})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	f.send(c, batchOf(string(frameclient.Invoke(1, "t.echo", `{"msg":"a"}`)), string(frameclient.Invoke(2, "t.echo", `{"msg":"b"}`))))
+	if _, err := f.recv(c); websocket.CloseStatus(err) != websocket.StatusInternalError {
+		t.Fatalf("got %v, want the connection closed by the core", err)
+	}
+	c = f.connect()
+	defer c.CloseNow()
+	for id := 3; id <= 4; id++ {
+		if r := f.call(c, id, "t.echo", `{"msg":"after"}`); !r.OK {
+			t.Fatalf("call %d after the panic: %+v", id, r.Error)
+		}
+	}
+}
+
+type explodingJSON struct{}
+
+func (explodingJSON) MarshalJSON() ([]byte, error) { panic("bad MarshalJSON") }
+
+// A panic outside the handler itself (here encoding its result) answers the
+// call handler_error; the connection and the process go on.
+func TestDispatch_PanicEncodingAResultIsHandlerError(t *testing.T) {
+	h := newHarness(t, Limits{})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	wantCode(t, f.call(c, 1, "t.public", `{}`), CodeHandler)
+	if r := f.call(c, 2, "t.echo", `{"msg":"still here"}`); !r.OK {
+		t.Fatalf("after the panic: %+v", r.Error)
 	}
 }

@@ -25,7 +25,8 @@ type message struct {
 }
 
 var (
-	errDepth = errors.New("nested too deeply")
+	errDepth  = errors.New("nested too deeply")
+	errTooBig = errors.New("over the size limits")
 )
 
 // decoded is one message of a frame: err set means the message is answered
@@ -47,11 +48,17 @@ var (
 // in JSON form (a request with binary values always travels alone). An error
 // means the frame as a whole does not decode, or a message in it has no
 // usable id: nothing in it can be answered.
-func decodeFrame(plaintext []byte, maxDepth int) ([]decoded, error) {
+func decodeFrame(plaintext []byte, l Limits) ([]decoded, error) {
 	b, blobs, err := splitPlaintext(plaintext)
 	if err != nil {
 		return nil, err
 	}
+	// Sizes first: nothing over a limit is decoded at all. The iframe never
+	// sends more (it answers too_large itself), so the peer is broken.
+	if int64(len(b)) > l.MaxMessageBytes || int64(len(blobs)) > l.MaxBinaryBytes {
+		return nil, fmt.Errorf("%w: %d bytes of JSON and %d of binary", errTooBig, len(b), len(blobs))
+	}
+	maxDepth := l.MaxDepth
 	// jsontext rejects duplicate names at any depth and invalid UTF-8. It
 	// reads a bytes.Buffer in place; decoders are reused.
 	dec := decoders.Get().(*jsontext.Decoder)
@@ -134,6 +141,9 @@ func decodeBatch(dec *jsontext.Decoder, maxDepth int) ([]any, error) {
 	}
 	list := []any{}
 	for dec.PeekKind() != ']' {
+		if len(list) == MaxBatchMessages {
+			return nil, fmt.Errorf("a batch holds 1 to %d messages", MaxBatchMessages) // before decoding the rest
+		}
 		v, err := decodeValue(dec, -1, maxDepth)
 		if err != nil {
 			return nil, err
@@ -143,7 +153,7 @@ func decodeBatch(dec *jsontext.Decoder, maxDepth int) ([]any, error) {
 	if _, err := dec.ReadToken(); err != nil {
 		return nil, err
 	}
-	if len(list) == 0 || len(list) > MaxBatchMessages {
+	if len(list) == 0 {
 		return nil, fmt.Errorf("a batch holds 1 to %d messages", MaxBatchMessages)
 	}
 	return list, nil

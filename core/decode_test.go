@@ -72,7 +72,7 @@ func TestDecodeMessage_HugeNumbersKeptExact(t *testing.T) {
 
 // decodeOne decodes a frame that must hold exactly one message.
 func decodeOne(b []byte, maxDepth int) (*message, error) {
-	ds, err := decodeFrame(b, maxDepth)
+	ds, err := decodeFrame(b, Limits{MaxDepth: maxDepth}.withDefaults())
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func TestDecodeFrame_BatchAttacks(t *testing.T) {
 		{"binary form cannot batch", append([]byte{binaryForm, 0, 0, 0, byte(len(batch(inv(1, `1`))))}, batch(inv(1, `1`))...), true, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ds, err := decodeFrame(c.in, 8)
+			ds, err := decodeFrame(c.in, Limits{MaxDepth: 8}.withDefaults())
 			if (err != nil) != c.fatal {
 				t.Fatalf("err = %v, want fatal=%v", err, c.fatal)
 			}

@@ -48,8 +48,8 @@ func FuzzDecodeMessage(f *testing.F) {
 	seeds(f, seedMessages)
 	f.Add(joinPlaintext([]byte(seedMessages[8]), [][]byte{[]byte("abc")}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		d1, err1 := decodeFrame(b, 8)
-		d2, err2 := decodeFrame(b, 8)
+		d1, err1 := decodeFrame(b, Limits{MaxDepth: 8}.withDefaults())
+		d2, err2 := decodeFrame(b, Limits{MaxDepth: 8}.withDefaults())
 		if (err1 == nil) != (err2 == nil) || !reflect.DeepEqual(d1, d2) {
 			t.Fatalf("decoded differently twice: %v / %v", err1, err2)
 		}

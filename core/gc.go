@@ -1,29 +1,34 @@
 package core
 
 import (
+	"math"
 	"os"
 	"runtime/debug"
 )
 
-// GC settings for a process that runs a core, unless its environment sets
-// its own (GOGC, GOMEMLIMIT). A core keeps a few MiB live and allocates a
-// little per message, so Go's default (collect when the heap has doubled)
-// collects several times a second under load; at 400% it collects a quarter
-// as often (P4 measured 40% more messages per second, and a shorter tail),
-// and the soft limit makes it collect harder before a burst of large binary
-// payloads could grow the heap far.
+// GC settings for a process that runs a core. A core keeps a few MiB live
+// and allocates a little per message, so Go's default (collect when the
+// heap has doubled) collects several times a second under load; at 400% it
+// collects a quarter as often (P4 measured about 40% more messages per
+// second). The soft limit makes it collect harder before bursts of large
+// binary payloads could grow the heap far.
 const (
 	gcPercent   = 400
-	memoryLimit = 512 << 20
+	memoryLimit = 1 << 30
 )
 
-// TuneGC applies those settings. The isogate binary calls it at start; a
-// program embedding a core may, or may leave its own.
+// TuneGC applies those settings where nothing else chose: GOGC and
+// GOMEMLIMIT in the environment, or values the program set itself, win. No
+// limit is added when the collector is off. The isogate binary calls it at
+// start; a program embedding a core may, or may leave its own settings.
 func TuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
+	gogc := os.Getenv("GOGC")
+	if gogc == "" {
+		if prev := debug.SetGCPercent(gcPercent); prev != 100 {
+			debug.SetGCPercent(prev) // the program chose its own
+		}
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
+	if os.Getenv("GOMEMLIMIT") == "" && gogc != "off" && debug.SetMemoryLimit(-1) == math.MaxInt64 {
 		debug.SetMemoryLimit(memoryLimit)
 	}
 }

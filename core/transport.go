@@ -3,6 +3,7 @@ package core
 import (
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime/debug"
@@ -57,11 +58,10 @@ func (c *Core) refuse(w http.ResponseWriter, r *http.Request, why string) {
 	http.Error(w, "forbidden", http.StatusForbidden)
 }
 
-// readLoop opens frames in order (the replay window is per session), admits
-// each message of a frame in turn, then dispatches the admitted ones, each on
-// its own goroutine. A frame that does not
-// open, or does not decode, ends the connection: the peer is not the iframe,
-// or the iframe is broken, and nothing it sends can be trusted.
+// readLoop opens frames in order (the replay window is per session) and takes
+// each frame's messages (takeFrame). A frame that does not open, or does not
+// decode, ends the connection: the peer is not the iframe, or the iframe is
+// broken, and nothing it sends can be trusted.
 func (c *Core) readLoop(s *session, conn *websocket.Conn) {
 	// A bug met on the message path costs this connection, never the process
 	// or a connection left open and silent: the iframe reconnects.
@@ -86,39 +86,70 @@ func (c *Core) readLoop(s *session, conn *websocket.Conn) {
 			c.dropConn(s, conn, websocket.StatusPolicyViolation, "frame does not open")
 			return
 		}
-		msgs, err := decodeFrame(plaintext, c.limits.MaxDepth)
+		msgs, err := decodeFrame(plaintext, c.limits)
+		if errors.Is(err, errTooBig) {
+			c.dropConn(s, conn, websocket.StatusMessageTooBig, err.Error())
+			return
+		}
 		if err != nil {
 			c.dropConn(s, conn, websocket.StatusPolicyViolation, "undecodable message: "+err.Error())
 			return
 		}
-		blobs := 0
-		for _, d := range msgs {
-			blobs += d.m.blobBytes()
-		}
-		// All of a frame's messages are decided before any is dispatched, and
-		// the replies to a batch, refusals included, leave together.
-		group := c.newReplyGroup(s, conn, len(msgs))
-		var allowed []*message
-		for _, d := range msgs {
-			if c.admit(s, seq, d, len(plaintext)-blobs, blobs, group) {
-				allowed = append(allowed, d.m)
+		c.takeFrame(s, conn, seq, msgs)
+	}
+}
+
+// takeFrame admits each message of a frame in turn, then dispatches the
+// admitted ones, each on its own goroutine. All of a frame's messages are
+// decided before any is dispatched, and the replies to a batch, refusals
+// included, leave together.
+func (c *Core) takeFrame(s *session, conn *websocket.Conn, seq uint64, msgs []decoded) {
+	group := c.newReplyGroup(s, conn, len(msgs))
+	var allowed []*message
+	defer func() {
+		if r := recover(); r != nil {
+			for range allowed { // admitted, never dispatched: their slots go back
+				<-s.slots
 			}
+			panic(r) // for readLoop, which closes the connection
 		}
-		for _, m := range allowed {
-			go func() {
-				defer func() { <-s.slots }()
-				result, err := c.dispatch(s, m)
-				group.add(c.answer(s, m.ID, result, err))
-			}()
+	}()
+	for _, d := range msgs {
+		if c.admit(s, seq, d, group) {
+			allowed = append(allowed, d.m)
 		}
 	}
+	for _, m := range allowed {
+		go c.dispatchAndReply(s, m, group)
+	}
+	allowed = nil
+}
+
+// dispatchAndReply runs an admitted message and hands its reply to group.
+// A panic outside the handler (encoding its result, say) still answers the
+// call, with handler_error, and costs nothing else.
+func (c *Core) dispatchAndReply(s *session, m *message, group *replyGroup) {
+	defer func() { <-s.slots }()
+	answered := false
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("dispatch panicked", "session", s.id, "name", m.Name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			if !answered {
+				group.add(c.answer(s, m.ID, nil, &Error{Code: CodeHandler, Message: "command failed"}))
+			}
+		}
+	}()
+	result, err := c.dispatch(s, m)
+	b := c.answer(s, m.ID, result, err)
+	answered = true
+	group.add(b)
 }
 
 // admit runs one decoded message through the transport's limits and the
 // decision; anything refused is answered here, through the frame's group.
 // It reports whether the message may be dispatched, holding one of the
-// session's in-flight slots. jsonBytes and binBytes are its frame's.
-func (c *Core) admit(s *session, seq uint64, d decoded, jsonBytes, binBytes int, group *replyGroup) bool {
+// session's in-flight slots.
+func (c *Core) admit(s *session, seq uint64, d decoded, group *replyGroup) bool {
 	m := d.m
 	refuse := func(err error) bool {
 		group.add(c.answer(s, m.ID, nil, err))
@@ -131,14 +162,17 @@ func (c *Core) admit(s *session, seq uint64, d decoded, jsonBytes, binBytes int,
 	if d.err != nil {
 		return refuse(&Error{Code: CodeInvalidArgs, Message: d.err.Error()})
 	}
-	if int64(jsonBytes) > c.limits.MaxMessageBytes || int64(binBytes) > c.limits.MaxBinaryBytes {
-		return refuse(&Error{Code: CodeTooLarge, Message: fmt.Sprintf("message is %d bytes of JSON and %d of binary", jsonBytes, binBytes)})
-	}
 	select {
 	case s.slots <- struct{}{}:
 	default:
 		return refuse(&Error{Code: CodeRateLimited, Message: "too many calls in flight"})
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			<-s.slots // the slot goes back with a panic in decide
+			panic(r)
+		}
+	}()
 	if err := c.decide(s, seq, m); err != nil {
 		<-s.slots
 		return refuse(err)

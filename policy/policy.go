@@ -124,7 +124,11 @@ func (p *Policy) CheckGeneric(ctx context.Context, in *Input) (v Verdict) {
 // connection or the process.
 func failClosed(v *Verdict) {
 	if r := recover(); r != nil {
-		*v = Verdict{Code: CodeDenied, Reasons: []string{"policy evaluation failed: internal error"}}
+		msg := oneLine(fmt.Sprint(r))
+		if len(msg) > 200 {
+			msg = msg[:200]
+		}
+		*v = Verdict{Code: CodeDenied, Reasons: []string{"policy evaluation failed: internal error: " + msg}}
 	}
 }
 
