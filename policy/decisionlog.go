@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/isogate/isogate/internal/jsonptr"
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 )
 
@@ -77,7 +78,13 @@ func (l *DecisionLog) Record(ctx context.Context, p *Policy, in *Input, v Verdic
 	}
 	doc := in.document()
 	event := map[string]any{"input": doc}
-	if err := p.applyMasks(ctx, doc, event, &d); err != nil {
+	if value, err := in.value(); err != nil {
+		// OPA cannot represent this input (a number past its range), so the
+		// mask rule cannot run on it, and the policy already denied it: the
+		// decision is logged with the whole input withheld.
+		event["input"] = nil
+		d.Erased = []string{"/input"}
+	} else if err := p.applyMasks(ctx, value, event, &d); err != nil {
 		return err
 	}
 	d.Input = event["input"]
@@ -95,10 +102,10 @@ func (l *DecisionLog) Record(ctx context.Context, p *Policy, in *Input, v Verdic
 
 // applyMasks evaluates the mask rule and applies it to a deep copy of the
 // input inside event (the handler still gets the original arguments).
-func (p *Policy) applyMasks(ctx context.Context, doc map[string]any, event map[string]any, d *Decision) error {
+func (p *Policy) applyMasks(ctx context.Context, input ast.Value, event map[string]any, d *Decision) error {
 	ctx, cancel := context.WithTimeout(ctx, p.EvalTimeout)
 	defer cancel()
-	rs, err := p.mask.Eval(ctx, rego.EvalInput(doc))
+	rs, err := p.mask.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
 		return fmt.Errorf("decision log: mask rule: %w", err)
 	}

@@ -72,3 +72,30 @@ func TestDecisionLog_WriteFailureIsAnError(t *testing.T) {
 		t.Fatal("a failed write was not reported")
 	}
 }
+
+// An input OPA cannot represent (found in review: a number past its range
+// made the mask rule fail, so the call answered unavailable and left no
+// line) is denied and logged with the whole input withheld: nothing
+// unmasked reaches the log, and the auditor still sees the decision.
+func TestDecisionLog_InputOPACannotRepresentIsWithheld(t *testing.T) {
+	p, err := loadMap(map[string]string{"p.rego": maskedPolicy, "log.rego": maskRules, "schemas/login.json": `{}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	in := &Input{Kind: KindCommand, Name: "login", Args: map[string]any{"password": "hunter2", "n": json.Number("1e20000000")}, Session: "s1", Window: "main", Seq: 4}
+	v := p.Check(context.Background(), in)
+	if v.Allow {
+		t.Fatalf("allowed: %+v", v)
+	}
+	if err := NewDecisionLog(&buf).Record(context.Background(), p, in, v, time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	var d Decision
+	if err := json.Unmarshal(buf.Bytes(), &d); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "hunter2") || d.Input != nil || strings.Join(d.Erased, ",") != "/input" || d.Result.Allow {
+		t.Fatalf("decision line = %s", buf.String())
+	}
+}
