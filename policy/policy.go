@@ -100,13 +100,19 @@ func (p *Policy) Check(ctx context.Context, in *Input) (v Verdict) {
 	if v, ok := p.checkSchema(in); !ok {
 		return v
 	}
+	// On every path, the fast one's constant verdicts included, an input
+	// OPA cannot represent (a number past its range) is denied.
+	input, err := in.value()
+	if err != nil {
+		return evalFailed(err)
+	}
 	if s := p.fast[[2]string{in.Kind, in.Name}]; s != nil {
 		if s.constant != nil {
 			return Verdict{Allow: s.constant.Allow, Code: s.constant.Code, Reasons: append([]string{}, s.constant.Reasons...)}
 		}
-		return p.decideWith(ctx, s.query, in)
+		return p.decideWith(ctx, s.query, input)
 	}
-	return p.decide(ctx, in)
+	return p.decideWith(ctx, p.query, input)
 }
 
 // CheckGeneric is Check without the fast path: the whole policy for every
@@ -116,7 +122,11 @@ func (p *Policy) CheckGeneric(ctx context.Context, in *Input) (v Verdict) {
 	if v, ok := p.checkSchema(in); !ok {
 		return v
 	}
-	return p.decide(ctx, in)
+	input, err := in.value()
+	if err != nil {
+		return evalFailed(err)
+	}
+	return p.decideWith(ctx, p.query, input)
 }
 
 // failClosed turns a panic in the schema validator or the evaluator into a
@@ -171,20 +181,16 @@ func schemaReason(err error) string {
 	return err.Error()
 }
 
-func (p *Policy) decide(ctx context.Context, in *Input, opts ...rego.EvalOption) Verdict {
-	return p.decideWith(ctx, p.query, in, opts...)
+func evalFailed(err error) Verdict {
+	return Verdict{Code: CodeDenied, Reasons: []string{"policy evaluation failed: " + oneLine(err.Error())}}
 }
 
-func (p *Policy) decideWith(ctx context.Context, q rego.PreparedEvalQuery, in *Input, opts ...rego.EvalOption) Verdict {
+func (p *Policy) decideWith(ctx context.Context, q rego.PreparedEvalQuery, input ast.Value, opts ...rego.EvalOption) Verdict {
 	ctx, cancel := context.WithTimeout(ctx, p.EvalTimeout)
 	defer cancel()
-	input, err := in.value()
-	if err != nil {
-		return Verdict{Code: CodeDenied, Reasons: []string{"policy evaluation failed: " + oneLine(err.Error())}}
-	}
 	rs, err := q.Eval(ctx, append(opts, rego.EvalParsedInput(input))...)
 	if err != nil {
-		return Verdict{Code: CodeDenied, Reasons: []string{"policy evaluation failed: " + oneLine(err.Error())}}
+		return evalFailed(err)
 	}
 	if len(rs) != 1 {
 		return Verdict{Code: CodeDenied, Reasons: []string{"policy returned no result"}}
@@ -217,8 +223,12 @@ func (p *Policy) Explain(ctx context.Context, in *Input, mode string) (Verdict, 
 	if v, ok := p.checkSchema(in); !ok {
 		return v, nil
 	}
+	input, err := in.value()
+	if err != nil {
+		return evalFailed(err), nil
+	}
 	buf := topdown.NewBufferTracer()
-	v := p.decide(ctx, in, rego.EvalQueryTracer(buf))
+	v := p.decideWith(ctx, p.query, input, rego.EvalQueryTracer(buf))
 	var events []*topdown.Event
 	switch mode {
 	case "notes":
