@@ -99,6 +99,14 @@ func genArgs(r *rand.Rand, schema json.RawMessage) any {
 		}
 	case 2:
 		return pick(nil, "x", []any{})
+	case 3:
+		// Numbers past OPA's range, where a schema takes numbers: denied on
+		// both paths, constant verdicts included.
+		for _, k := range []string{"value", "since", "n"} {
+			if _, ok := args[k]; ok {
+				args[k] = pick(json.Number("1e20000000"), json.Number("-1e100000"))
+			}
+		}
 	}
 	return args
 }
