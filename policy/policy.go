@@ -53,6 +53,9 @@ type Input struct {
 	Window  string `json:"window"`
 	Session string `json:"session"`
 	Seq     uint64 `json:"seq"`
+
+	built    ast.Value // by value, once, for the policy step and the decision log
+	builtErr error
 }
 
 // Verdict is the final decision on one message.
@@ -259,6 +262,13 @@ func reasonText(r any) string {
 // Values of Go types other than the decoders produce go through OPA's own
 // conversion, whose error fails the evaluation as before.
 func (in *Input) value() (ast.Value, error) {
+	if in.built == nil && in.builtErr == nil {
+		in.built, in.builtErr = in.build()
+	}
+	return in.built, in.builtErr
+}
+
+func (in *Input) build() (ast.Value, error) {
 	args, err := termOf(in.Args)
 	if err != nil {
 		return nil, err
