@@ -98,7 +98,20 @@ func (p *Policy) Hook() []byte { return p.hook }
 
 // Check runs the schema step and then the policy step on one message whose
 // args were decoded with json.Number (as the core's strict decoder does).
-func (p *Policy) Check(ctx context.Context, in *Input) (v Verdict) {
+func (p *Policy) Check(ctx context.Context, in *Input) Verdict {
+	return p.check(ctx, in, true)
+}
+
+// CheckGeneric is Check without the fast path: the whole policy for every
+// message. The differential test compares the two.
+func (p *Policy) CheckGeneric(ctx context.Context, in *Input) Verdict {
+	return p.check(ctx, in, false)
+}
+
+// check is the schema step, then the policy step: the fast path's
+// specialized query where there is one and fast is set, else the whole
+// policy.
+func (p *Policy) check(ctx context.Context, in *Input, fast bool, opts ...rego.EvalOption) (v Verdict) {
 	defer failClosed(&v)
 	if v, ok := p.checkSchema(in); !ok {
 		return v
@@ -109,27 +122,14 @@ func (p *Policy) Check(ctx context.Context, in *Input) (v Verdict) {
 	if err != nil {
 		return evalFailed(err)
 	}
-	if s := p.fast[[2]string{in.Kind, in.Name}]; s != nil {
+	q := p.query
+	if s := p.fast[[2]string{in.Kind, in.Name}]; fast && s != nil {
 		if s.constant != nil {
 			return Verdict{Allow: s.constant.Allow, Code: s.constant.Code, Reasons: append([]string{}, s.constant.Reasons...)}
 		}
-		return p.decideWith(ctx, s.query, input)
+		q = s.query
 	}
-	return p.decideWith(ctx, p.query, input)
-}
-
-// CheckGeneric is Check without the fast path: the whole policy for every
-// message. The differential test compares the two.
-func (p *Policy) CheckGeneric(ctx context.Context, in *Input) (v Verdict) {
-	defer failClosed(&v)
-	if v, ok := p.checkSchema(in); !ok {
-		return v
-	}
-	input, err := in.value()
-	if err != nil {
-		return evalFailed(err)
-	}
-	return p.decideWith(ctx, p.query, input)
+	return p.decideWith(ctx, q, input, opts...)
 }
 
 // failClosed turns a panic in the schema validator or the evaluator into a
@@ -223,15 +223,8 @@ func (p *Policy) decideWith(ctx context.Context, q rego.PreparedEvalQuery, input
 // the evaluation, filtered as `opa eval --explain` filters it (mode "full",
 // "notes" or "fails"), one line per event.
 func (p *Policy) Explain(ctx context.Context, in *Input, mode string) (Verdict, []string) {
-	if v, ok := p.checkSchema(in); !ok {
-		return v, nil
-	}
-	input, err := in.value()
-	if err != nil {
-		return evalFailed(err), nil
-	}
 	buf := topdown.NewBufferTracer()
-	v := p.decideWith(ctx, p.query, input, rego.EvalQueryTracer(buf))
+	v := p.check(ctx, in, false, rego.EvalQueryTracer(buf))
 	var events []*topdown.Event
 	switch mode {
 	case "notes":
