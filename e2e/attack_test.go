@@ -197,3 +197,33 @@ func TestAttack_IsolationHookVetoes(t *testing.T) {
 		t.Fatalf("a vetoed call reached the core (%d decisions)", n)
 	}
 }
+
+// The iframe takes one channel, the bridge's, handed over when it loaded.
+// Page script that hands it a second one and speaks on it gets nothing
+// through: no reply, and the core never sees the request.
+func TestAttack_SecondChannelFromThePageIsIgnored(t *testing.T) {
+	p := startLogged(t, "demo", "--browser")
+	ctx := browser(t)
+	openApp(t, ctx, p.URL)
+	base := p.settledDecisions(t, "demo.notes.write", 0)
+	replies := eval[int](t, ctx, `new Promise((resolve) => {
+	  const frame = document.querySelector('iframe[sandbox]').contentWindow;
+	  const ch = new MessageChannel();
+	  let n = 0;
+	  ch.port1.onmessage = () => { n++; };
+	  frame.postMessage({type: 'port'}, '*', [ch.port2]);
+	  const req = (id) => ({type: 'invoke', id, kind: 'command', name: 'demo.notes.write', args: {path: 'second-channel.txt', text: 'x'}});
+	  ch.port1.postMessage(req(910001));
+	  ch.port1.postMessage({type: 'batch', messages: [req(910002), req(910003)]});
+	  setTimeout(() => resolve(n), 1000);
+	})`)
+	if replies != 0 {
+		t.Fatalf("%d messages came back on the page's own channel", replies)
+	}
+	if n := p.settledDecisions(t, "demo.notes.write", base) - base; n != 0 {
+		t.Fatalf("the core decided %d requests sent on the page's channel", n)
+	}
+	if o := invoke(t, ctx, `'demo.greet'`, `{name: 'after'}`); !o.OK {
+		t.Fatalf("the bridge's own channel stopped working: %+v", o)
+	}
+}
