@@ -42,8 +42,10 @@ func (c *Core) decide(s *session, seq uint64, m *message) error {
 	if !v.Allow {
 		level = slog.LevelInfo
 	}
-	c.log.Log(s.ctx, level, "decision", "session", s.id, "seq", seq, "kind", m.Kind, "name", m.Name,
-		"allow", v.Allow, "code", v.Code, "reasons", v.Reasons, "latency", time.Since(start))
+	if c.log.Enabled(s.ctx, level) { // building the line's attributes costs, even when it is dropped
+		c.log.Log(s.ctx, level, "decision", "session", s.id, "seq", seq, "kind", m.Kind, "name", m.Name,
+			"allow", v.Allow, "code", v.Code, "reasons", v.Reasons, "latency", time.Since(start))
+	}
 	if c.decisions != nil {
 		if err := c.decisions.Record(s.ctx, p, &in, v, time.Since(start)); err != nil {
 			c.log.Error("decision not logged; message rejected", "session", s.id, "seq", seq, "err", err)
