@@ -13,21 +13,22 @@ import (
 	"github.com/isogate/isogate/isolation"
 )
 
-// appHandler serves the wrapped app. Every HTML page gets a new session and
-// the bridge as its first script.
-func (c *Core) appHandler() http.Handler {
+// appHandler serves the wrapped app on one window's origin, to the browser
+// or window isogate launched only (launchGate). Every page load gets a new
+// session, labelled with the window, and the bridge as its first script.
+func (c *Core) appHandler(win *window) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+isolation.BridgePath, isolation.ServeBridge)
-	mux.HandleFunc("POST "+isolation.FramePath, c.serveNewFrame)
+	mux.HandleFunc("POST "+isolation.FramePath, func(w http.ResponseWriter, r *http.Request) { c.serveNewFrame(win, w, r) })
 	if c.appURL != nil {
-		mux.Handle("/", c.proxyApp(c.appURL))
+		mux.Handle("/", c.proxyApp(win, c.appURL))
 	} else {
-		mux.HandleFunc("GET /", c.serveApp)
+		mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) { c.serveApp(win, w, r) })
 	}
-	return isolation.HostGuard(strings.TrimPrefix(c.appOrigin, "http://"), mux)
+	return isolation.HostGuard(win.host, c.launchGate(win, mux))
 }
 
-func (c *Core) serveApp(w http.ResponseWriter, r *http.Request) {
+func (c *Core) serveApp(win *window, w http.ResponseWriter, r *http.Request) {
 	isolation.SetAppHeaders(w.Header())
 	name, body, err := c.appFile(r.URL.Path)
 	if err != nil {
@@ -40,7 +41,7 @@ func (c *Core) serveApp(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", ctype)
 	if strings.HasPrefix(ctype, "text/html") {
-		page, err := c.newPage(body)
+		page, err := c.newPage(win, r, body)
 		if err != nil {
 			c.log.Warn("page refused", "err", err)
 			http.Error(w, "isogate: cannot start a session for this page", http.StatusServiceUnavailable)
@@ -75,16 +76,18 @@ func (c *Core) appFile(urlPath string) (string, []byte, error) {
 	return "", nil, errors.New("not found")
 }
 
-// serveNewFrame gives a page whose isolation iframe was removed a new
-// session. The custom header makes any cross-origin request a CORS
-// preflight, which is never answered: only the app's own pages get here.
-func (c *Core) serveNewFrame(w http.ResponseWriter, r *http.Request) {
+// serveNewFrame gives a page whose isolation iframe was removed or
+// navigated a new session. launchGate has checked the launch cookie, which
+// SameSite=Strict keeps from other sites; the custom header makes any
+// cross-origin request a CORS preflight, which is never answered: only the
+// app's own pages get here.
+func (c *Core) serveNewFrame(win *window, w http.ResponseWriter, r *http.Request) {
 	isolation.SetAppHeaders(w.Header())
 	if r.Header.Get("X-Isogate") != "1" || (r.Header.Get("Sec-Fetch-Site") != "" && r.Header.Get("Sec-Fetch-Site") != "same-origin") {
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
-	url, err := c.newFrame()
+	url, err := c.newFrame(win)
 	if err != nil {
 		c.log.Warn("frame refused", "err", err)
 		http.Error(w, "cannot start a session", http.StatusServiceUnavailable)
@@ -95,18 +98,25 @@ func (c *Core) serveNewFrame(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]string{"frame": url})
 }
 
-// newPage starts a session for one page load and injects the bridge.
-func (c *Core) newPage(page []byte) ([]byte, error) {
-	url, err := c.newFrame()
+// newPage starts a session for one page load and injects the bridge. An
+// HTML response to a request that cannot be the user's page loading (the
+// app fetching a template, say) is served as it is: no bridge, no session.
+func (c *Core) newPage(win *window, r *http.Request, page []byte) ([]byte, error) {
+	if why := pageLoad(r); why != "" {
+		c.log.Debug("page served without a session", "path", r.URL.Path, "why", why)
+		return page, nil
+	}
+	url, err := c.newFrame(win)
 	if err != nil {
 		return nil, err
 	}
 	return isolation.InjectBridge(page, url), nil
 }
 
-// newFrame starts a session and returns its single-use iframe URL.
-func (c *Core) newFrame() (string, error) {
-	s, secret, err := c.sessions.create(c.limits)
+// newFrame starts a session of window win and returns its single-use
+// iframe URL.
+func (c *Core) newFrame(win *window) (string, error) {
+	s, secret, err := c.sessions.create(c.limits, win.label, win.origin)
 	if err != nil {
 		return "", err
 	}
@@ -117,6 +127,8 @@ func (c *Core) newFrame() (string, error) {
 		WS:      "ws://" + strings.TrimPrefix(c.iso.Origin, "http://") + isolation.WSPath,
 		Schemas: p.Schemas(),
 		Hook:    p.Hook() != nil,
+		Window:  win.label,
+		Parent:  win.origin,
 
 		MaxMessageBytes: c.limits.MaxMessageBytes,
 		MaxBinaryBytes:  c.limits.MaxBinaryBytes,

@@ -75,7 +75,7 @@ func isogatePath(tb testing.TB) func(i int) policy.Verdict {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		in := policy.Input{Kind: m.Kind, Name: m.Name, Args: m.Args, Window: defaultWindow, Session: "s", Seq: seq}
+		in := policy.Input{Kind: m.Kind, Name: m.Name, Args: m.Args, Window: DefaultWindow, Session: "s", Seq: seq}
 		return p.Check(ctx, &in)
 	}
 }

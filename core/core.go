@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,6 +47,11 @@ type Limits struct {
 	// calls to starve other pages or the machine.
 	RatePerSecond int
 	RateBurst     int
+	// MaxBufferedBytes bounds the replies and events the core holds for one
+	// session that is not reading them; above it the connection is closed:
+	// memory exhaustion by a page that never reads. One message larger than
+	// it is still sent when nothing else is held.
+	MaxBufferedBytes int64
 }
 
 // DefaultLimits are used for zero fields of Config.Limits.
@@ -58,6 +64,8 @@ var DefaultLimits = Limits{
 	MaxSessions:     isolation.MaxFramesIssued,
 	RatePerSecond:   1000,
 	RateBurst:       2000,
+
+	MaxBufferedBytes: 128 << 20,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -70,6 +78,7 @@ func (l Limits) withDefaults() Limits {
 	orDefault(&d.MaxSessions, l.MaxSessions)
 	orDefault(&d.RatePerSecond, l.RatePerSecond)
 	orDefault(&d.RateBurst, l.RateBurst)
+	orDefault(&d.MaxBufferedBytes, l.MaxBufferedBytes)
 	return d
 }
 
@@ -119,10 +128,12 @@ type Core struct {
 	dryRun    bool
 	upstream  Upstream
 
-	appLn, isoLn net.Listener
-	appOrigin    string
-	iso          *isolation.Server
-	sessions     *sessions
+	wmu      sync.Mutex // guards windows and serving
+	windows  []*window  // windows[0] is "main"
+	serving  func(*window)
+	isoLn    net.Listener
+	iso      *isolation.Server
+	sessions *sessions
 }
 
 // New listens on the app and isolation addresses (both loopback) and returns
@@ -143,16 +154,16 @@ func New(cfg Config) (*Core, error) {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
-	var err error
-	if c.appLn, err = listenLoopback(addr); err != nil {
+	appLn, err := listenLoopback(addr)
+	if err != nil {
 		return nil, err
 	}
 	if c.isoLn, err = listenLoopback("127.0.0.1:0"); err != nil {
-		c.appLn.Close()
+		appLn.Close()
 		return nil, err
 	}
-	c.appOrigin = "http://" + c.appLn.Addr().String()
-	c.iso = isolation.NewServer("http://"+c.isoLn.Addr().String(), c.appOrigin)
+	c.windows = []*window{newWindow(DefaultWindow, appLn)}
+	c.iso = isolation.NewServer("http://" + c.isoLn.Addr().String())
 	c.sessions = newSessions(c.limits.MaxSessions, c.log)
 	c.SetPolicy(cfg.Policy)
 	return c, nil
@@ -173,8 +184,14 @@ func listenLoopback(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// URL is the app's address, to open in a browser or window.
-func (c *Core) URL() string { return c.appOrigin + "/" }
+// URL is the main window's launch URL, with its launch token: what to open
+// in the browser or window. The token is spent by the first navigation,
+// which gets the launch cookie instead; see SECURITY.md.
+func (c *Core) URL() string { return c.windows[0].launchURL() }
+
+// Origin is the main window's origin, "http://127.0.0.1:PORT", without the
+// token.
+func (c *Core) Origin() string { return c.windows[0].origin }
 
 // Handle registers h for the command name. Call it before Serve.
 func (c *Core) Handle(name string, h Handler) {
@@ -230,12 +247,34 @@ func Subscribe[P any](c *Core, name string, fn func(context.Context, P) error) {
 	})
 }
 
+// Target addresses an event: to one session, to the pages of one window, or
+// (both empty) to every page whose listen for it the policy allowed. A
+// target with both set reaches the session only if it is of that window.
+type Target struct {
+	Session string `json:"session,omitempty"`
+	Window  string `json:"window,omitempty"`
+}
+
 // Emit sends an event to every page whose listen for it the policy allowed,
 // and returns how many pages it was sent to.
-func (c *Core) Emit(name string, payload any) int { return c.EmitTo("", name, payload) }
+func (c *Core) Emit(name string, payload any) int { return c.EmitTarget(Target{}, name, payload) }
 
 // EmitTo is Emit limited to the pages of one window label ("" for all).
 func (c *Core) EmitTo(window, name string, payload any) int {
+	return c.EmitTarget(Target{Window: window}, name, payload)
+}
+
+// EmitToSession is Emit limited to one session (see Caller).
+func (c *Core) EmitToSession(session, name string, payload any) int {
+	if session == "" {
+		return 0 // not "everyone"
+	}
+	return c.EmitTarget(Target{Session: session}, name, payload)
+}
+
+// EmitTarget sends an event to the pages t names whose listen for it the
+// policy allowed, and returns how many pages it was sent to.
+func (c *Core) EmitTarget(t Target, name string, payload any) int {
 	b, err := json.Marshal(struct {
 		Type    string `json:"type"`
 		Name    string `json:"name"`
@@ -247,17 +286,11 @@ func (c *Core) EmitTo(window, name string, payload any) int {
 	}
 	n := 0
 	for _, s := range c.sessions.all() {
-		if (window != "" && window != defaultWindow) || !s.listens(name) {
+		if (t.Window != "" && t.Window != s.window) || (t.Session != "" && t.Session != s.id) || !s.listens(name) {
 			continue
 		}
 		n++
-		go func() {
-			ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
-			defer cancel()
-			if err := s.send(ctx, nil, b); err != nil {
-				c.log.Debug("event not sent", "session", s.id, "name", name, "err", err)
-			}
-		}()
+		go c.write(s, nil, b) // never blocks the emitter on a slow page
 	}
 	return n
 }
@@ -275,24 +308,59 @@ func (c *Core) SetPolicy(p *policy.Policy) {
 
 // Serve serves the app and isolation origins until ctx is done, then shuts
 // down: connections closed, session contexts cancelled.
+//
+// Both origins' servers bound how long a connection may take to send a
+// request and to take a response, and how long an idle keep-alive
+// connection is kept; the transport's WebSocket and a dev server's upgraded
+// or streamed responses lift the read and write bounds for themselves.
 func (c *Core) Serve(ctx context.Context) error {
-	app := &http.Server{Handler: c.appHandler(), ReadHeaderTimeout: 10 * time.Second}
-	iso := &http.Server{Handler: c.iso.Handler(http.HandlerFunc(c.serveTransport)), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 2)
-	go func() { errc <- app.Serve(c.appLn) }()
-	go func() { errc <- iso.Serve(c.isoLn) }()
+	errc := make(chan error, 1)
+	var mu sync.Mutex
+	var servers []*http.Server
+	start := func(h http.Handler, ln net.Listener) {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: ServerReadTimeout,
+			WriteTimeout: ServerWriteTimeout, IdleTimeout: ServerIdleTimeout}
+		mu.Lock()
+		servers = append(servers, srv)
+		mu.Unlock()
+		go func() {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				select {
+				case errc <- err:
+				default:
+				}
+			}
+		}()
+	}
+	start(c.iso.Handler(http.HandlerFunc(c.serveTransport)), c.isoLn)
+	c.wmu.Lock()
+	for _, w := range c.windows {
+		start(c.appHandler(w), w.ln)
+	}
+	c.serving = func(w *window) { start(c.appHandler(w), w.ln) } // windows opened from now on
+	c.wmu.Unlock()
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	c.wmu.Lock()
+	c.serving = func(w *window) { w.ln.Close() }
+	c.wmu.Unlock()
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c.sessions.closeAll()
-	app.Shutdown(shutdown)
-	iso.Shutdown(shutdown)
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
+	mu.Lock()
+	defer mu.Unlock()
+	for _, srv := range servers {
+		srv.Shutdown(shutdown)
 	}
 	return err
 }
+
+// Server timeouts on both origins.
+const (
+	ServerReadTimeout  = time.Minute     // a whole request, body included
+	ServerWriteTimeout = time.Minute     // a whole response
+	ServerIdleTimeout  = 2 * time.Minute // a keep-alive connection between requests
+)

@@ -38,6 +38,21 @@ allow if {
 }
 
 deny contains "t.secret is never allowed" if input.name == "t.secret"
+
+allow if {
+	input.kind == "listen"
+	input.name in {"t.note", "t.big"}
+}
+
+allow if {
+	input.kind == "command"
+	input.name in {"t.mainonly", "t.emitnote"}
+}
+
+deny contains "t.mainonly only in the main window" if {
+	input.name == "t.mainonly"
+	input.window != "main"
+}
 `
 
 type harness struct {
@@ -58,11 +73,13 @@ func newHarnessWith(t *testing.T, configure func(*Config)) *harness {
 		"schemas/t.echo.json":   {Data: []byte(`{"type":"object","properties":{"msg":{"type":"string"}},"required":["msg"],"additionalProperties":false}`)},
 		"schemas/t.secret.json": {Data: []byte(schema)},
 		// The schema sees a blob as {"$binary": length}.
-		"schemas/t.blob.json":   {Data: []byte(`{"type":"object","properties":{"data":{"type":"object","properties":{"$binary":{"type":"integer","maximum":8}},"required":["$binary"]}},"required":["data"]}`)},
-		"schemas/t.panic.json":  {Data: []byte(schema)},
-		"schemas/t.slow.json":   {Data: []byte(schema)},
-		"schemas/t.fail.json":   {Data: []byte(schema)},
-		"schemas/t.public.json": {Data: []byte(schema)},
+		"schemas/t.blob.json":     {Data: []byte(`{"type":"object","properties":{"data":{"type":"object","properties":{"$binary":{"type":"integer","maximum":8}},"required":["$binary"]}},"required":["data"]}`)},
+		"schemas/t.panic.json":    {Data: []byte(schema)},
+		"schemas/t.slow.json":     {Data: []byte(schema)},
+		"schemas/t.fail.json":     {Data: []byte(schema)},
+		"schemas/t.public.json":   {Data: []byte(schema)},
+		"schemas/t.mainonly.json": {Data: []byte(schema)},
+		"schemas/t.emitnote.json": {Data: []byte(schema)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +107,15 @@ func newHarnessWith(t *testing.T, configure func(*Config)) *harness {
 	c.Handle("t.fail", count(func(context.Context, any) (any, error) { return nil, errors.New("disk on fire at /secret/path") }))
 	// t.public answers with a result whose encoding panics.
 	c.Handle("t.public", count(func(context.Context, any) (any, error) { return explodingJSON{}, nil }))
+	c.Handle("t.mainonly", count(func(ctx context.Context, _ any) (any, error) {
+		who, _ := CallerFrom(ctx)
+		return who, nil
+	}))
+	// t.emitnote sends t.note to the page that called it, and only to it.
+	c.Handle("t.emitnote", count(func(ctx context.Context, a any) (any, error) {
+		who, _ := CallerFrom(ctx)
+		return c.EmitToSession(who.Session, "t.note", a), nil
+	}))
 	c.Handle("t.slow", count(func(ctx context.Context, _ any) (any, error) { <-ctx.Done(); return nil, ctx.Err() }))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
@@ -295,7 +321,7 @@ func TestTransport_HandshakeRefusals(t *testing.T) {
 	wrong := make([]byte, crypto.AuthSize)
 	for name, c := range map[string]struct{ url, origin string }{
 		"foreign origin":  {f.wsURL(f.Keys.Auth[:]), "http://evil.example"},
-		"app origin":      {f.wsURL(f.Keys.Auth[:]), h.c.appOrigin},
+		"app origin":      {f.wsURL(f.Keys.Auth[:]), h.c.Origin()},
 		"no origin":       {f.wsURL(f.Keys.Auth[:]), ""},
 		"wrong token":     {f.wsURL(wrong), "null"},
 		"no token":        {fmt.Sprintf("%s?s=%s", f.WS, f.Session), "null"},
@@ -593,7 +619,7 @@ func TestHandler_TypedNilErrorIsHandlerError(t *testing.T) {
 // one write: the write times out, the call rejects unavailable and the child
 // is killed and restarted.
 func TestStdioUpstream_ChildNotReadingIsKilled(t *testing.T) {
-	u := NewStdioUpstream([]string{"sleep", "60"}, io.Discard, func(string, any) int { return 0 }, discard)
+	u := NewStdioUpstream([]string{"sleep", "60"}, io.Discard, func(Target, string, any) int { return 0 }, discard)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go u.Run(ctx)
@@ -621,12 +647,13 @@ func TestStdioUpstream_ChildNotReadingIsKilled(t *testing.T) {
 // and a fetch marked cross-site is refused even with it.
 func TestNewFrame_RefusedWithoutHeaderOrCrossSite(t *testing.T) {
 	h := newHarness(t, Limits{})
+	httpGet(t, h.c.URL()) // the launch cookie, as the launched browser has it
 	post := func(header map[string]string) (int, string) {
-		req, _ := http.NewRequest("POST", h.c.URL()+"__isogate/frame", nil)
+		req, _ := http.NewRequest("POST", h.c.Origin()+"/__isogate/frame", nil)
 		for k, v := range header {
 			req.Header.Set(k, v)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := frameclient.Browser.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -654,18 +681,23 @@ func TestNewFrame_RefusedWithoutHeaderOrCrossSite(t *testing.T) {
 	}
 }
 
-// A local process loading pages in a loop gets no more than MaxSessions
-// live sessions; past that a page is refused, not served without a gate.
+// Pages loaded in a loop get no more than MaxSessions live sessions: past
+// that the oldest session that never connected makes room, and when every
+// session is connected a page is refused, not served without a gate.
 func TestSessions_BoundedByMaxSessions(t *testing.T) {
 	h := newHarness(t, Limits{MaxSessions: 2})
-	for i := 0; i < 2; i++ {
-		if code, _ := httpGet(t, h.c.URL()); code != http.StatusOK {
-			t.Fatalf("page %d: %d", i, code)
-		}
+	first, _ := h.pageLoad(t)
+	h.pageLoad(t)
+	third, _ := h.pageLoad(t) // evicts first, which never connected
+	if _, _, err := frameclient.Dial(context.Background(), first.URL(first.Keys.Auth[:]), "null"); err == nil {
+		t.Fatal("the evicted session still connects")
 	}
+	third.connect()
+	fourth, _ := h.pageLoad(t) // evicts the second
+	fourth.connect()
 	code, body := httpGet(t, h.c.URL())
 	if code != http.StatusServiceUnavailable || strings.Contains(body, "data-isogate-frame") {
-		t.Fatalf("page past MaxSessions: %d %q", code, body)
+		t.Fatalf("page with every session connected: %d %q", code, body)
 	}
 }
 
@@ -675,7 +707,7 @@ func TestHTTPUpstream_OversizedReplyUnavailable(t *testing.T) {
 	big := `{"jsonrpc":"2.0","id":1,"result":"` + strings.Repeat("x", MaxUpstreamReply) + `"}`
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, big) }))
 	defer srv.Close()
-	_, err := NewHTTPUpstream(srv.URL, func(string, any) int { return 0 }, discard).Call(context.Background(), "m", nil)
+	_, err := NewHTTPUpstream(srv.URL, func(Target, string, any) int { return 0 }, discard).Call(context.Background(), "m", nil)
 	var e *Error
 	if !errors.As(err, &e) || e.Code != CodeUnavailable {
 		t.Fatalf("oversized reply: %v", err)

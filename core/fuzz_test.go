@@ -101,7 +101,7 @@ func FuzzStdioUpstreamOutput(f *testing.F) {
 		"garbage\n", `{"jsonrpc":"1.0","id":1,"result":1}` + "\n", `{"jsonrpc":"2.0","id":1}` + "\n",
 	})
 	f.Fuzz(func(t *testing.T, out []byte) {
-		u := NewStdioUpstream([]string{"none"}, io.Discard, func(string, any) int { return 0 }, discard)
+		u := NewStdioUpstream([]string{"none"}, io.Discard, func(Target, string, any) int { return 0 }, discard)
 		ch := make(chan rpcMessage, 1)
 		u.pending[1] = ch
 		readErr := u.read(bytes.NewReader(out))
@@ -131,7 +131,7 @@ func FuzzHTTPUpstreamReply(f *testing.F) {
 	var body []byte
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
 	defer srv.Close()
-	u := NewHTTPUpstream(srv.URL, func(string, any) int { return 0 }, discard)
+	u := NewHTTPUpstream(srv.URL, func(Target, string, any) int { return 0 }, discard)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		body = b
 		u.nextID.Store(0) // every call is id 1, as the seeds expect

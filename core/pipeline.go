@@ -15,8 +15,8 @@ import (
 	"github.com/isogate/isogate/policy"
 )
 
-// defaultWindow is the window label of the one page a session serves.
-const defaultWindow = "main"
+// DefaultWindow is the label of the first window.
+const DefaultWindow = "main"
 
 // decide runs the checks on one message that opened and decoded: schema and
 // policy (one policy version for both), then the decision log. A nil error
@@ -32,7 +32,7 @@ func (c *Core) decide(s *session, seq uint64, m *message) error {
 	start := time.Now()
 	in := policy.Input{
 		Kind: m.Kind, Name: m.Name, Args: m.Args,
-		Origin: c.appOrigin, Window: defaultWindow, Session: s.id, Seq: seq,
+		Origin: s.origin, Window: s.window, Session: s.id, Seq: seq,
 	}
 	p := c.policy.Load()
 	v := p.Check(s.ctx, &in)
@@ -94,10 +94,26 @@ func rejection(m *message, v policy.Verdict) string {
 	return "denied by policy: " + strings.Join(v.Reasons, "; ")
 }
 
+// Caller is the page a command or event came from: its session (hex) and
+// its window's label. Handlers get it from their context; an upstream
+// backend gets it as the request's "meta" member.
+type Caller struct {
+	Session string `json:"session"`
+	Window  string `json:"window"`
+}
+
+type callerKey struct{}
+
+// CallerFrom returns the page a handler's call came from.
+func CallerFrom(ctx context.Context) (Caller, bool) {
+	c, ok := ctx.Value(callerKey{}).(Caller)
+	return c, ok
+}
+
 // call runs a handler with the per-call timeout, turning a panic into
 // handler_error with the stack in the log.
 func (c *Core) call(s *session, m *message, h Handler) (any, error) {
-	ctx, cancel := context.WithTimeout(s.ctx, c.limits.CallTimeout)
+	ctx, cancel := context.WithTimeout(context.WithValue(s.ctx, callerKey{}, Caller{Session: s.id, Window: s.window}), c.limits.CallTimeout)
 	defer cancel()
 	type outcome struct {
 		result any
@@ -175,12 +191,14 @@ func (c *Core) answer(s *session, id uint64, result any, err error) []byte {
 	return joinPlaintext(b, blobs)
 }
 
-// write sends plaintexts on conn, bounded by writeTimeout.
+// write sends plaintexts on conn (nil: the session's connection).
 func (c *Core) write(s *session, conn *websocket.Conn, plaintexts ...[]byte) {
-	ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
-	defer cancel()
-	if err := s.send(ctx, conn, plaintexts...); err != nil {
-		c.log.Debug("reply not sent", "session", s.id, "err", err)
+	err := s.send(conn, plaintexts...)
+	switch {
+	case errors.Is(err, errNotReading):
+		c.log.Warn("connection dropped", "session", s.id, "why", err.Error())
+	case err != nil:
+		c.log.Debug("not sent", "session", s.id, "err", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/isogate/isogate/isolation"
 )
@@ -22,7 +23,11 @@ const MaxProxiedPage = 32 << 20
 // through; every HTML page gets a session and the bridge, as served pages do.
 // The dev server's own CSP and frame headers are replaced by isogate's: its
 // CSP would not know the isolation origin.
-func (c *Core) proxyApp(target *url.URL) http.Handler {
+//
+// Upgraded (WebSocket) and streamed (EventSource) responses are not bound by
+// the server's read and write timeouts: HMR keeps them open for as long as
+// the page lives.
+func (c *Core) proxyApp(win *window, target *url.URL) http.Handler {
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(target)
@@ -37,16 +42,23 @@ func (c *Core) proxyApp(target *url.URL) http.Handler {
 				r.Out.Header.Set("Origin", target.Scheme+"://"+target.Host) // the dev server's HMR checks its own origin
 			}
 		},
-		ModifyResponse: c.injectProxied,
+		ModifyResponse: func(resp *http.Response) error { return c.injectProxied(win, resp) },
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			c.log.Warn("dev server unreachable", "url", target.String(), "err", err)
 			http.Error(w, "isogate: the app's dev server is not answering", http.StatusBadGateway)
 		},
 	}
-	return rp
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" || strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+			rc := http.NewResponseController(w)
+			rc.SetReadDeadline(time.Time{})
+			rc.SetWriteDeadline(time.Time{})
+		}
+		rp.ServeHTTP(w, r)
+	})
 }
 
-func (c *Core) injectProxied(resp *http.Response) error {
+func (c *Core) injectProxied(win *window, resp *http.Response) error {
 	h := resp.Header
 	h.Del("Content-Security-Policy")
 	h.Del("Content-Security-Policy-Report-Only")
@@ -72,7 +84,7 @@ func (c *Core) injectProxied(resp *http.Response) error {
 	if err != nil || len(page) > MaxProxiedPage {
 		return fmt.Errorf("dev server page unreadable or too large: %v", err)
 	}
-	page, err = c.newPage(page)
+	page, err = c.newPage(win, resp.Request, page)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -21,26 +22,38 @@ const (
 	reconnectGrace = 30 * time.Second
 )
 
-var errTooManySessions = errors.New("too many live sessions")
+var (
+	errTooManySessions = errors.New("too many live sessions")
+	errNotReading      = errors.New("the page is not reading what it is sent")
+)
 
 // session is one page load's isolation session.
 type session struct {
-	id     string // hex of keys.ID
-	keys   *crypto.Keys
-	ctx    context.Context // cancelled when the session ends
-	cancel context.CancelFunc
-	slots  chan struct{} // calls in flight
+	id      string // hex of keys.ID
+	window  string // the label of the window the page was loaded in
+	origin  string // that window's origin
+	created time.Time
+	keys    *crypto.Keys
+	ctx     context.Context // cancelled when the session ends
+	cancel  context.CancelFunc
+	slots   chan struct{} // calls in flight
 
 	opener *crypto.Opener // used only by the one connection's read loop
 
 	rate *bucket // messages per second from the page
 
-	qmu   sync.Mutex // guards queue
-	queue []outgoing // plaintexts waiting for send to write them
+	qmu      sync.Mutex // guards queue, buffered, writing
+	queue    []outgoing // plaintexts waiting for send to write them
+	buffered int64      // bytes queued or being written
+	writing  bool       // a send is writing the queue
+	maxBuf   int64      // Limits.MaxBufferedBytes
 
-	mu        sync.Mutex // guards sealer, claimed, conn, timer, listening
+	current atomic.Pointer[websocket.Conn] // the connection, for closing it without s.mu
+
+	mu        sync.Mutex // guards sealer, claimed, conn, timer, listening, connected
 	sealer    *crypto.Sealer
 	claimed   bool // a connection holds or is being upgraded for the session
+	connected bool // a connection was ever attached
 	conn      *websocket.Conn
 	timer     *time.Timer
 	listening map[string]bool // events the policy let this page listen to
@@ -57,8 +70,11 @@ func newSessions(max int, log *slog.Logger) *sessions {
 	return &sessions{log: log, max: max, m: map[string]*session{}}
 }
 
-// create makes a session with fresh keys; it dies if nothing connects.
-func (ss *sessions) create(l Limits) (*session, [crypto.SecretSize]byte, error) {
+// create makes a session of a window with fresh keys; it dies if nothing
+// connects. With the table full, the oldest session that never connected
+// makes room: a page that was served and never started its iframe (or a
+// flood of them) cannot keep a real new page out.
+func (ss *sessions) create(l Limits, window, origin string) (*session, [crypto.SecretSize]byte, error) {
 	secret, id := crypto.NewSession()
 	keys, err := crypto.DeriveKeys(secret[:], id)
 	if err != nil {
@@ -66,7 +82,8 @@ func (ss *sessions) create(l Limits) (*session, [crypto.SecretSize]byte, error) 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{
-		id: hex.EncodeToString(id[:]), keys: keys, ctx: ctx, cancel: cancel,
+		id: hex.EncodeToString(id[:]), window: window, origin: origin, created: time.Now(),
+		keys: keys, ctx: ctx, cancel: cancel, maxBuf: l.MaxBufferedBytes,
 		slots:     make(chan struct{}, l.MaxInFlight),
 		rate:      newBucket(l.RatePerSecond, l.RateBurst),
 		listening: map[string]bool{},
@@ -76,12 +93,35 @@ func (ss *sessions) create(l Limits) (*session, [crypto.SecretSize]byte, error) 
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if len(ss.m) >= ss.max {
+		if old := ss.oldestUnconnected(); old != nil {
+			delete(ss.m, old.id)
+			old.timer.Stop()
+			old.cancel()
+			ss.log.Debug("session ended", "session", old.id, "why", "evicted: never connected, table full")
+		}
+	}
+	if len(ss.m) >= ss.max {
 		cancel()
 		return nil, secret, errTooManySessions
 	}
 	ss.m[s.id] = s
 	s.timer = time.AfterFunc(connectGrace, func() { ss.end(s, "never connected") })
 	return s, secret, nil
+}
+
+// oldestUnconnected is the session created first among those that never
+// had a connection, or nil. ss.mu is held.
+func (ss *sessions) oldestUnconnected() *session {
+	var old *session
+	for _, s := range ss.m {
+		s.mu.Lock()
+		idle := !s.connected && !s.claimed
+		s.mu.Unlock()
+		if idle && (old == nil || s.created.Before(old.created)) {
+			old = s
+		}
+	}
+	return old
 }
 
 func (ss *sessions) get(id string) *session {
@@ -133,6 +173,8 @@ func (s *session) attach(conn *websocket.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.conn = conn
+	s.connected = true
+	s.current.Store(conn)
 }
 
 // release ends the claim; the session then waits reconnectGrace for another
@@ -142,6 +184,7 @@ func (ss *sessions) release(s *session) {
 	defer s.mu.Unlock()
 	s.claimed = false
 	s.conn = nil
+	s.current.Store(nil)
 	s.timer = time.AfterFunc(reconnectGrace, func() { ss.end(s, "did not reconnect") })
 }
 
@@ -160,29 +203,78 @@ const maxBatchBytes = 256 << 10
 // frame is being written therefore leave together in the next frame, as one
 // {"type":"batch","messages":[...]}: under load the fixed cost of a frame
 // (seal, write, and the iframe's decrypt) is paid once per batch, and an
-// idle session sends each reply on its own at once. Sealing and writing
-// under s.mu keeps frames in sequence order on the wire. Plaintexts for a
-// connection that is no longer the session's are dropped.
-func (s *session) send(ctx context.Context, conn *websocket.Conn, plaintexts ...[]byte) error {
+// idle session sends each reply on its own at once. One send at a time
+// writes, sealing under s.mu, so frames stay in sequence order on the wire
+// and a page that reads slowly holds one goroutine, not one per event.
+// Plaintexts for a connection that is no longer the session's are dropped.
+//
+// What a session can make the core hold for it is bounded: when the bytes
+// queued and being written would pass MaxBufferedBytes, the connection is
+// closed (the page is not reading) and the iframe reconnects; the calls it
+// had in flight settle unavailable there.
+func (s *session) send(conn *websocket.Conn, plaintexts ...[]byte) error {
+	var n int64
+	for _, p := range plaintexts {
+		n += int64(len(p))
+	}
 	s.qmu.Lock()
+	if s.buffered > 0 && s.buffered+n > s.maxBuf {
+		s.qmu.Unlock()
+		if c := s.current.Load(); c != nil {
+			c.Close(websocket.StatusPolicyViolation, "not reading")
+		}
+		return errNotReading
+	}
 	for _, p := range plaintexts {
 		s.queue = append(s.queue, outgoing{conn, p})
 	}
+	s.buffered += n
+	if s.writing {
+		s.qmu.Unlock()
+		return nil
+	}
+	s.writing = true
 	s.qmu.Unlock()
+	var firstErr error
+	for {
+		s.qmu.Lock()
+		queued := s.queue
+		s.queue = nil
+		if len(queued) == 0 {
+			s.writing = false
+			s.qmu.Unlock()
+			return firstErr
+		}
+		s.qmu.Unlock()
+		err := s.write(queued)
+		if firstErr == nil {
+			firstErr = err
+		}
+		var done int64
+		for _, o := range queued {
+			done += int64(len(o.plaintext))
+		}
+		s.qmu.Lock()
+		s.buffered -= done
+		s.qmu.Unlock()
+	}
+}
 
+// write seals and writes queued plaintexts for the session's connection,
+// each frame within writeTimeout: a peer that stops reading cannot pin the
+// writer.
+func (s *session) write(queued []outgoing) error {
+	ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
+	defer cancel()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.qmu.Lock()
-	queued := s.queue
-	s.queue = nil
-	s.qmu.Unlock()
 	var ready [][]byte
 	for _, o := range queued {
 		if s.conn != nil && (o.conn == nil || o.conn == s.conn) {
 			ready = append(ready, o.plaintext)
 		}
 	}
-	if len(queued) > 0 && len(ready) == 0 {
+	if len(ready) == 0 {
 		return errors.New("not connected")
 	}
 	for _, p := range batches(ready, maxBatchBytes) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/isogate/isogate/crypto"
+	"github.com/isogate/isogate/policy"
 )
 
 // serveTransport accepts the isolation iframe's WebSocket. Before upgrading
@@ -38,6 +39,9 @@ func (c *Core) serveTransport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.sessions.release(s)
+	rc := http.NewResponseController(w) // the server's timeouts are for requests, not for a session's socket
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Time{})
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // the Origin was checked above: "null" is the only one accepted
 		CompressionMode:    websocket.CompressionDisabled,
@@ -120,6 +124,12 @@ func (c *Core) takeFrame(s *session, conn *websocket.Conn, seq uint64, msgs []de
 		}
 	}
 	for _, m := range allowed {
+		if m.Kind == policy.KindListen {
+			// In order, before anything after it runs: an event emitted by
+			// a call sent after the listen reaches the page.
+			c.dispatchAndReply(s, m, group)
+			continue
+		}
 		go c.dispatchAndReply(s, m, group)
 	}
 	allowed = nil

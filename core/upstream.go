@@ -20,7 +20,9 @@ import (
 // Upstream is an existing backend that allowed commands are forwarded to as
 // JSON-RPC 2.0: method = the command name, params = its args. Its
 // notifications {"method": "isogate.emit", "params": {"event", "payload"}}
-// become events to the pages whose listen the policy allowed.
+// become events to the pages whose listen the policy allowed; params may name
+// a "session" or a "window" to address only those pages. Each request
+// carries "meta": {"session", "window"}, the page it came from (see Caller).
 type Upstream interface {
 	// Call forwards one command. A JSON-RPC error comes back as a
 	// handler_error *Error carrying the backend's message; a backend that is
@@ -35,11 +37,24 @@ const MaxUpstreamReply = 16 << 20
 var errUnavailable = &Error{Code: CodeUnavailable, Message: "the backend is not available"}
 
 type rpcRequest struct {
-	JSONRPC string `json:"jsonrpc"`
-	ID      int64  `json:"id"`
-	Method  string `json:"method"`
-	Params  any    `json:"params"`
+	JSONRPC string  `json:"jsonrpc"`
+	ID      int64   `json:"id"`
+	Method  string  `json:"method"`
+	Params  any     `json:"params"`
+	Meta    *Caller `json:"meta,omitempty"`
 }
+
+// newRequest is the JSON-RPC request for a call made with ctx.
+func newRequest(ctx context.Context, id int64, method string, params any) rpcRequest {
+	r := rpcRequest{JSONRPC: "2.0", ID: id, Method: method, Params: params}
+	if c, ok := CallerFrom(ctx); ok {
+		r.Meta = &c
+	}
+	return r
+}
+
+// Emitter delivers an event to the pages a target names (Core.EmitTarget).
+type Emitter func(t Target, name string, payload any) int
 
 // rpcMessage is anything a backend sends: a response or a notification.
 type rpcMessage struct {
@@ -67,7 +82,7 @@ func (m *rpcMessage) outcome() (json.RawMessage, error) {
 
 // notification handles an isogate.emit notification; it reports whether m
 // was one.
-func notification(m *rpcMessage, emit func(string, any) int, log *slog.Logger) bool {
+func notification(m *rpcMessage, emit Emitter, log *slog.Logger) bool {
 	if m.ID != nil || m.Method == "" {
 		return false
 	}
@@ -78,12 +93,13 @@ func notification(m *rpcMessage, emit func(string, any) int, log *slog.Logger) b
 	var p struct {
 		Event   string `json:"event"`
 		Payload any    `json:"payload"`
+		Target
 	}
 	if err := json.Unmarshal(m.Params, &p); err != nil || p.Event == "" {
 		log.Warn("backend sent a malformed isogate.emit", "err", err)
 		return true
 	}
-	emit(p.Event, p.Payload)
+	emit(p.Target, p.Event, p.Payload)
 	return true
 }
 
@@ -93,20 +109,20 @@ func notification(m *rpcMessage, emit func(string, any) int, log *slog.Logger) b
 type HTTPUpstream struct {
 	URL    string
 	Client *http.Client
-	emit   func(string, any) int
+	emit   Emitter
 	log    *slog.Logger
 	nextID atomic.Int64
 }
 
 // NewHTTPUpstream returns an upstream posting to url; emit delivers its
-// notifications (use Core.Emit).
-func NewHTTPUpstream(url string, emit func(string, any) int, log *slog.Logger) *HTTPUpstream {
+// notifications (use Core.EmitTarget).
+func NewHTTPUpstream(url string, emit Emitter, log *slog.Logger) *HTTPUpstream {
 	return &HTTPUpstream{URL: url, Client: &http.Client{}, emit: emit, log: log}
 }
 
 func (u *HTTPUpstream) Call(ctx context.Context, method string, params any) (json.RawMessage, error) {
 	id := u.nextID.Add(1)
-	body, err := json.Marshal(rpcRequest{"2.0", id, method, params})
+	body, err := json.Marshal(newRequest(ctx, id, method, params))
 	if err != nil {
 		return nil, &Error{Code: CodeInvalidArgs, Message: "args cannot be encoded"}
 	}
@@ -164,7 +180,7 @@ func (u *HTTPUpstream) Call(ctx context.Context, method string, params any) (jso
 type StdioUpstream struct {
 	Argv   []string
 	Stderr io.Writer
-	emit   func(string, any) int
+	emit   Emitter
 	log    *slog.Logger
 
 	nextID  atomic.Int64
@@ -189,7 +205,7 @@ const (
 )
 
 // NewStdioUpstream returns a supervised child backend; Run starts it.
-func NewStdioUpstream(argv []string, stderr io.Writer, emit func(string, any) int, log *slog.Logger) *StdioUpstream {
+func NewStdioUpstream(argv []string, stderr io.Writer, emit Emitter, log *slog.Logger) *StdioUpstream {
 	return &StdioUpstream{Argv: argv, Stderr: stderr, emit: emit, log: log, pending: map[int64]chan rpcMessage{}}
 }
 
@@ -286,7 +302,7 @@ func (u *StdioUpstream) read(stdout io.Reader) error {
 
 func (u *StdioUpstream) Call(ctx context.Context, method string, params any) (json.RawMessage, error) {
 	id := u.nextID.Add(1)
-	line, err := json.Marshal(rpcRequest{"2.0", id, method, params})
+	line, err := json.Marshal(newRequest(ctx, id, method, params))
 	if err != nil {
 		return nil, &Error{Code: CodeInvalidArgs, Message: "args cannot be encoded"}
 	}

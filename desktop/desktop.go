@@ -91,18 +91,28 @@ type Window struct {
 	Debug         bool // enable the web inspector
 }
 
-// Run opens the window and runs its loop until the user closes it or ctx is
-// done. It must be called from the main goroutine (webview_go locks it to the
-// main thread). Check Available first.
-func Run(ctx context.Context, w Window) error {
+// Run opens the windows, all in this process on one GTK loop, and runs the
+// loop until the user closes the last of them or ctx is done. It must be
+// called from the main goroutine (webview_go locks it to the main thread).
+// Check Available first.
+func Run(ctx context.Context, windows ...Window) error {
 	if !Available() {
 		return ErrNoDisplay
 	}
-	wv := webview.New(w.Debug)
-	defer wv.Destroy()
-	wv.SetTitle(w.Title)
-	wv.SetSize(w.Width, w.Height, webview.HintNone)
-	wv.Navigate(w.URL)
+	if len(windows) == 0 {
+		return nil
+	}
+	var wv webview.WebView
+	for i, w := range windows {
+		v := webview.New(w.Debug)
+		defer v.Destroy()
+		v.SetTitle(w.Title)
+		v.SetSize(w.Width, w.Height, webview.HintNone)
+		v.Navigate(w.URL)
+		if i == 0 {
+			wv = v // webview_go ends the loop when its last window is closed
+		}
+	}
 
 	done := make(chan struct{})
 	defer close(done)

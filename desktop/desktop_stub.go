@@ -25,4 +25,4 @@ type Window struct {
 }
 
 // Run fails: this build has no window.
-func Run(context.Context, Window) error { return ErrNotBuilt }
+func Run(context.Context, ...Window) error { return ErrNotBuilt }

@@ -7,15 +7,14 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
+
+	"github.com/isogate/isogate/internal/frameclient"
 )
 
 // These tests open real WebKitGTK windows. make test runs them under
@@ -86,10 +85,13 @@ func TestDesktop_DemoWindowRoundTripAttackScreenshotSIGTERM(t *testing.T) {
 		t.Fatal("the window's path traversal attempt was not denied with its reason")
 	}
 
-	shot := screenshot(t)
-	if n := distinctColors(shot); n < 16 {
-		t.Fatalf("screenshot has %d distinct colours: blank window?", n)
-	}
+	// The decisions above can be logged before the window has painted:
+	// wait for the paint, and fail if the window stays blank.
+	n := 0
+	eventually(t, "a painted window (not blank) in the screenshot", func() bool {
+		n = distinctColors(screenshot(t))
+		return n >= 16
+	})
 
 	if code := p.stop(t); code != 0 {
 		t.Fatalf("exit status after SIGTERM = %d", code)
@@ -110,10 +112,9 @@ func TestDesktop_NoDisplayFallsBackToBrowserMode(t *testing.T) {
 	if err != nil || !strings.HasPrefix(line, "http://127.0.0.1:") {
 		t.Fatalf("first stdout line %q, %v", line, err)
 	}
-	time.Sleep(500 * time.Millisecond)
-	if !strings.Contains(stderr.String(), "no display for a window; serving for a browser") {
-		t.Fatalf("no fallback notice:\n%s", stderr.String())
-	}
+	eventually(t, "the fallback notice", func() bool {
+		return strings.Contains(stderr.String(), "no display for a window; serving for a browser")
+	})
 	if code, body := httpGet(t, strings.TrimSpace(line)); code != 200 || !strings.Contains(body, "isogate") {
 		t.Fatalf("browser mode does not serve: %d", code)
 	}
@@ -202,13 +203,13 @@ func distinctColors(img image.Image) int {
 	return len(seen)
 }
 
+// httpGet fetches url as one browser profile would: the launch cookie from
+// a launch URL is kept for the next requests.
 func httpGet(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
+	code, body, err := frameclient.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return code, body
 }

@@ -72,7 +72,7 @@ func start(f *testing.F) *live {
 		f.Fatal(err)
 	}
 	c.Handle("f.echo", func(_ context.Context, a any) (any, error) { return a, nil })
-	c.SetUpstream(core.NewHTTPUpstream(up.URL, c.Emit, log))
+	c.SetUpstream(core.NewHTTPUpstream(up.URL, c.EmitTarget, log))
 	ctx, cancel := context.WithCancel(context.Background())
 	go c.Serve(ctx)
 	f.Cleanup(cancel)

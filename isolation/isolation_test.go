@@ -23,8 +23,8 @@ func TestInjectBridge_FirstScript(t *testing.T) {
 }
 
 func TestFrame_ServedOnceWithStrictHeaders(t *testing.T) {
-	s := NewServer("http://127.0.0.1:2", "http://127.0.0.1:1")
-	url, err := s.Issue(Frame{Session: "ab", Secret: "c2VjcmV0", WS: "ws://127.0.0.1:2/ws"})
+	s := NewServer("http://127.0.0.1:2")
+	url, err := s.Issue(Frame{Session: "ab", Secret: "c2VjcmV0", WS: "ws://127.0.0.1:2/ws", Parent: "http://127.0.0.1:1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,10 +57,10 @@ func TestFrame_ServedOnceWithStrictHeaders(t *testing.T) {
 }
 
 func TestFrame_ExpiredURLGivesNoPage(t *testing.T) {
-	s := NewServer("http://127.0.0.1:2", "http://127.0.0.1:1")
+	s := NewServer("http://127.0.0.1:2")
 	now := time.Now()
 	s.now = func() time.Time { return now }
-	url, _ := s.Issue(Frame{Secret: "c2VjcmV0"})
+	url, _ := s.Issue(Frame{Secret: "c2VjcmV0", Parent: "http://127.0.0.1:1"})
 	now = now.Add(FrameTTL + time.Second)
 	w := httptest.NewRecorder()
 	s.Handler(http.NotFoundHandler()).ServeHTTP(w, httptest.NewRequest("GET", url, nil))
@@ -69,14 +69,29 @@ func TestFrame_ExpiredURLGivesNoPage(t *testing.T) {
 	}
 }
 
-func TestIssue_BoundedOutstandingURLs(t *testing.T) {
-	s := NewServer("http://127.0.0.1:2", "http://127.0.0.1:1")
-	for i := 0; i < MaxFramesIssued; i++ {
-		if _, err := s.Issue(Frame{}); err != nil {
+func TestIssue_BoundedOutstandingURLsOldestMakesRoom(t *testing.T) {
+	s := NewServer("http://127.0.0.1:2")
+	now := time.Now()
+	s.now = func() time.Time { now = now.Add(time.Microsecond); return now }
+	first, _ := s.Issue(Frame{Parent: "http://127.0.0.1:1"})
+	second, _ := s.Issue(Frame{Parent: "http://127.0.0.1:1"})
+	for i := 2; i < MaxFramesIssued+1; i++ { // a flood of URLs nobody loads
+		if _, err := s.Issue(Frame{Parent: "http://127.0.0.1:1"}); err != nil {
 			t.Fatalf("issue %d: %v", i, err)
 		}
 	}
-	if _, err := s.Issue(Frame{}); err != ErrTooManyFrames {
-		t.Fatalf("issue past the limit: %v", err)
+	if n := len(s.frames); n != MaxFramesIssued {
+		t.Fatalf("%d URLs outstanding, want at most %d", n, MaxFramesIssued)
+	}
+	h := s.Handler(http.NotFoundHandler())
+	for url, want := range map[string]int{first: http.StatusGone, second: http.StatusOK} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", url, nil))
+		if w.Code != want {
+			t.Errorf("GET %s: %d, want %d", url, w.Code, want)
+		}
+	}
+	if _, err := s.Issue(Frame{}); err == nil {
+		t.Error("a frame without a parent origin was issued")
 	}
 }

@@ -20,9 +20,6 @@ const (
 	MaxFramesIssued = 4096             // outstanding unused iframe URLs
 )
 
-// ErrTooManyFrames is returned by Issue when MaxFramesIssued are outstanding.
-var ErrTooManyFrames = errors.New("isolation: too many unused iframe URLs outstanding")
-
 // Paths on the two origins.
 const (
 	BridgePath    = "/__isogate/bridge.js" // on the app origin
@@ -39,7 +36,9 @@ type Frame struct {
 	Secret  string                     `json:"secret"`  // base64url session secret
 	WS      string                     `json:"ws"`      // transport URL
 	Schemas map[string]json.RawMessage `json:"schemas"`
-	Hook    bool                       `json:"hook"` // the page loads the isolation hook first
+	Hook    bool                       `json:"hook"`   // the page loads the isolation hook first
+	Window  string                     `json:"window"` // the page's window label, for the hook
+	Parent  string                     `json:"-"`      // the app origin allowed to frame it
 
 	MaxMessageBytes int64 `json:"maxMessageBytes"` // the iframe answers too_large above these
 	MaxBinaryBytes  int64 `json:"maxBinaryBytes"`
@@ -47,14 +46,14 @@ type Frame struct {
 
 type issued struct {
 	page    []byte
+	parent  string
 	expires time.Time
 }
 
 // Server serves the isolation origin: the iframe pages and script. The
 // transport handler is passed in by the core.
 type Server struct {
-	Origin    string // "http://127.0.0.1:PORT" of the isolation listener
-	AppOrigin string // "http://127.0.0.1:PORT" of the app listener
+	Origin string // "http://127.0.0.1:PORT" of the isolation listener
 
 	mu     sync.Mutex
 	frames map[string]issued
@@ -69,13 +68,18 @@ func (s *Server) SetHook(src []byte) {
 	s.hook = src
 }
 
-// NewServer returns a server for the given isolation and app origins.
-func NewServer(origin, appOrigin string) *Server {
-	return &Server{Origin: origin, AppOrigin: appOrigin, frames: map[string]issued{}, now: time.Now}
+// NewServer returns a server for the given isolation origin.
+func NewServer(origin string) *Server {
+	return &Server{Origin: origin, frames: map[string]issued{}, now: time.Now}
 }
 
 // Issue stores f behind a fresh single-use token and returns the iframe URL.
+// With MaxFramesIssued outstanding, the one that expires first makes room:
+// URLs nobody loads cannot keep a new page from getting one.
 func (s *Server) Issue(f Frame) (string, error) {
+	if f.Parent == "" {
+		return "", errors.New("isolation: frame without a parent origin")
+	}
 	cfg, err := json.Marshal(f) // escapes <, > and &: safe inside <script>
 	if err != nil {
 		return "", err
@@ -97,28 +101,31 @@ func (s *Server) Issue(f Frame) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	oldest := ""
 	for k, v := range s.frames {
 		if now.After(v.expires) {
 			delete(s.frames, k)
+		} else if oldest == "" || v.expires.Before(s.frames[oldest].expires) {
+			oldest = k
 		}
 	}
 	if len(s.frames) >= MaxFramesIssued {
-		return "", ErrTooManyFrames
+		delete(s.frames, oldest)
 	}
-	s.frames[key] = issued{page: page.Bytes(), expires: now.Add(FrameTTL)}
+	s.frames[key] = issued{page: page.Bytes(), parent: f.Parent, expires: now.Add(FrameTTL)}
 	return s.Origin + framePrefix + key, nil
 }
 
-// take removes and returns the page behind token, if it is live.
-func (s *Server) take(token string) ([]byte, bool) {
+// take removes and returns the frame behind token, if it is live.
+func (s *Server) take(token string) (issued, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f, ok := s.frames[token]
 	delete(s.frames, token)
 	if !ok || s.now().After(f.expires) {
-		return nil, false
+		return issued{}, false
 	}
-	return f.page, true
+	return f, true
 }
 
 // Handler returns the isolation origin's handler, with transport mounted at
@@ -148,7 +155,7 @@ func (s *Server) Handler(transport http.Handler) http.Handler {
 }
 
 func (s *Server) serveFrame(w http.ResponseWriter, r *http.Request) {
-	page, ok := s.take(r.PathValue("token"))
+	f, ok := s.take(r.PathValue("token"))
 	h := w.Header()
 	setCommon(h)
 	h.Set("Cache-Control", "no-store")
@@ -163,11 +170,11 @@ func (s *Server) serveFrame(w http.ResponseWriter, r *http.Request) {
 		"connect-src " + ws,
 		"base-uri 'none'",
 		"form-action 'none'",
-		"frame-ancestors " + s.AppOrigin,
+		"frame-ancestors " + f.parent,
 		"sandbox allow-scripts",
 	}, "; "))
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	w.Write(page)
+	w.Write(f.page)
 }
 
 // ServeBridge serves the bridge script on the app origin.

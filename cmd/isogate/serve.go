@@ -29,7 +29,26 @@ type serveFlags struct {
 	port        int
 	decisionLog string
 	dryRun      bool
+	windows     labels
 	limits      core.Limits
+}
+
+// labels collects the repeatable --window flag.
+type labels []string
+
+func (l *labels) String() string { return strings.Join(*l, ",") }
+
+func (l *labels) Set(v string) error {
+	if !core.LabelPattern.MatchString(v) {
+		return fmt.Errorf("window label %q: want letters, digits, '-' and '_'", v)
+	}
+	for _, have := range append([]string{core.DefaultWindow}, *l...) {
+		if have == v {
+			return fmt.Errorf("window label %q given twice", v)
+		}
+	}
+	*l = append(*l, v)
+	return nil
 }
 
 func (s *serveFlags) register(fs *flag.FlagSet) {
@@ -41,6 +60,7 @@ func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.port, "port", 0, "app port on 127.0.0.1 (0 picks a free one)")
 	fs.StringVar(&s.decisionLog, "decision-log", "", "append a JSON line per decision to FILE")
 	fs.BoolVar(&s.dryRun, "dry-run", false, "decide and log, but let denied messages through")
+	fs.Var(&s.windows, "window", "open another window with this label (repeatable; the first is \"main\")")
 	fs.Int64Var(&s.limits.MaxMessageBytes, "max-message-bytes", d.MaxMessageBytes, "largest message from a page (too_large above)")
 	fs.Int64Var(&s.limits.MaxBinaryBytes, "max-binary-bytes", d.MaxBinaryBytes, "most raw bytes in a message from a page (too_large above)")
 	fs.IntVar(&s.limits.MaxDepth, "max-depth", d.MaxDepth, "deepest JSON nesting in a message")
@@ -148,7 +168,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			return badf("run: --upstream %q is not an http(s) URL", *upURL)
 		}
 		a.upstream = func(_ context.Context, c *core.Core, log *slog.Logger, _ io.Writer) (core.Upstream, func()) {
-			return core.NewHTTPUpstream(u.String(), c.Emit, log), func() {}
+			return core.NewHTTPUpstream(u.String(), c.EmitTarget, log), func() {}
 		}
 	case *upCmd != "":
 		argv, err := splitCommand(*upCmd)
@@ -156,7 +176,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			return badf("run: --upstream-cmd %q: %v", *upCmd, err)
 		}
 		a.upstream = func(ctx context.Context, c *core.Core, log *slog.Logger, stderr io.Writer) (core.Upstream, func()) {
-			u := core.NewStdioUpstream(argv, stderr, c.Emit, log)
+			u := core.NewStdioUpstream(argv, stderr, c.EmitTarget, log)
 			stopped := make(chan struct{})
 			go func() { u.Run(ctx); close(stopped) }()
 			return u, func() { <-stopped }
@@ -213,26 +233,37 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 			func(err error) { log.Error("policy reload refused; the last good policy keeps serving", "err", err) })
 		go w.Run(ctx, policyPoll)
 	}
-	fmt.Fprintln(stdout, c.URL())
-	if sf.browser {
+	wins := []desktop.Window{{URL: c.URL(), Title: sf.title, Width: sf.width, Height: sf.height}}
+	for _, label := range sf.windows {
+		u, err := c.OpenWindow(label)
+		if err != nil {
+			return err
+		}
+		wins = append(wins, desktop.Window{URL: u, Title: sf.title + " (" + label + ")", Width: sf.width, Height: sf.height})
+	}
+	if sf.browser || !desktop.Available() {
+		fmt.Fprintln(stdout, c.URL()) // alone on the first line: scripts and tests read it
+		for i, label := range sf.windows {
+			fmt.Fprintf(stderr, "window %s: %s\n", label, wins[i+1].URL)
+		}
+		if !sf.browser {
+			fmt.Fprintln(stderr, "isogate: no display for a window; serving for a browser at the URL above")
+		}
 		return c.Serve(ctx)
 	}
-	if !desktop.Available() {
-		fmt.Fprintln(stderr, "isogate: no display for a window; serving for a browser at "+c.URL())
-		return c.Serve(ctx)
-	}
-	return window(ctx, c, desktop.Window{URL: c.URL(), Title: sf.title, Width: sf.width, Height: sf.height})
+	fmt.Fprintln(stdout, c.Origin()+"/") // the window was handed its token; it is not printed
+	return window(ctx, c, wins)
 }
 
 // window serves the core in the background and runs the window on this, the
 // main, goroutine. Closing the window or a signal ends both; the deferred
 // closes of serve then stop the backend and flush the decision log.
-func window(ctx context.Context, c *core.Core, w desktop.Window) error {
+func window(ctx context.Context, c *core.Core, w []desktop.Window) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- c.Serve(ctx) }()
-	err := desktop.Run(ctx, w)
+	err := desktop.Run(ctx, w...)
 	cancel()
 	if serr := <-served; err == nil {
 		err = serr

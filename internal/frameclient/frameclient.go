@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"regexp"
 	"time"
 
@@ -39,9 +40,24 @@ type Frame struct {
 	queuedFrom *websocket.Conn // the connection they came on
 }
 
-// Get fetches url and returns its status and body.
-func Get(url string) (int, string, error) {
-	resp, err := http.Get(url)
+// Browser is the HTTP client Get and Load use: like one browser profile, it
+// keeps the launch cookie a core's launch URL hands out, so one Load with
+// c.URL() lets later ones in. NewBrowser makes another profile.
+var Browser = NewBrowser()
+
+// NewBrowser returns an HTTP client with an empty cookie jar, as a fresh
+// browser profile is.
+func NewBrowser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar}
+}
+
+// Get fetches url with Browser and returns its status and body.
+func Get(url string) (int, string, error) { return GetWith(Browser, url) }
+
+// GetWith fetches url with client and returns its status and body.
+func GetWith(client *http.Client, url string) (int, string, error) {
+	resp, err := client.Get(url)
 	if err != nil {
 		return 0, "", err
 	}
@@ -50,10 +66,13 @@ func Get(url string) (int, string, error) {
 	return resp.StatusCode, string(b), err
 }
 
-// Load loads the app page at appURL (a new session) and the iframe page it
-// points to, and derives the session's keys.
-func Load(appURL string) (*Frame, error) {
-	_, page, err := Get(appURL)
+// Load loads the app page at appURL (a new session) with Browser and the
+// iframe page it points to, and derives the session's keys.
+func Load(appURL string) (*Frame, error) { return LoadWith(Browser, appURL) }
+
+// LoadWith is Load with client.
+func LoadWith(client *http.Client, appURL string) (*Frame, error) {
+	_, page, err := GetWith(client, appURL)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +80,7 @@ func Load(appURL string) (*Frame, error) {
 	if m == nil {
 		return nil, errors.New("no bridge in the page")
 	}
-	code, body, err := Get(m[1])
+	code, body, err := GetWith(client, m[1])
 	if err != nil || code != http.StatusOK {
 		return nil, fmt.Errorf("iframe page: %d %v", code, err)
 	}
@@ -132,6 +151,11 @@ func Invoke(id int, name, args string) []byte {
 	return fmt.Appendf(nil, `{"type":"invoke","id":%d,"kind":"command","name":%q,"args":%s}`, id, name, args)
 }
 
+// Listen is the plaintext of a listen request for event.
+func Listen(id int, event string) []byte {
+	return fmt.Appendf(nil, `{"type":"invoke","id":%d,"kind":"listen","name":%q,"args":null}`, id, event)
+}
+
 // Send seals plaintext and writes it; it returns the frame sent.
 func (f *Frame) Send(ctx context.Context, c *websocket.Conn, plaintext []byte) ([]byte, error) {
 	frame, err := f.Sealer.Seal(nil, plaintext)
@@ -141,12 +165,16 @@ func (f *Frame) Send(ctx context.Context, c *websocket.Conn, plaintext []byte) (
 	return frame, c.Write(ctx, websocket.MessageBinary, frame)
 }
 
-// Reply is a decoded reply from the core.
+// Reply is a decoded message from the core: a reply, or (Type "event") an
+// event with its Name and Payload.
 type Reply struct {
-	ID     int             `json:"id"`
-	OK     bool            `json:"ok"`
-	Result json.RawMessage `json:"result"`
-	Error  *struct {
+	Type    string          `json:"type"`
+	Name    string          `json:"name"`
+	Payload json.RawMessage `json:"payload"`
+	ID      int             `json:"id"`
+	OK      bool            `json:"ok"`
+	Result  json.RawMessage `json:"result"`
+	Error   *struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 	} `json:"error"`

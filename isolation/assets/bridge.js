@@ -64,6 +64,7 @@
       iframe.src = url;
       (document2.body || document2.documentElement).appendChild(iframe);
       const target = iframe.contentWindow;
+      const mounted = iframe;
       frame = target;
       if (port !== null) port.close();
       const ch = new MessageChannel();
@@ -71,13 +72,18 @@
       ch.port1.onmessage = (ev) => {
         if (frame === target) unbatch(ev.data, receive);
       };
-      iframe.addEventListener("load", () => target.postMessage({ type: "port" }, "*", [ch.port2]), { once: true });
+      let loads = 0;
+      iframe.addEventListener("load", () => {
+        if (loads++ === 0) target.postMessage({ type: "port" }, "*", [ch.port2]);
+        else if (iframe === mounted) retry();
+      });
       toFrame = batcher((m) => {
         if (frame === target) ch.port1.postMessage(m);
       });
     }
     async function remount() {
       frame = null;
+      if (iframe !== null && iframe.isConnected) iframe.remove();
       resetReady();
       for (const [, p] of pending) p.reject(fail("unavailable", "the isolation iframe was removed"));
       pending.clear();
@@ -147,15 +153,21 @@
     };
     async function listen(event, handler) {
       if (typeof handler !== "function") throw fail("invalid_args", "handler must be a function");
-      await call("listen", event, null);
       let set = listeners.get(event);
       if (set === void 0) listeners.set(event, set = /* @__PURE__ */ new Set());
       const entry = (e) => handler(e);
       set.add(entry);
-      return () => {
+      const unlisten = () => {
         set.delete(entry);
         if (set.size === 0 && listeners.get(event) === set) listeners.delete(event);
       };
+      try {
+        await call("listen", event, null);
+      } catch (e) {
+        unlisten();
+        throw e;
+      }
+      return unlisten;
     }
     async function once(event, handler) {
       const unlisten = await listen(event, (e) => {

@@ -1594,7 +1594,7 @@ Known schemas:
         send(req, body);
         return;
       }
-      runHook({ kind: req.kind, name: req.name, args: parts.view }, (verdict) => {
+      runHook({ kind: req.kind, name: req.name, args: parts.view, window: config.window }, (verdict) => {
         if (!inFlight.has(req.id)) return;
         if (verdict === true) {
           send(req, body);

@@ -45,6 +45,7 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
     iframe.src = url;
     (document.body || document.documentElement).appendChild(iframe);
     const target = iframe.contentWindow;
+    const mounted = iframe;
     frame = target;
     // Our end of the channel is the only way messages reach the bridge; the
     // other goes to this iframe's window once it has loaded. A MessagePort
@@ -54,7 +55,14 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
     const ch = new MessageChannel();
     port = ch.port1;
     ch.port1.onmessage = (ev) => { if (frame === target) unbatch(ev.data, receive); };
-    iframe.addEventListener('load', () => target.postMessage({ type: 'port' }, '*', [ch.port2]), { once: true });
+    // The first load is the isolation page; any later one means the page
+    // navigated the iframe (src, location): what ran there is gone, and so
+    // is its session. Calls in flight settle and a fresh iframe is mounted.
+    let loads = 0;
+    iframe.addEventListener('load', () => {
+      if (loads++ === 0) target.postMessage({ type: 'port' }, '*', [ch.port2]);
+      else if (iframe === mounted) retry();
+    });
     // A batch for an iframe that was replaced meanwhile is dropped: its
     // calls were rejected when it went, and must not run in the new one.
     toFrame = batcher((m) => { if (frame === target) ch.port1.postMessage(m); });
@@ -64,6 +72,7 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
   // unavailable, a new session is asked for, and listeners are re-registered.
   async function remount() {
     frame = null;
+    if (iframe !== null && iframe.isConnected) iframe.remove(); // navigated away: not ours any more
     resetReady(); // calls from now on wait for the new iframe
     for (const [, p] of pending) p.reject(fail('unavailable', 'the isolation iframe was removed'));
     pending.clear();
@@ -128,17 +137,26 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
 
   const emit = async (event, payload) => { await call('event', event, payload); };
 
+  // listen registers the handler before the listen leaves: the core may
+  // send an event the moment it allowed the listen, before its reply
+  // arrives. A denied listen takes the handler out again.
   async function listen(event, handler) {
     if (typeof handler !== 'function') throw fail('invalid_args', 'handler must be a function');
-    await call('listen', event, null);
     let set = listeners.get(event);
     if (set === undefined) listeners.set(event, (set = new Set()));
     const entry = (e) => handler(e);
     set.add(entry);
-    return () => {
+    const unlisten = () => {
       set.delete(entry);
       if (set.size === 0 && listeners.get(event) === set) listeners.delete(event);
     };
+    try {
+      await call('listen', event, null);
+    } catch (e) {
+      unlisten();
+      throw e;
+    }
+    return unlisten;
   }
 
   async function once(event, handler) {

@@ -26,7 +26,7 @@ function failure(id, code, message) {
 //   post(message): deliver a message to the parent page
 //   WebSocket: constructor (the browser's, or a test double)
 //   hook: the security team's isolation hook, or null. It gets a copy of
-//     {kind, name, args} and vetoes the call unless it returns (or resolves to)
+//     {kind, name, args, window} and vetoes the call unless it returns (or resolves to)
 //     exactly true; throwing, rejecting or taking longer than HOOK_TIMEOUT_MS
 //     vetoes too.
 export async function createIsolation({
@@ -173,7 +173,7 @@ export async function createIsolation({
       send(req, body);
       return;
     }
-    runHook({ kind: req.kind, name: req.name, args: parts.view }, (verdict) => {
+    runHook({ kind: req.kind, name: req.name, args: parts.view, window: config.window }, (verdict) => {
       if (!inFlight.has(req.id)) return; // the connection dropped meanwhile: already answered
       if (verdict === true) {
         send(req, body);

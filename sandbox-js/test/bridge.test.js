@@ -69,3 +69,41 @@ test('a frame never holds more messages than the core takes', async () => {
   const items = Array.from({ length: 2 * MAX_BATCH_MESSAGES + 1 }, () => ({ body: new TextEncoder().encode('{}') }));
   assert.deepEqual(frames(items, 1 << 20).map((g) => g.length), [MAX_BATCH_MESSAGES, MAX_BATCH_MESSAGES, 1]);
 });
+
+test('an event sent before the listen reply reaches the handler; a denied listen takes it out', async () => {
+  const h = harness();
+  await h.bridge.ready;
+  const got = [];
+  const listening = h.bridge.listen('app.saved', (e) => got.push(e.payload));
+  await turn();
+  await turn();
+  const id = h.frameWin.posted[0].id;
+  h.fromFrame({ type: 'event', name: 'app.saved', payload: 1 }); // the core allowed it and sent at once
+  h.fromFrame({ type: 'reply', id, ok: true, result: null });
+  await listening;
+  assert.deepEqual(got, [1]);
+
+  const denied = h.bridge.listen('app.secret', (e) => got.push(e.payload));
+  await turn();
+  await turn();
+  h.fromFrame({ type: 'reply', id: h.frameWin.posted[1].id, ok: false, error: { code: 'denied', message: 'no' } });
+  await assert.rejects(denied, (e) => e.code === 'denied');
+  h.fromFrame({ type: 'event', name: 'app.secret', payload: 2 });
+  await turn();
+  assert.deepEqual(got, [1], 'a handler whose listen was denied got an event');
+  h.close();
+});
+
+test('a navigated iframe settles calls in flight as unavailable and a new one is asked for', async () => {
+  const asked = [];
+  const h = harness({ fetch: (url, init) => { asked.push([url, init.method]); return new Promise(() => {}); } }); // never answers: no retry timer
+  await h.bridge.ready;
+  const call = h.bridge.invoke('demo.greet', { name: 'Ada' });
+  await turn();
+  await turn();
+  h.iframe.onload(); // a second load: the page navigated the iframe
+  await assert.rejects(call, (e) => e.code === 'unavailable');
+  assert.equal(h.iframe.isConnected, false, 'the navigated iframe stays in the page');
+  assert.deepEqual(asked, [['/__isogate/frame', 'POST']]);
+  h.close();
+});

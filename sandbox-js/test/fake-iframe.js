@@ -3,16 +3,16 @@
 // what the bridge posts on it, and speaks on it.
 import { createBridge } from '../src/bridge.js';
 
-export function mountBridge() {
+export function mountBridge({ fetch = async () => ({ ok: false }) } = {}) {
   const frameWin = { posted: [], port: null, postMessage(m, origin, transfer) { this.port = transfer[0]; this.port.onmessage = (e) => this.posted.push(e.data); } };
-  const iframe = { setAttribute() {}, style: {}, contentWindow: frameWin, isConnected: true, addEventListener(type, fn) { this.onload = fn; } };
+  const iframe = { setAttribute() {}, style: {}, contentWindow: frameWin, isConnected: true, addEventListener(type, fn) { this.onload = fn; }, remove() { this.isConnected = false; } };
   const fakeDocument = { createElement: () => iframe, documentElement: { appendChild() {} } };
   const realSetInterval = globalThis.setInterval;
   globalThis.setInterval = () => 0; // no watch for a removed iframe
-  const bridge = createBridge({ frameURL: 'x', document: fakeDocument, fetch: async () => ({ ok: false }) });
+  const bridge = createBridge({ frameURL: 'x', document: fakeDocument, fetch });
   globalThis.setInterval = realSetInterval;
   iframe.onload();
   const fromFrame = (data) => frameWin.port.postMessage(data);
   fromFrame({ type: 'ready' });
-  return { bridge, frameWin, fromFrame, close: () => frameWin.port.close() };
+  return { bridge, frameWin, iframe, fromFrame, close: () => frameWin.port.close() };
 }
