@@ -280,3 +280,118 @@ func TestWindows_LabelsDecideLogAndAddressEvents(t *testing.T) {
 		t.Fatalf("decision log labels %v, want main and editor", labels)
 	}
 }
+
+// A write issued right after a listen, in the same frame, emits an event
+// that reaches the page: the listen is in force before the write runs.
+func TestListen_EventOfACallRightAfterTheListenArrives(t *testing.T) {
+	h := newHarness(t, Limits{})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	for i := 0; i < 200; i++ {
+		event := "t.note"
+		f.send(c, batchOf(string(frameclient.Listen(2*i+1, event)), string(invoke(2*i+2, "t.emitnote", `{"n":1}`))))
+		gotEvent, replies := false, 0
+		for replies < 2 || !gotEvent {
+			r, err := f.recv(c)
+			if err != nil {
+				t.Fatalf("round %d: %v (event %v, %d replies)", i, err, gotEvent, replies)
+			}
+			if r.Type == "event" {
+				gotEvent = true
+				continue
+			}
+			replies++
+			if r.ID == 2*i+2 && string(r.Result) != "1" {
+				t.Fatalf("round %d: t.emitnote reached %s pages, want 1", i, r.Result)
+			}
+		}
+	}
+}
+
+// A backend learns which page a call came from, and an isogate.emit it
+// addresses to that session reaches that page and no other.
+func TestUpstream_MetaNamesThePageAndTargetedEmitReachesOnlyIt(t *testing.T) {
+	metas := make(chan Caller, 4)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			ID   int64
+			Meta Caller
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		metas <- req.Meta
+		note, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": "isogate.emit",
+			"params": map[string]any{"event": "t.note", "payload": "saved", "session": req.Meta.Session}})
+		reply, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": "ok"})
+		w.Write([]byte("[" + string(note) + "," + string(reply) + "]"))
+	}))
+	defer up.Close()
+	var h *harness
+	h = newHarnessWith(t, func(c *Config) {})
+	h.c.SetUpstream(NewHTTPUpstream(up.URL, h.c.EmitTarget, discard))
+	a, _ := h.pageLoad(t)
+	b, _ := h.pageLoad(t)
+	ac, bc := a.connect(), b.connect()
+	for _, f := range []struct {
+		f *fakeFrame
+		c *websocket.Conn
+	}{{a, ac}, {b, bc}} {
+		f.f.send(f.c, frameclient.Listen(1, "t.note"))
+		if r, err := f.f.recv(f.c); err != nil || !r.OK {
+			t.Fatalf("listen: %+v %v", r, err)
+		}
+	}
+	// t.upstream has no Go handler: it goes to the backend. Its schema and
+	// allow come from t.emitnote's policy line, so use a name the test
+	// policy allows and no Go handler serves.
+	delete(h.c.handlers, "t.emitnote")
+	a.send(ac, invoke(2, "t.emitnote", `{}`))
+	gotEvent, gotReply := false, false
+	for !gotEvent || !gotReply {
+		r, err := a.recv(ac)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotEvent = gotEvent || (r.Type == "event" && string(r.Payload) == `"saved"`)
+		gotReply = gotReply || (r.ID == 2 && r.OK)
+	}
+	if m := <-metas; m.Session != a.Session || m.Window != DefaultWindow {
+		t.Fatalf("backend saw meta %+v, want session %s window main", m, a.Session)
+	}
+	// b got nothing: its next message is the reply to its own call.
+	if r := b.call(bc, 3, "t.echo", `{"msg":"mine"}`); !r.OK || r.Type == "event" {
+		t.Fatalf("the other page's next message: %+v", r)
+	}
+}
+
+// A page that stops reading cannot make the core hold more than
+// MaxBufferedBytes for it: its connection is closed instead.
+func TestSession_PageNotReadingLosesItsConnection(t *testing.T) {
+	h := newHarness(t, Limits{MaxBufferedBytes: 1 << 20})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	if r := f.call(c, 1, "t.echo", `{"msg":"x"}`); !r.OK { // so the listen below is answered on a warm connection
+		t.Fatal(r.Code())
+	}
+	f.send(c, frameclient.Listen(2, "t.big"))
+	if r, err := f.recv(c); err != nil || !r.OK {
+		t.Fatalf("listen: %+v %v", r, err)
+	}
+	big := strings.Repeat("x", 256<<10)
+	const sent = 256 // 64 MiB if all were held
+	for i := 0; i < sent; i++ {
+		h.c.Emit("t.big", big)
+	}
+	got := 0
+	for {
+		r, err := f.recv(c)
+		if err != nil {
+			break
+		}
+		if r.Type == "event" {
+			got++
+		}
+	}
+	if got >= sent {
+		t.Fatalf("all %d events were held and delivered; want the connection closed past the bound", got)
+	}
+}

@@ -56,7 +56,8 @@ func chromiumPath(t *testing.T) string {
 // proc is a running isogate child.
 type proc struct {
 	cmd    *exec.Cmd
-	URL    string
+	URL    string // the launch URL, with its token
+	Origin string // the app's address without the token, ending in "/"
 	stderr *syncBuffer
 
 	decisionLog string // set by startLogged
@@ -162,7 +163,25 @@ func startProc(t *testing.T, env []string, args ...string) *proc {
 	if !strings.HasPrefix(p.URL, "http://127.0.0.1:") {
 		t.Fatalf("first stdout line %q is not the app URL", p.URL)
 	}
+	p.Origin, _, _ = strings.Cut(p.URL, "?")
 	return p
+}
+
+// windowURL waits for the launch URL of window label on stderr.
+func (p *proc) windowURL(t *testing.T, label string) string {
+	t.Helper()
+	prefix := "window " + label + ": "
+	var u string
+	eventually(t, "the URL of window "+label, func() bool {
+		for _, line := range strings.Split(p.stderr.String(), "\n") {
+			if strings.HasPrefix(line, prefix) {
+				u = strings.TrimPrefix(line, prefix)
+				return true
+			}
+		}
+		return false
+	})
+	return u
 }
 
 // stop sends SIGTERM and returns the exit code.

@@ -109,7 +109,7 @@ func TestWrap_StaticAppWithStdioBackend(t *testing.T) {
 	})
 
 	// Client-side routes get index.html, with the bridge.
-	openApp(t, ctx, p.URL+"some/client/route")
+	openApp(t, ctx, p.Origin+"some/client/route")
 	if !eval[bool](t, ctx, `window.appLoaded === true`) {
 		t.Fatal("index.html fallback for a client-side route")
 	}
@@ -141,6 +141,10 @@ func TestWrap_StaticAppWithHTTPBackend(t *testing.T) {
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
 	wrapChecks(t, ctx, logPath)
+	_, token, _ := strings.Cut(p.URL, "?token=")
+	if log := backendLog(t, logPath); !strings.Contains(log, `"headers"`) || strings.Contains(log, "isogate-launch") || strings.Contains(log, token) {
+		t.Fatalf("the backend's requests carry isogate's launch secret, or no headers were logged:\n%s", log)
+	}
 
 	be.Process.Kill()
 	be.Wait()

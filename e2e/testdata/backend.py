@@ -22,7 +22,7 @@ def log(req):
 
 
 def handle(req, notify):
-    """Returns the response for one request; notify(event, payload) emits."""
+    """Returns the response for one request; notify(event, payload[, target]) emits."""
     log(req)
     method, params, rid = req.get("method"), req.get("params"), req.get("id")
     if method == "app.echo":
@@ -37,6 +37,14 @@ def handle(req, notify):
     if method == "app.emit":
         notify("app.news", params)
         return {"jsonrpc": "2.0", "id": rid, "result": "emitted"}
+    if method == "app.save":  # tells the page that saved, and no other, where its note went
+        notify("app.saved", {"n": params.get("n"), "path": "/notes/%s" % params.get("n")}, {"session": req["meta"]["session"]})
+        return {"jsonrpc": "2.0", "id": rid, "result": {"saved": True}}
+    if method == "app.towindow":
+        notify("app.news", params, {"window": params["window"]})
+        return {"jsonrpc": "2.0", "id": rid, "result": "sent"}
+    if method == "app.mainonly":
+        return {"jsonrpc": "2.0", "id": rid, "result": req.get("meta")}
     return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32601, "message": "no such method"}}
 
 
@@ -48,8 +56,8 @@ def stdio():
             sys.stdout.write(json.dumps(obj) + "\n")
             sys.stdout.flush()
 
-    def notify(event, payload):
-        send({"jsonrpc": "2.0", "method": "isogate.emit", "params": {"event": event, "payload": payload}})
+    def notify(event, payload, target=None):
+        send({"jsonrpc": "2.0", "method": "isogate.emit", "params": dict({"event": event, "payload": payload}, **(target or {}))})
 
     print("backend.py: stdio backend started", file=sys.stderr, flush=True)
     for line in sys.stdin:
@@ -63,9 +71,10 @@ def http(portfile):
     class H(BaseHTTPRequestHandler):
         def do_POST(self):
             req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            log({"headers": dict(self.headers)})  # what else reached the backend
             notes = []
-            resp = handle(req, lambda e, p: notes.append(
-                {"jsonrpc": "2.0", "method": "isogate.emit", "params": {"event": e, "payload": p}}))
+            resp = handle(req, lambda e, p, target=None: notes.append(
+                {"jsonrpc": "2.0", "method": "isogate.emit", "params": dict({"event": e, "payload": p}, **(target or {}))}))
             body = json.dumps(notes + [resp] if notes else resp).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
