@@ -98,6 +98,31 @@ func TestDesktop_DemoWindowRoundTripAttackScreenshotSIGTERM(t *testing.T) {
 	}
 }
 
+// Two windows in one process, each its own WebKitGTK view on one GTK loop:
+// each page greets on load, and the decision log shows both labels, the
+// window that isogate handed its token to included.
+func TestDesktop_TwoWindowsInOneProcessCarryTheirLabels(t *testing.T) {
+	requireDisplay(t)
+	logPath := filepath.Join(t.TempDir(), "decisions.jsonl")
+	p := startWindow(t, "demo", "--decision-log", logPath, "--window", "editor", "--width", "640", "--height", "480")
+	if strings.Contains(p.URL, "token=") {
+		t.Fatalf("desktop mode printed the launch token: %s", p.URL)
+	}
+	labels := map[string]bool{}
+	eventually(t, "demo.greet decided in both windows", func() bool {
+		for _, d := range readDecisions(t, logPath) {
+			in, _ := d["input"].(map[string]any)
+			if d["name"] == "demo.greet" && in != nil {
+				labels[fmt.Sprint(in["window"])] = true
+			}
+		}
+		return labels["main"] && labels["editor"]
+	})
+	if code := p.stop(t); code != 0 {
+		t.Fatalf("exit status after SIGTERM = %d", code)
+	}
+}
+
 func TestDesktop_NoDisplayFallsBackToBrowserMode(t *testing.T) {
 	cmd := exec.Command(binary, "demo")
 	cmd.Env = append(os.Environ(), "DISPLAY=", "WAYLAND_DISPLAY=")
