@@ -39,8 +39,9 @@ type Limits struct {
 	// CallTimeout bounds one handler; it then rejects timeout and its context
 	// is cancelled: a slow or stuck handler holding a slot forever.
 	CallTimeout time.Duration
-	// MaxSessions bounds live sessions (one per page load): a local process
-	// requesting pages in a loop.
+	// MaxSessions bounds live sessions (one per page load): pages requested
+	// in a loop. When it is reached the oldest session that never connected
+	// makes room; only with every session connected is a page refused.
 	MaxSessions int
 	// RatePerSecond and RateBurst bound messages per session (token bucket);
 	// more are rejected rate_limited: a page flooding the core with cheap

@@ -1,6 +1,8 @@
-// Package core is isogate's trusted side: it serves the wrapped app, makes one
-// session per page load, accepts the isolation iframe's sealed frames and
-// runs each message down one path:
+// Package core is isogate's trusted side: it serves the wrapped app, on one
+// loopback origin per window, to the browser or window it launched only
+// (window.go: launch token, then cookie), makes one session per page load,
+// accepts the isolation iframe's sealed frames and runs each message down
+// one path:
 //
 //	transport limits -> crypto open (AEAD, replay window, session)
 //	-> strict JSON decode -> schema -> policy -> handler -> sealed reply

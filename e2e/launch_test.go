@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -76,14 +75,7 @@ func TestLaunch_OtherSitesFloodLeavesANewTabWorking(t *testing.T) {
 	p, _ := startWrapped(t)
 	ctx := browser(t, chromedp.Flag("host-resolver-rules", "MAP evil.example 127.0.0.1"))
 	openApp(t, ctx, p.URL)
-	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("<!doctype html><title>evil</title>"))
-	}))
-	defer evil.Close()
-	_, evilPort, _ := net.SplitHostPort(evil.Listener.Addr().String())
-	if _, err := chromedp.Run(ctx, chromedp.Navigate("http://evil.example:"+evilPort+"/")); err != nil {
-		t.Fatal(err)
-	}
+	visitEvil(t, ctx)
 	// More page requests than MaxSessions (4096), blind: no-cors fetches of
 	// extension-less paths, and a few frames.
 	sent := eval[int](t, ctx, `(async () => {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -39,14 +40,7 @@ func TestAttack_OtherSiteInTheBrowser(t *testing.T) {
 	}
 
 	// A page of another site opens the transport: its Origin is its own.
-	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("<!doctype html><title>evil</title>"))
-	}))
-	defer evil.Close()
-	_, evilPort, _ := net.SplitHostPort(evil.Listener.Addr().String())
-	if _, err := chromedp.Run(ctx, chromedp.Navigate("http://evil.example:"+evilPort+"/")); err != nil {
-		t.Fatal(err)
-	}
+	evilPort := visitEvil(t, ctx)
 	got := eval[string](t, ctx, `new Promise((resolve) => {
 	  const ws = new WebSocket('ws://127.0.0.1:`+isoPort+`/ws?s=' + '00'.repeat(16) + '&a=' + 'A'.repeat(43));
 	  ws.onopen = () => resolve('open');
@@ -58,4 +52,19 @@ func TestAttack_OtherSiteInTheBrowser(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), `origin=http://evil.example:`+evilPort) {
 		t.Fatalf("the core did not log the refused foreign origin:\n%s", p.stderr.String())
 	}
+}
+
+// visitEvil navigates the tab to a page of another site, http://evil.example
+// (the browser maps it to 127.0.0.1), and returns its port.
+func visitEvil(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("<!doctype html><title>evil</title>"))
+	}))
+	t.Cleanup(evil.Close)
+	_, port, _ := net.SplitHostPort(evil.Listener.Addr().String())
+	if _, err := chromedp.Run(ctx, chromedp.Navigate("http://evil.example:"+port+"/")); err != nil {
+		t.Fatal(err)
+	}
+	return port
 }
