@@ -28,7 +28,7 @@ function harness(hook = null, timers = { setTimeout: () => 0, clearTimeout: () =
     send(f) { this.sent.push(f); }
     close() { if (!this.closed) { this.closed = true; this.onclose(); } }
   }
-  const config = { session, secret: toBase64URL(secret), ws: 'ws://127.0.0.1:1/ws', schemas };
+  const config = { session, secret: toBase64URL(secret), ws: 'ws://127.0.0.1:1/ws', schemas, window: 'editor' };
   return { posted, sockets, start: () => createIsolation({ config, post: (m) => posted.push(m), WebSocket: FakeSocket, hook, ...timers }) };
 }
 
@@ -136,6 +136,18 @@ test('the hook gets a copy: changing it changes nothing sent', async () => {
   iso.handle({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
   await tick();
   assert.equal((await decryptSent(h.sockets[0].sent[0])).args.name, 'Ada');
+});
+
+test("the hook sees the page's window label, as the core gave it", async () => {
+  const seen = [];
+  const h = harness((m) => { seen.push(m.window); return m.window === 'main'; });
+  const iso = await h.start();
+  await tick();
+  iso.handle({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
+  await tick();
+  assert.deepEqual(seen, ['editor']);
+  assert.equal(h.posted.at(-1).error.code, 'hook_rejected');
+  assert.equal(h.sockets[0].sent.length, 0);
 });
 
 test('a batch from the page is handled message by message; batches do not nest', async () => {
