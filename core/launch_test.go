@@ -395,3 +395,19 @@ func TestSession_PageNotReadingLosesItsConnection(t *testing.T) {
 		t.Fatalf("all %d events were held and delivered; want the connection closed past the bound", got)
 	}
 }
+
+// The redirect that takes the token out of the URL stays on the app origin,
+// whatever the path.
+func TestLaunch_RedirectStaysOnTheOrigin(t *testing.T) {
+	for in, want := range map[string]string{
+		"/?token=x":               "/",
+		"/notes/1?token=x&a=1":    "/notes/1?a=1",
+		"//evil.example/?token=x": "/evil.example/",
+		"/\\evil.example?token=x": "/%5Cevil.example", // escaped: no browser reads it as "//"
+	} {
+		u, _ := url.ParseRequestURI(in) // as the server parses a request line
+		if got := withoutToken(u); got != want {
+			t.Errorf("withoutToken(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"html"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -99,13 +100,9 @@ func (c *Core) launchGate(w *window, next http.Handler) http.Handler {
 					HttpOnly: true, SameSite: http.SameSiteStrictMode})
 				c.log.Info("launch token exchanged for the cookie", "window", w.label)
 			}
-			u := *r.URL
-			q := u.Query()
-			q.Del("token")
-			u.RawQuery = q.Encode()
-			u.Scheme, u.Host = "", ""
 			rw.Header().Set("Cache-Control", "no-store")
-			http.Redirect(rw, r, u.RequestURI(), http.StatusSeeOther)
+			rw.Header().Set("Location", withoutToken(r.URL))
+			rw.WriteHeader(http.StatusSeeOther)
 			return
 		}
 		if !authed {
@@ -115,6 +112,18 @@ func (c *Core) launchGate(w *window, next http.Handler) http.Handler {
 		stripLaunchCookies(r.Header)
 		next.ServeHTTP(rw, r)
 	})
+}
+
+// withoutToken is the same-origin path and query of u without the token:
+// always one leading slash, so "//host/" cannot make it another site's URL.
+func withoutToken(u *url.URL) string {
+	q := u.Query()
+	q.Del("token")
+	loc := "/" + strings.TrimLeft(u.EscapedPath(), "/")
+	if len(q) > 0 {
+		loc += "?" + q.Encode()
+	}
+	return loc
 }
 
 // forbidden answers a request that isogate did not launch: a short page
