@@ -130,6 +130,7 @@ type Core struct {
 	upstream  Upstream
 
 	wmu      sync.Mutex // guards windows and serving
+	main     *window    // windows[0], "main"; fixed at New
 	windows  []*window  // windows[0] is "main"
 	serving  func(*window)
 	isoLn    net.Listener
@@ -163,7 +164,8 @@ func New(cfg Config) (*Core, error) {
 		appLn.Close()
 		return nil, err
 	}
-	c.windows = []*window{newWindow(DefaultWindow, appLn)}
+	c.main = newWindow(DefaultWindow, appLn)
+	c.windows = []*window{c.main}
 	c.iso = isolation.NewServer("http://" + c.isoLn.Addr().String())
 	c.sessions = newSessions(c.limits.MaxSessions, c.log)
 	c.SetPolicy(cfg.Policy)
@@ -188,11 +190,11 @@ func listenLoopback(addr string) (net.Listener, error) {
 // URL is the main window's launch URL, with its launch token: what to open
 // in the browser or window. The token is spent by the first navigation,
 // which gets the launch cookie instead; see SECURITY.md.
-func (c *Core) URL() string { return c.windows[0].launchURL() }
+func (c *Core) URL() string { return c.main.launchURL() }
 
 // Origin is the main window's origin, "http://127.0.0.1:PORT", without the
 // token.
-func (c *Core) Origin() string { return c.windows[0].origin }
+func (c *Core) Origin() string { return c.main.origin }
 
 // Handle registers h for the command name. Call it before Serve.
 func (c *Core) Handle(name string, h Handler) {
@@ -291,7 +293,26 @@ func (c *Core) EmitTarget(t Target, name string, payload any) int {
 			continue
 		}
 		n++
-		go c.write(s, nil, b) // never blocks the emitter on a slow page
+		// Queued here, in order; written by a goroutine only when no write
+		// is under way, so a page that reads slowly never blocks the
+		// emitter, and one emitter's events arrive in the order emitted.
+		writer, err := s.enqueue(nil, b)
+		if err != nil {
+			c.log.Warn("connection dropped", "session", s.id, "why", err.Error())
+			continue
+		}
+		if writer {
+			go func() {
+				defer func() {
+					if r := recover(); r != nil {
+						c.log.Error("event write panicked", "session", s.id, "panic", fmt.Sprint(r))
+					}
+				}()
+				if err := s.drain(); err != nil {
+					c.log.Debug("not sent", "session", s.id, "err", err)
+				}
+			}()
+		}
 	}
 	return n
 }

@@ -406,8 +406,84 @@ func TestLaunch_RedirectStaysOnTheOrigin(t *testing.T) {
 		"/\\evil.example?token=x": "/%5Cevil.example", // escaped: no browser reads it as "//"
 	} {
 		u, _ := url.ParseRequestURI(in) // as the server parses a request line
-		if got := withoutToken(u); got != want {
+		if got := withoutToken(u, "x"); got != want {
 			t.Errorf("withoutToken(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A cookie of the same name set by another 127.0.0.1 page, sent first,
+// does not hide the real one.
+func TestLaunch_ShadowCookieDoesNotHideTheRealOne(t *testing.T) {
+	h := newHarness(t, Limits{})
+	httpGet(t, h.c.URL())
+	w := h.c.windows[0]
+	resp, body := do(t, noRedirect(), "GET", h.c.Origin()+"/", map[string]string{"Cookie": w.cookie + "=bogus; " + w.cookie + "=" + w.value})
+	if resp.StatusCode != http.StatusOK || !hasSession(body) {
+		t.Fatalf("with a shadowing cookie first: %d", resp.StatusCode)
+	}
+}
+
+// One session whose page stops reading holds up neither new pages nor
+// another session's events.
+func TestSession_OnePageNotReadingStallsNoOther(t *testing.T) {
+	h := newHarness(t, Limits{MaxSessions: 4})
+	stuck, _ := h.pageLoad(t)
+	sc := stuck.connect()
+	stuck.send(sc, frameclient.Listen(1, "t.big"))
+	if r, err := stuck.recv(sc); err != nil || !r.OK {
+		t.Fatalf("listen: %+v %v", r, err)
+	}
+	big := strings.Repeat("x", 1<<20)
+	emitted := make(chan struct{})
+	go func() {
+		defer close(emitted)
+		for i := 0; i < 32; i++ { // far more than the socket buffers: the writer blocks in Write
+			h.c.Emit("t.big", big)
+		}
+	}()
+	<-emitted
+	s := h.c.sessions.get(stuck.Session)
+	s.qmu.Lock()
+	held, writing := s.buffered, s.writing
+	s.qmu.Unlock()
+	if !writing || held < 16<<20 {
+		t.Fatalf("the emitter was held up by the page that does not read (%d bytes queued, writing %v)", held, writing)
+	}
+	for i := 0; i < 100; i++ { // what eviction, listens and handshakes take is free meanwhile
+		if !s.mu.TryLock() {
+			t.Fatal("the session's state lock is held across a blocked write")
+		}
+		s.mu.Unlock()
+	}
+	for i := 0; i < 6; i++ { // a full table: eviction looks at every session, the stuck one included
+		f, _ := h.pageLoad(t)
+		if i == 5 {
+			if r := f.call(f.connect(), 1, "t.echo", `{"msg":"not held up"}`); !r.OK {
+				t.Fatalf("a new page beside a stuck one: %s", r.Code())
+			}
+		}
+	}
+}
+
+// An isogate.emit that names a target but leaves it empty is dropped, not
+// sent to everyone; one with no target is sent to every allowed listener.
+func TestUpstream_EmptyEmitTargetIsNotEveryone(t *testing.T) {
+	var got []Target
+	emit := func(tg Target, _ string, _ any) int { got = append(got, tg); return 0 }
+	for _, params := range []string{
+		`{"event":"e","payload":1,"session":""}`,
+		`{"event":"e","payload":1,"window":""}`,
+		`{"event":"e","payload":1,"session":"ab","window":""}`,
+	} {
+		notification(&rpcMessage{JSONRPC: "2.0", Method: "isogate.emit", Params: json.RawMessage(params)}, emit, discard)
+	}
+	if len(got) != 0 {
+		t.Fatalf("empty targets were emitted as %v", got)
+	}
+	notification(&rpcMessage{JSONRPC: "2.0", Method: "isogate.emit", Params: json.RawMessage(`{"event":"e","payload":1}`)}, emit, discard)
+	notification(&rpcMessage{JSONRPC: "2.0", Method: "isogate.emit", Params: json.RawMessage(`{"event":"e","window":"editor"}`)}, emit, discard)
+	if len(got) != 2 || got[0] != (Target{}) || got[1] != (Target{Window: "editor"}) {
+		t.Fatalf("targets %v, want everyone then the editor window", got)
 	}
 }

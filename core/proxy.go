@@ -24,9 +24,9 @@ const MaxProxiedPage = 32 << 20
 // The dev server's own CSP and frame headers are replaced by isogate's: its
 // CSP would not know the isolation origin.
 //
-// Upgraded (WebSocket) and streamed (EventSource) responses are not bound by
-// the server's read and write timeouts: HMR keeps them open for as long as
-// the page lives.
+// Proxied requests are not bound by the server's read and write timeouts:
+// HMR sockets and event streams live as long as the page, and a dev server
+// may take long to compile a page.
 func (c *Core) proxyApp(win *window, target *url.URL) http.Handler {
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
@@ -49,11 +49,12 @@ func (c *Core) proxyApp(win *window, target *url.URL) http.Handler {
 		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "" || strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
-			rc := http.NewResponseController(w)
-			rc.SetReadDeadline(time.Time{})
-			rc.SetWriteDeadline(time.Time{})
-		}
+		// The dev server answers at its own pace (a slow compile, a long
+		// poll, a stream, an upload): past the gate, the server's request
+		// and response timeouts are lifted; the dev server bounds its own.
+		rc := http.NewResponseController(w)
+		rc.SetReadDeadline(time.Time{})
+		rc.SetWriteDeadline(time.Time{})
 		rp.ServeHTTP(w, r)
 	})
 }

@@ -50,10 +50,11 @@ type session struct {
 
 	current atomic.Pointer[websocket.Conn] // the connection, for closing it without s.mu
 
-	mu        sync.Mutex // guards sealer, claimed, conn, timer, listening, connected
-	sealer    *crypto.Sealer
-	claimed   bool // a connection holds or is being upgraded for the session
-	connected bool // a connection was ever attached
+	sealer *crypto.Sealer // used only by the writer (drain)
+
+	mu        sync.Mutex // guards claimed, conn, timer, listening, connected; never held across I/O
+	claimed   bool       // a connection holds or is being upgraded for the session
+	connected bool       // a connection was ever attached
 	conn      *websocket.Conn
 	timer     *time.Timer
 	listening map[string]bool // events the policy let this page listen to
@@ -94,10 +95,17 @@ func (ss *sessions) create(l Limits, window, origin string) (*session, [crypto.S
 	defer ss.mu.Unlock()
 	if len(ss.m) >= ss.max {
 		if old := ss.oldestUnconnected(); old != nil {
-			delete(ss.m, old.id)
-			old.timer.Stop()
-			old.cancel()
-			ss.log.Debug("session ended", "session", old.id, "why", "evicted: never connected, table full")
+			// Cancelled under its lock, so that a claim racing the
+			// eviction either came first (and the session is skipped) or
+			// sees the cancelled context and is refused.
+			old.mu.Lock()
+			if !old.connected && !old.claimed {
+				old.cancel()
+				old.timer.Stop()
+				delete(ss.m, old.id)
+				ss.log.Debug("session ended", "session", old.id, "why", "evicted: never connected, table full")
+			}
+			old.mu.Unlock()
 		}
 	}
 	if len(ss.m) >= ss.max {
@@ -145,11 +153,12 @@ func (ss *sessions) closeAll() {
 	ss.mu.Unlock()
 	for _, s := range all {
 		s.mu.Lock()
-		if s.conn != nil {
-			s.conn.Close(websocket.StatusGoingAway, "shutting down")
-		}
+		conn := s.conn
 		s.timer.Stop()
 		s.mu.Unlock()
+		if conn != nil {
+			conn.Close(websocket.StatusGoingAway, "shutting down")
+		}
 		s.cancel()
 	}
 }
@@ -213,6 +222,16 @@ const maxBatchBytes = 256 << 10
 // closed (the page is not reading) and the iframe reconnects; the calls it
 // had in flight settle unavailable there.
 func (s *session) send(conn *websocket.Conn, plaintexts ...[]byte) error {
+	writer, err := s.enqueue(conn, plaintexts...)
+	if err != nil || !writer {
+		return err
+	}
+	return s.drain()
+}
+
+// enqueue adds plaintexts to the queue, in order, and reports whether the
+// caller is now the writer and must drain it.
+func (s *session) enqueue(conn *websocket.Conn, plaintexts ...[]byte) (bool, error) {
 	var n int64
 	for _, p := range plaintexts {
 		n += int64(len(p))
@@ -223,33 +242,24 @@ func (s *session) send(conn *websocket.Conn, plaintexts ...[]byte) error {
 		if c := s.current.Load(); c != nil {
 			c.Close(websocket.StatusPolicyViolation, "not reading")
 		}
-		return errNotReading
+		return false, errNotReading
 	}
 	for _, p := range plaintexts {
 		s.queue = append(s.queue, outgoing{conn, p})
 	}
 	s.buffered += n
-	if s.writing {
-		s.qmu.Unlock()
-		return nil
-	}
+	writer := !s.writing
 	s.writing = true
 	s.qmu.Unlock()
-	var firstErr error
-	for {
-		s.qmu.Lock()
-		queued := s.queue
-		s.queue = nil
-		if len(queued) == 0 {
-			s.writing = false
-			s.qmu.Unlock()
-			return firstErr
-		}
-		s.qmu.Unlock()
-		err := s.write(queued)
-		if firstErr == nil {
-			firstErr = err
-		}
+	return writer, nil
+}
+
+// drain writes the queue until it is empty; only the writer calls it. A
+// panic on the way still hands the writer's role back and releases the
+// bytes it held, so the session is not left silent.
+func (s *session) drain() (firstErr error) {
+	var queued []outgoing
+	release := func() {
 		var done int64
 		for _, o := range queued {
 			done += int64(len(o.plaintext))
@@ -257,20 +267,49 @@ func (s *session) send(conn *websocket.Conn, plaintexts ...[]byte) error {
 		s.qmu.Lock()
 		s.buffered -= done
 		s.qmu.Unlock()
+		queued = nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			release()
+			s.qmu.Lock()
+			s.writing = false
+			s.qmu.Unlock()
+			panic(r)
+		}
+	}()
+	for {
+		s.qmu.Lock()
+		queued = s.queue
+		s.queue = nil
+		if len(queued) == 0 {
+			s.writing = false
+			s.qmu.Unlock()
+			return firstErr
+		}
+		s.qmu.Unlock()
+		if err := s.write(queued); firstErr == nil {
+			firstErr = err
+		}
+		release()
 	}
 }
 
 // write seals and writes queued plaintexts for the session's connection,
 // each frame within writeTimeout: a peer that stops reading cannot pin the
-// writer.
+// writer. Only the one writer (drain) calls it, so the sealer is used by
+// one goroutine at a time and frames leave in sequence order; s.mu is held
+// only to read the connection, never across a write, so a page that does
+// not read stalls nothing but its own queue.
 func (s *session) write(queued []outgoing) error {
 	ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
 	defer cancel()
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	conn := s.conn
+	s.mu.Unlock()
 	var ready [][]byte
 	for _, o := range queued {
-		if s.conn != nil && (o.conn == nil || o.conn == s.conn) {
+		if conn != nil && (o.conn == nil || o.conn == conn) {
 			ready = append(ready, o.plaintext)
 		}
 	}
@@ -282,7 +321,7 @@ func (s *session) write(queued []outgoing) error {
 		if err != nil {
 			return err
 		}
-		if err := s.conn.Write(ctx, websocket.MessageBinary, frame); err != nil {
+		if err := conn.Write(ctx, websocket.MessageBinary, frame); err != nil {
 			return err
 		}
 	}

@@ -91,15 +91,30 @@ func notification(m *rpcMessage, emit Emitter, log *slog.Logger) bool {
 		return true
 	}
 	var p struct {
-		Event   string `json:"event"`
-		Payload any    `json:"payload"`
-		Target
+		Event   string  `json:"event"`
+		Payload any     `json:"payload"`
+		Session *string `json:"session"`
+		Window  *string `json:"window"`
 	}
 	if err := json.Unmarshal(m.Params, &p); err != nil || p.Event == "" {
 		log.Warn("backend sent a malformed isogate.emit", "err", err)
 		return true
 	}
-	emit(p.Target, p.Event, p.Payload)
+	// A target named but empty is a mistake, not "everyone": dropped.
+	var t Target
+	for _, f := range []struct {
+		v   *string
+		dst *string
+	}{{p.Session, &t.Session}, {p.Window, &t.Window}} {
+		if f.v != nil && *f.v == "" {
+			log.Warn("backend sent an isogate.emit with an empty target; dropped", "event", p.Event)
+			return true
+		}
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	emit(t, p.Event, p.Payload)
 	return true
 }
 

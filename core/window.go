@@ -58,10 +58,16 @@ func randomToken() string {
 // token, as Jupyter prints it.
 func (w *window) launchURL() string { return w.origin + "/?token=" + w.token }
 
-// hasCookie reports whether r carries this window's launch cookie.
+// hasCookie reports whether r carries this window's launch cookie. Every
+// cookie of that name is looked at: a page of another 127.0.0.1 port can set
+// one of the same name on a longer path, which the browser sends first.
 func (w *window) hasCookie(r *http.Request) bool {
-	ck, err := r.Cookie(w.cookie)
-	return err == nil && subtle.ConstantTimeCompare([]byte(ck.Value), []byte(w.value)) == 1
+	for _, ck := range r.Cookies() {
+		if ck.Name == w.cookie && subtle.ConstantTimeCompare([]byte(ck.Value), []byte(w.value)) == 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // isToken reports whether tok is this window's launch token, used or not.
@@ -101,7 +107,7 @@ func (c *Core) launchGate(w *window, next http.Handler) http.Handler {
 				c.log.Info("launch token exchanged for the cookie", "window", w.label)
 			}
 			rw.Header().Set("Cache-Control", "no-store")
-			rw.Header().Set("Location", withoutToken(r.URL))
+			rw.Header().Set("Location", withoutToken(r.URL, w.token))
 			rw.WriteHeader(http.StatusSeeOther)
 			return
 		}
@@ -114,14 +120,20 @@ func (c *Core) launchGate(w *window, next http.Handler) http.Handler {
 	})
 }
 
-// withoutToken is the same-origin path and query of u without the token:
-// always one leading slash, so "//host/" cannot make it another site's URL.
-func withoutToken(u *url.URL) string {
-	q := u.Query()
-	q.Del("token")
+// withoutToken is the same-origin path and query of u without the launch
+// token: always one leading slash, so "//host/" cannot make it another
+// site's URL, and the rest of the query exactly as it came.
+func withoutToken(u *url.URL, token string) string {
 	loc := "/" + strings.TrimLeft(u.EscapedPath(), "/")
-	if len(q) > 0 {
-		loc += "?" + q.Encode()
+	var kept []string
+	for _, pair := range strings.Split(u.RawQuery, "&") {
+		if k, v, _ := strings.Cut(pair, "="); pair == "" || (k == "token" && v == token) {
+			continue
+		}
+		kept = append(kept, pair)
+	}
+	if len(kept) > 0 {
+		loc += "?" + strings.Join(kept, "&")
 	}
 	return loc
 }
