@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/isogate/isogate/isolation"
 	"github.com/isogate/isogate/policy"
 )
@@ -292,7 +293,6 @@ func (c *Core) EmitTarget(t Target, name string, payload any) int {
 		if (t.Window != "" && t.Window != s.window) || (t.Session != "" && t.Session != s.id) || !s.listens(name) {
 			continue
 		}
-		n++
 		// Queued here, in order; written by a goroutine only when no write
 		// is under way, so a page that reads slowly never blocks the
 		// emitter, and one emitter's events arrive in the order emitted.
@@ -301,11 +301,15 @@ func (c *Core) EmitTarget(t Target, name string, payload any) int {
 			c.log.Warn("connection dropped", "session", s.id, "why", err.Error())
 			continue
 		}
+		n++
 		if writer {
 			go func() {
 				defer func() {
 					if r := recover(); r != nil {
-						c.log.Error("event write panicked", "session", s.id, "panic", fmt.Sprint(r))
+						c.log.Error("event write panicked; connection closed", "session", s.id, "panic", fmt.Sprint(r))
+						if cur := s.current.Load(); cur != nil {
+							cur.Close(websocket.StatusInternalError, "") // the iframe settles its calls and reconnects
+						}
 					}
 				}()
 				if err := s.drain(); err != nil {

@@ -193,6 +193,14 @@ func (c *Core) answer(s *session, id uint64, result any, err error) []byte {
 
 // write sends plaintexts on conn (nil: the session's connection).
 func (c *Core) write(s *session, conn *websocket.Conn, plaintexts ...[]byte) {
+	defer func() { // also called from timers, where a panic would end the process
+		if r := recover(); r != nil {
+			c.log.Error("write panicked; connection closed", "session", s.id, "panic", fmt.Sprint(r))
+			if cur := s.current.Load(); cur != nil {
+				cur.Close(websocket.StatusInternalError, "")
+			}
+		}
+	}()
 	err := s.send(conn, plaintexts...)
 	switch {
 	case errors.Is(err, errNotReading):

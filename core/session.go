@@ -273,6 +273,11 @@ func (s *session) drain() (firstErr error) {
 		if r := recover(); r != nil {
 			release()
 			s.qmu.Lock()
+			queued = s.queue // what others queued meanwhile is dropped with it
+			s.queue = nil
+			s.qmu.Unlock()
+			release()
+			s.qmu.Lock()
 			s.writing = false
 			s.qmu.Unlock()
 			panic(r)

@@ -127,8 +127,11 @@ func withoutToken(u *url.URL, token string) string {
 	loc := "/" + strings.TrimLeft(u.EscapedPath(), "/")
 	var kept []string
 	for _, pair := range strings.Split(u.RawQuery, "&") {
-		if k, v, _ := strings.Cut(pair, "="); pair == "" || (k == "token" && v == token) {
-			continue
+		k, v, _ := strings.Cut(pair, "=")
+		dk, kerr := url.QueryUnescape(k)
+		dv, verr := url.QueryUnescape(v)
+		if pair == "" || (kerr == nil && verr == nil && dk == "token" && dv == token) {
+			continue // the launch token, however it was escaped
 		}
 		kept = append(kept, pair)
 	}
