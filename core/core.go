@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/isogate/isogate/isolation"
 	"github.com/isogate/isogate/policy"
 )
@@ -255,8 +254,8 @@ func Subscribe[P any](c *Core, name string, fn func(context.Context, P) error) {
 // (both empty) to every page whose listen for it the policy allowed. A
 // target with both set reaches the session only if it is of that window.
 type Target struct {
-	Session string `json:"session,omitempty"`
-	Window  string `json:"window,omitempty"`
+	Session string
+	Window  string
 }
 
 // Emit sends an event to every page whose listen for it the policy allowed,
@@ -293,29 +292,11 @@ func (c *Core) EmitTarget(t Target, name string, payload any) int {
 		if (t.Window != "" && t.Window != s.window) || (t.Session != "" && t.Session != s.id) || !s.listens(name) {
 			continue
 		}
-		// Queued here, in order; written by a goroutine only when no write
-		// is under way, so a page that reads slowly never blocks the
-		// emitter, and one emitter's events arrive in the order emitted.
-		writer, err := s.enqueue(nil, b)
-		if err != nil {
-			c.log.Warn("connection dropped", "session", s.id, "why", err.Error())
-			continue
-		}
-		n++
-		if writer {
-			go func() {
-				defer func() {
-					if r := recover(); r != nil {
-						c.log.Error("event write panicked; connection closed", "session", s.id, "panic", fmt.Sprint(r))
-						if cur := s.current.Load(); cur != nil {
-							cur.Close(websocket.StatusInternalError, "") // the iframe settles its calls and reconnects
-						}
-					}
-				}()
-				if err := s.drain(); err != nil {
-					c.log.Debug("not sent", "session", s.id, "err", err)
-				}
-			}()
+		// Queued here, in order, so one emitter's events arrive in the order
+		// emitted; written on another goroutine, so a page that reads slowly
+		// never blocks the emitter.
+		if c.write(s, nil, true, b) {
+			n++
 		}
 	}
 	return n

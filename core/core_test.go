@@ -362,7 +362,11 @@ func TestHostHeaderOfAnotherNameRefused(t *testing.T) {
 	h := newHarness(t, Limits{})
 	_, page := httpGet(t, h.c.URL())
 	iframeURL := frameURL.FindStringSubmatch(page)[1]
-	for _, u := range []string{h.c.URL(), iframeURL} {
+	editor, err := h.c.OpenWindow("editor") // every window's origin is guarded alike
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{h.c.URL(), editor, iframeURL} {
 		req, _ := http.NewRequest("GET", u, nil)
 		req.Host = "evil.example"
 		resp, err := http.DefaultClient.Do(req)

@@ -44,6 +44,15 @@ func do(t *testing.T, client *http.Client, method, u string, header map[string]s
 	return resp, string(b)
 }
 
+// listen sends a listen for event and fails the test unless it is allowed.
+func (f *fakeFrame) listen(c *websocket.Conn, id int, event string) {
+	f.t.Helper()
+	f.send(c, frameclient.Listen(id, event))
+	if r, err := f.recv(c); err != nil || !r.OK || r.ID != id {
+		f.t.Fatalf("listen %s: %+v %v", event, r, err)
+	}
+}
+
 // hasSession reports whether a response body hands out a session.
 func hasSession(body string) bool {
 	return strings.Contains(body, "data-isogate-frame") || strings.Contains(body, "/frame/")
@@ -246,16 +255,8 @@ func TestWindows_LabelsDecideLogAndAddressEvents(t *testing.T) {
 	if r := editor.call(ec, 1, "t.mainonly", `{}`); r.Code() != CodeDenied {
 		t.Fatalf("t.mainonly in editor: %q, want denied", r.Code())
 	}
-	main.send(mc, frameclient.Listen(3, "t.note"))
-	editor.send(ec, frameclient.Listen(3, "t.note"))
-	for _, f := range []struct {
-		f *fakeFrame
-		c *websocket.Conn
-	}{{main, mc}, {editor, ec}} {
-		if r, err := f.f.recv(f.c); err != nil || !r.OK {
-			t.Fatalf("listen: %v %v", r, err)
-		}
-	}
+	main.listen(mc, 3, "t.note")
+	editor.listen(ec, 3, "t.note")
 	if n := h.c.EmitTo("editor", "t.note", "for the editor"); n != 1 {
 		t.Fatalf("EmitTo(editor) reached %d pages, want 1", n)
 	}
@@ -331,15 +332,8 @@ func TestUpstream_MetaNamesThePageAndTargetedEmitReachesOnlyIt(t *testing.T) {
 	a, _ := h.pageLoad(t)
 	b, _ := h.pageLoad(t)
 	ac, bc := a.connect(), b.connect()
-	for _, f := range []struct {
-		f *fakeFrame
-		c *websocket.Conn
-	}{{a, ac}, {b, bc}} {
-		f.f.send(f.c, frameclient.Listen(1, "t.note"))
-		if r, err := f.f.recv(f.c); err != nil || !r.OK {
-			t.Fatalf("listen: %+v %v", r, err)
-		}
-	}
+	a.listen(ac, 1, "t.note")
+	b.listen(bc, 1, "t.note")
 	// t.upstream has no Go handler: it goes to the backend. Its schema and
 	// allow come from t.emitnote's policy line, so use a name the test
 	// policy allows and no Go handler serves.
@@ -372,10 +366,7 @@ func TestSession_PageNotReadingLosesItsConnection(t *testing.T) {
 	if r := f.call(c, 1, "t.echo", `{"msg":"x"}`); !r.OK { // so the listen below is answered on a warm connection
 		t.Fatal(r.Code())
 	}
-	f.send(c, frameclient.Listen(2, "t.big"))
-	if r, err := f.recv(c); err != nil || !r.OK {
-		t.Fatalf("listen: %+v %v", r, err)
-	}
+	f.listen(c, 2, "t.big")
 	big := strings.Repeat("x", 256<<10)
 	const sent = 256 // 64 MiB if all were held
 	for i := 0; i < sent; i++ {
@@ -430,10 +421,7 @@ func TestSession_OnePageNotReadingStallsNoOther(t *testing.T) {
 	h := newHarness(t, Limits{MaxSessions: 4})
 	stuck, _ := h.pageLoad(t)
 	sc := stuck.connect()
-	stuck.send(sc, frameclient.Listen(1, "t.big"))
-	if r, err := stuck.recv(sc); err != nil || !r.OK {
-		t.Fatalf("listen: %+v %v", r, err)
-	}
+	stuck.listen(sc, 1, "t.big")
 	big := strings.Repeat("x", 1<<20)
 	emitted := make(chan struct{})
 	go func() {

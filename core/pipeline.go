@@ -113,7 +113,7 @@ func CallerFrom(ctx context.Context) (Caller, bool) {
 // call runs a handler with the per-call timeout, turning a panic into
 // handler_error with the stack in the log.
 func (c *Core) call(s *session, m *message, h Handler) (any, error) {
-	ctx, cancel := context.WithTimeout(context.WithValue(s.ctx, callerKey{}, Caller{Session: s.id, Window: s.window}), c.limits.CallTimeout)
+	ctx, cancel := context.WithTimeout(s.callCtx, c.limits.CallTimeout)
 	defer cancel()
 	type outcome struct {
 		result any
@@ -191,9 +191,31 @@ func (c *Core) answer(s *session, id uint64, result any, err error) []byte {
 	return joinPlaintext(b, blobs)
 }
 
-// write sends plaintexts on conn (nil: the session's connection).
-func (c *Core) write(s *session, conn *websocket.Conn, plaintexts ...[]byte) {
-	defer func() { // also called from timers, where a panic would end the process
+// write queues plaintexts for conn (nil: the session's connection) and,
+// when no write is under way, writes them: at once, or with async on a
+// goroutine of its own, so that an emitter never waits on a slow page. It
+// reports whether they were queued; a session over MaxBufferedBytes loses
+// its connection instead.
+func (c *Core) write(s *session, conn *websocket.Conn, async bool, plaintexts ...[]byte) bool {
+	writer, err := s.enqueue(conn, plaintexts...)
+	if err != nil {
+		c.log.Warn("connection dropped", "session", s.id, "why", err.Error())
+		return false
+	}
+	switch {
+	case writer && async:
+		go c.drain(s)
+	case writer:
+		c.drain(s)
+	}
+	return true
+}
+
+// drain writes the session's queue. It also runs on timers and its own
+// goroutines, where a panic would end the process: a panic closes the
+// connection instead, and the iframe settles its calls and reconnects.
+func (c *Core) drain(s *session) {
+	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("write panicked; connection closed", "session", s.id, "panic", fmt.Sprint(r))
 			if cur := s.current.Load(); cur != nil {
@@ -201,11 +223,7 @@ func (c *Core) write(s *session, conn *websocket.Conn, plaintexts ...[]byte) {
 			}
 		}
 	}()
-	err := s.send(conn, plaintexts...)
-	switch {
-	case errors.Is(err, errNotReading):
-		c.log.Warn("connection dropped", "session", s.id, "why", err.Error())
-	case err != nil:
+	if err := s.drain(); err != nil {
 		c.log.Debug("not sent", "session", s.id, "err", err)
 	}
 }
@@ -263,6 +281,6 @@ func (g *replyGroup) flush() {
 	g.timer = nil
 	g.mu.Unlock()
 	if len(ready) > 0 {
-		g.c.write(g.s, g.conn, ready...)
+		g.c.write(g.s, g.conn, false, ready...)
 	}
 }

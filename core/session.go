@@ -35,6 +35,7 @@ type session struct {
 	created time.Time
 	keys    *crypto.Keys
 	ctx     context.Context // cancelled when the session ends
+	callCtx context.Context // ctx carrying the Caller, for handlers
 	cancel  context.CancelFunc
 	slots   chan struct{} // calls in flight
 
@@ -91,6 +92,7 @@ func (ss *sessions) create(l Limits, window, origin string) (*session, [crypto.S
 		opener:    crypto.NewOpener(keys, crypto.ToCore),
 		sealer:    crypto.NewSealer(keys, crypto.ToFrame),
 	}
+	s.callCtx = context.WithValue(ctx, callerKey{}, Caller{Session: s.id, Window: window}) // once, not per call
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if len(ss.m) >= ss.max {
@@ -207,30 +209,21 @@ type outgoing struct {
 // maxBatchBytes bounds the JSON of one batch of replies and events.
 const maxBatchBytes = 256 << 10
 
-// send queues plaintexts for conn, then writes everything queued, unless a
-// send already writing takes it along. Replies that become ready while a
+// enqueue adds plaintexts for conn (nil: the session's connection when they
+// are written) to the queue, in order, and reports whether the caller is now
+// the writer and must drain it; a writer already at work takes them along. Replies that become ready while a
 // frame is being written therefore leave together in the next frame, as one
 // {"type":"batch","messages":[...]}: under load the fixed cost of a frame
 // (seal, write, and the iframe's decrypt) is paid once per batch, and an
-// idle session sends each reply on its own at once. One send at a time
-// writes, sealing under s.mu, so frames stay in sequence order on the wire
-// and a page that reads slowly holds one goroutine, not one per event.
+// idle session sends each reply on its own at once. One writer at a
+// time seals and writes, so frames stay in sequence order on the wire and a
+// page that reads slowly holds one goroutine, not one per event.
 // Plaintexts for a connection that is no longer the session's are dropped.
 //
 // What a session can make the core hold for it is bounded: when the bytes
 // queued and being written would pass MaxBufferedBytes, the connection is
 // closed (the page is not reading) and the iframe reconnects; the calls it
 // had in flight settle unavailable there.
-func (s *session) send(conn *websocket.Conn, plaintexts ...[]byte) error {
-	writer, err := s.enqueue(conn, plaintexts...)
-	if err != nil || !writer {
-		return err
-	}
-	return s.drain()
-}
-
-// enqueue adds plaintexts to the queue, in order, and reports whether the
-// caller is now the writer and must drain it.
 func (s *session) enqueue(conn *websocket.Conn, plaintexts ...[]byte) (bool, error) {
 	var n int64
 	for _, p := range plaintexts {

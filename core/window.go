@@ -38,8 +38,16 @@ type window struct {
 // all of them are taken out before a request goes on to a dev server.
 const cookiePrefix = "isogate-launch-"
 
-// LabelPattern is what a window label must match.
-var LabelPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+// labelPattern is what a window label must match.
+var labelPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+
+// CheckLabel says what is wrong with a window label, or nil.
+func CheckLabel(label string) error {
+	if !labelPattern.MatchString(label) {
+		return fmt.Errorf("window label %q: want letters, digits, '-' and '_', at most 64", label)
+	}
+	return nil
+}
 
 func newWindow(label string, ln net.Listener) *window {
 	host := ln.Addr().String()
@@ -198,8 +206,8 @@ func pageLoad(r *http.Request) string {
 // input.window. It returns the window's launch URL. Labels are unique; the
 // first window is "main". It may be called before or after Serve.
 func (c *Core) OpenWindow(label string) (string, error) {
-	if !LabelPattern.MatchString(label) {
-		return "", fmt.Errorf("window label %q: want letters, digits, '-' and '_', at most 64", label)
+	if err := CheckLabel(label); err != nil {
+		return "", err
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -218,16 +226,4 @@ func (c *Core) OpenWindow(label string) (string, error) {
 		c.serving(w)
 	}
 	return w.launchURL(), nil
-}
-
-// WindowURL is the launch URL of the window labelled label.
-func (c *Core) WindowURL(label string) (string, bool) {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	for _, w := range c.windows {
-		if w.label == label {
-			return w.launchURL(), true
-		}
-	}
-	return "", false
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,4 +90,16 @@ func TestDryRun_LogsDenialsAndLetsThemThrough(t *testing.T) {
 	if len(root) != 1 || root[0]["result"].(map[string]any)["allow"] != false {
 		t.Fatalf("dry-run decisions for root = %v", root)
 	}
+}
+
+// windowsDecided returns the window labels of the decisions logged for name.
+func windowsDecided(t *testing.T, path, name string) map[string]bool {
+	t.Helper()
+	labels := map[string]bool{}
+	for _, d := range readDecisions(t, path) {
+		if in, _ := d["input"].(map[string]any); in != nil && d["name"] == name {
+			labels[fmt.Sprint(in["window"])] = true
+		}
+	}
+	return labels
 }

@@ -108,14 +108,8 @@ func TestDesktop_TwoWindowsInOneProcessCarryTheirLabels(t *testing.T) {
 	if strings.Contains(p.URL, "token=") {
 		t.Fatalf("desktop mode printed the launch token: %s", p.URL)
 	}
-	labels := map[string]bool{}
 	eventually(t, "demo.greet decided in both windows", func() bool {
-		for _, d := range readDecisions(t, logPath) {
-			in, _ := d["input"].(map[string]any)
-			if d["name"] == "demo.greet" && in != nil {
-				labels[fmt.Sprint(in["window"])] = true
-			}
-		}
+		labels := windowsDecided(t, logPath, "demo.greet")
 		return labels["main"] && labels["editor"]
 	})
 	if code := p.stop(t); code != 0 {

@@ -1,11 +1,10 @@
 package e2e
 
 import (
-	"encoding/json"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -108,18 +107,26 @@ func TestLaunch_AnotherTabDoesNotReceiveThisTabsEvents(t *testing.T) {
 	second, cancel := chromedp.NewContext(first) // another tab of the same browser
 	defer cancel()
 	openApp(t, second, p.Origin)
-	collectEvents(t, second, "app.saved")
-	collectEvents(t, first, "app.saved")
-	if o := invoke(t, first, `'app.save'`, `{n: 7}`); !o.OK {
-		t.Fatalf("app.save: %+v", o)
+	onlyReached(t, first, first, second, "app.saved", `'app.save'`, `{n: 7}`)
+}
+
+// onlyReached has the page caller run cmd with args, which makes the
+// backend emit event to target (the caller itself, or another page), and
+// checks that target gets it once and other, listening too, never does.
+func onlyReached(t *testing.T, caller, target, other context.Context, event, cmd, args string) {
+	t.Helper()
+	collectEvents(t, target, event)
+	collectEvents(t, other, event)
+	if o := invoke(t, caller, cmd, args); !o.OK {
+		t.Fatalf("%s: %+v", cmd, o)
 	}
-	eventually(t, "the saving tab's event", func() bool {
-		return eval[int](t, first, `window.got['app.saved'].length`) == 1
+	eventually(t, "the addressed page's "+event, func() bool {
+		return eval[int](t, target, `window.got['`+event+`'].length`) == 1
 	})
-	// The other tab's next round trip comes after the event was sent.
-	invoke(t, second, `'app.echo'`, `{}`)
-	if n := eval[int](t, second, `window.got['app.saved'].length`); n != 0 {
-		t.Fatalf("another tab received %d of this tab's events", n)
+	// The other page's next round trip comes after the event was sent.
+	invoke(t, other, `'app.echo'`, `{}`)
+	if n := eval[int](t, other, `window.got['`+event+`'].length`); n != 0 {
+		t.Fatalf("a page the event was not addressed to received it %d times", n)
 	}
 }
 
@@ -142,29 +149,8 @@ func TestWindows_TwoLabelsInChromium(t *testing.T) {
 	if o := invoke(t, editor, `'app.mainonly'`, `{}`); o.Code != "denied" {
 		t.Fatalf("app.mainonly in editor: %+v, want denied", o)
 	}
-	collectEvents(t, main, "app.news")
-	collectEvents(t, editor, "app.news")
-	if o := invoke(t, main, `'app.towindow'`, `{window: 'editor', headline: 'for the editor'}`); !o.OK {
-		t.Fatalf("app.towindow: %+v", o)
-	}
-	eventually(t, "the editor window's event", func() bool {
-		return eval[int](t, editor, `window.got['app.news'].length`) == 1
-	})
-	invoke(t, main, `'app.echo'`, `{}`)
-	if n := eval[int](t, main, `window.got['app.news'].length`); n != 0 {
-		t.Fatalf("the main window got %d events addressed to the editor", n)
-	}
-	labels := map[string]bool{}
-	b, _ := os.ReadFile(p.decisionLog)
-	for _, line := range strings.Split(string(b), "\n") {
-		var d struct {
-			Input struct{ Name, Window string }
-		}
-		if json.Unmarshal([]byte(line), &d) == nil && d.Input.Name == "app.mainonly" {
-			labels[d.Input.Window] = true
-		}
-	}
-	if !labels["main"] || !labels["editor"] {
+	onlyReached(t, main, editor, main, "app.news", `'app.towindow'`, `{window: 'editor', headline: 'for the editor'}`)
+	if labels := windowsDecided(t, p.decisionLog, "app.mainonly"); !labels["main"] || !labels["editor"] {
 		t.Fatalf("decision log labels for app.mainonly: %v", labels)
 	}
 }

@@ -39,8 +39,8 @@ type labels []string
 func (l *labels) String() string { return strings.Join(*l, ",") }
 
 func (l *labels) Set(v string) error {
-	if !core.LabelPattern.MatchString(v) {
-		return fmt.Errorf("window label %q: want letters, digits, '-' and '_'", v)
+	if err := core.CheckLabel(v); err != nil {
+		return err
 	}
 	for _, have := range append([]string{core.DefaultWindow}, *l...) {
 		if have == v {
