@@ -76,7 +76,7 @@ func isogatePath(tb testing.TB) func(i int) policy.Verdict {
 			tb.Fatal(err)
 		}
 		in := policy.Input{Kind: m.Kind, Name: m.Name, Args: m.Args, Window: DefaultWindow, Session: "s", Seq: seq}
-		return p.Check(ctx, &in)
+		return p.Check(ctx, in)
 	}
 }
 

@@ -30,12 +30,12 @@ const DefaultWindow = "main"
 // the evaluation.
 func (c *Core) decide(s *session, seq uint64, m *message) error {
 	start := time.Now()
-	in := policy.Input{
+	in := policy.Prepare(policy.Input{
 		Kind: m.Kind, Name: m.Name, Args: m.Args,
 		Origin: s.origin, Window: s.window, Session: s.id, Seq: seq,
-	}
+	})
 	p := c.policy.Load()
-	v := p.Check(s.ctx, &in)
+	v := p.CheckPrepared(s.ctx, in)
 	// The decision log is the record of every decision; stderr gets the
 	// denials, and the rest only at debug level.
 	level := slog.LevelDebug
@@ -47,7 +47,7 @@ func (c *Core) decide(s *session, seq uint64, m *message) error {
 			"allow", v.Allow, "code", v.Code, "reasons", v.Reasons, "latency", time.Since(start))
 	}
 	if c.decisions != nil {
-		if err := c.decisions.Record(s.ctx, p, &in, v, time.Since(start)); err != nil {
+		if err := c.decisions.Record(s.ctx, p, in, v, time.Since(start)); err != nil {
 			c.log.Error("decision not logged; message rejected", "session", s.id, "seq", seq, "err", err)
 			return &Error{Code: CodeUnavailable, Message: "the decision could not be logged"}
 		}

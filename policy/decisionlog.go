@@ -68,7 +68,8 @@ type Decision struct {
 // Record masks the input as the policy's system.log mask rule says (OPA's
 // convention: JSON pointers such as "/input/args/password" to erase, or
 // {"op": "upsert", "path": ..., "value": ...} to replace) and writes the line.
-func (l *DecisionLog) Record(ctx context.Context, p *Policy, in *Input, v Verdict, latency time.Duration) error {
+func (l *DecisionLog) Record(ctx context.Context, p *Policy, pr *Prepared, v Verdict, latency time.Duration) error {
+	in := &pr.in
 	id := make([]byte, 16)
 	rand.Read(id)
 	d := Decision{
@@ -78,7 +79,7 @@ func (l *DecisionLog) Record(ctx context.Context, p *Policy, in *Input, v Verdic
 	}
 	doc := in.document()
 	event := map[string]any{"input": doc}
-	if value, err := in.value(); err != nil {
+	if value, err := pr.value, pr.err; err != nil {
 		// OPA cannot represent this input (a number past its range), so the
 		// mask rule cannot run on it, and the policy already denied it: the
 		// decision is logged with the whole input withheld.

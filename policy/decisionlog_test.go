@@ -32,9 +32,9 @@ func TestDecisionLog_MasksSensitiveArgs(t *testing.T) {
 	var buf bytes.Buffer
 	l := NewDecisionLog(&buf)
 	args := map[string]any{"user": "ada", "password": "hunter2", "token": "t0k3n"}
-	in := &Input{Kind: KindCommand, Name: "login", Args: args, Session: "s1", Window: "main", Seq: 3}
+	in := Input{Kind: KindCommand, Name: "login", Args: args, Session: "s1", Window: "main", Seq: 3}
 	v := p.Check(context.Background(), in)
-	if err := l.Record(context.Background(), p, in, v, time.Millisecond); err != nil {
+	if err := l.Record(context.Background(), p, Prepare(in), v, time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	line := buf.String()
@@ -67,8 +67,8 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk ful
 
 func TestDecisionLog_WriteFailureIsAnError(t *testing.T) {
 	p, _ := loadMap(map[string]string{"p.rego": maskedPolicy, "schemas/login.json": `{}`})
-	in := &Input{Kind: KindCommand, Name: "login"}
-	if err := NewDecisionLog(failingWriter{}).Record(context.Background(), p, in, p.Check(context.Background(), in), 0); err == nil {
+	in := Input{Kind: KindCommand, Name: "login"}
+	if err := NewDecisionLog(failingWriter{}).Record(context.Background(), p, Prepare(in), p.Check(context.Background(), in), 0); err == nil {
 		t.Fatal("a failed write was not reported")
 	}
 }
@@ -83,12 +83,12 @@ func TestDecisionLog_InputOPACannotRepresentIsWithheld(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	in := &Input{Kind: KindCommand, Name: "login", Args: map[string]any{"password": "hunter2", "n": json.Number("1e20000000")}, Session: "s1", Window: "main", Seq: 4}
+	in := Input{Kind: KindCommand, Name: "login", Args: map[string]any{"password": "hunter2", "n": json.Number("1e20000000")}, Session: "s1", Window: "main", Seq: 4}
 	v := p.Check(context.Background(), in)
 	if v.Allow {
 		t.Fatalf("allowed: %+v", v)
 	}
-	if err := NewDecisionLog(&buf).Record(context.Background(), p, in, v, time.Millisecond); err != nil {
+	if err := NewDecisionLog(&buf).Record(context.Background(), p, Prepare(in), v, time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	var d Decision

@@ -22,7 +22,7 @@ func TestFastPath_Differential(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.Specialized() == 0 {
+			if specializedPairs(p) == 0 {
 				t.Fatal("the fast path is not in use for this policy")
 			}
 			r := rand.New(rand.NewPCG(1, 2))
@@ -30,11 +30,11 @@ func TestFastPath_Differential(t *testing.T) {
 			allowed, denied := 0, 0
 			for i := 0; i < 4000; i++ {
 				name := names[r.IntN(len(names))]
-				in := &Input{
+				in := Input{
 					Kind: []string{KindCommand, KindCommand, KindCommand, KindEvent}[r.IntN(4)],
 					Name: name, Args: genArgs(r, p.Schemas()[name]), Window: "main", Session: "s", Seq: uint64(i),
 				}
-				fast, generic := p.Check(context.Background(), in), p.CheckGeneric(context.Background(), in)
+				fast, generic := p.Check(context.Background(), in), p.checkGeneric(context.Background(), in)
 				if !reflect.DeepEqual(fast, generic) {
 					b, _ := json.Marshal(in)
 					t.Fatalf("input %s:\nfast    %+v\ngeneric %+v", b, fast, generic)
@@ -45,7 +45,7 @@ func TestFastPath_Differential(t *testing.T) {
 					denied++
 				}
 			}
-			t.Logf("%d allowed, %d denied by policy, %d specialized pairs", allowed, denied, p.Specialized())
+			t.Logf("%d allowed, %d denied by policy, %d specialized pairs", allowed, denied, specializedPairs(p))
 			// The generator must reach the policy, both ways, or this tests nothing.
 			if allowed < 100 || denied < 100 {
 				t.Fatalf("only %d allowed and %d denied of 4000: the generator misses the policy", allowed, denied)
@@ -130,7 +130,7 @@ func TestFastPath_NotUsedWhereItCouldChangeAVerdict(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.Specialized() != 0 {
+			if specializedPairs(p) != 0 {
 				t.Fatalf("the fast path is used for a policy with %s", name)
 			}
 		})
@@ -147,7 +147,7 @@ func TestFastPath_ConflictDeniesOnBothPaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &Input{Kind: KindCommand, Name: "x", Args: map[string]any{"a": json.Number("1"), "b": json.Number("1")}}
+	in := Input{Kind: KindCommand, Name: "x", Args: map[string]any{"a": json.Number("1"), "b": json.Number("1")}}
 	if v := p.Check(context.Background(), in); v.Allow {
 		t.Fatalf("conflicting allow values allowed: %+v", v)
 	}
@@ -161,7 +161,46 @@ func TestFastPath_StillUsedForOrdinaryPolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Specialized() == 0 {
+	if specializedPairs(p) == 0 {
 		t.Fatal("an ordinary policy (default, several allow if, deny contains) lost the fast path")
+	}
+}
+
+func specializedPairs(p *Policy) int {
+	n, _ := p.FastPath()
+	return n
+}
+
+// A string literal that reads like a package clause must not cost the fast
+// path: its eligibility never depends on what strings contain.
+func TestFastPath_PackageTextInAStringKeepsIt(t *testing.T) {
+	p, err := loadMap(map[string]string{
+		"p.rego":         "package isogate\n\nallow if input.args.deal == \"package deal\"\n\ndeny contains \"no package for you\" if input.args.n > 3\n",
+		"schemas/x.json": `{}`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, why := p.FastPath(); n != 2 {
+		t.Fatalf("fast path pairs = %d (generic because %q), want 2 (command and event x)", n, why)
+	}
+	v := p.Check(context.Background(), Input{Kind: KindCommand, Name: "x", Args: map[string]any{"deal": "package deal", "n": json.Number("1")}})
+	if !v.Allow {
+		t.Fatalf("fast path verdict = %+v, want allowed", v)
+	}
+}
+
+// The generic path says why, naming the rule's place.
+func TestFastPath_GenericSaysWhy(t *testing.T) {
+	p, err := loadMap(map[string]string{
+		"p.rego":         "package isogate\n\nallow if time.now_ns() > 0\n",
+		"schemas/x.json": `{}`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, why := p.FastPath()
+	if n != 0 || !strings.Contains(why, "p.rego:3") || !strings.Contains(why, "time.now_ns") {
+		t.Fatalf("FastPath() = %d, %q; want 0 and a reason naming p.rego:3 and time.now_ns", n, why)
 	}
 }

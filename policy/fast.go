@@ -35,9 +35,16 @@ const reasonVar = "__isogate_reason__"
 // SpecializeTimeout bounds the fast path's preparation at load.
 const SpecializeTimeout = 2 * time.Second
 
-// eligible reports whether partial evaluation is safe for these modules.
-func eligible(modules map[string]*ast.Module) bool {
-	return readsInputByField(modules) && conflictFree(modules)
+// ineligible says why partial evaluation is not safe for these modules, or
+// "" when it is. It looks at the parsed rules, never at text.
+func ineligible(modules map[string]*ast.Module) string {
+	if why := readsInputByField(modules); why != "" {
+		return why
+	}
+	if !conflictFree(modules) {
+		return "a rule or function could have two values at once (else, a partial object, or computed values that can iterate)"
+	}
+	return ""
 }
 
 // conflictFree reports that no rule or function can have two values at once.
@@ -117,33 +124,43 @@ func countDefs(modules map[string]*ast.Module, r *ast.Rule) int {
 	return n
 }
 
-func readsInputByField(modules map[string]*ast.Module) bool {
+// readsInputByField says where a module reads the input other than field
+// by field, or calls a nondeterministic builtin; "" when none does.
+func readsInputByField(modules map[string]*ast.Module) string {
 	known := map[string]bool{"kind": true, "name": true, "args": true, "origin": true, "window": true, "session": true, "seq": true}
-	ok := true
+	why := ""
+	found := func(m *ast.Module, loc *ast.Location, what string) {
+		if why == "" {
+			why = what
+			if loc != nil {
+				why = fmt.Sprintf("%s:%d: %s", loc.File, loc.Row, what)
+			}
+		}
+	}
 	for _, m := range modules {
 		ast.WalkRefs(m, func(r ast.Ref) bool {
 			if r.HasPrefix(ast.InputRootRef) {
 				if len(r) < 2 {
-					ok = false // the whole input
+					found(m, r[0].Location, "reads the whole input")
 				} else if s, isStr := r[1].Value.(ast.String); !isStr || !known[string(s)] {
-					ok = false
+					found(m, r[0].Location, "reads input."+r[1].String()+", not a field of isogate's input")
 				}
 			}
 			return false
 		})
 		ast.WalkExprs(m, func(e *ast.Expr) bool {
 			if len(e.With) > 0 {
-				ok = false
+				found(m, e.Location, "replaces a value with `with`")
 			}
 			if e.IsCall() && nondeterministic(e.Operator()) {
-				ok = false
+				found(m, e.Location, "calls the nondeterministic builtin "+e.Operator().String())
 			}
 			return false
 		})
 		ast.WalkTerms(m, func(t *ast.Term) bool {
 			if c, isCall := t.Value.(ast.Call); isCall && len(c) > 0 {
 				if r, isRef := c[0].Value.(ast.Ref); isRef && nondeterministic(r) {
-					ok = false
+					found(m, t.Location, "calls the nondeterministic builtin "+r.String())
 				}
 			}
 			return false
@@ -151,19 +168,19 @@ func readsInputByField(modules map[string]*ast.Module) bool {
 		// Whole-input references also hide in terms such as `x := input`.
 		ast.WalkTerms(m, func(t *ast.Term) bool {
 			if r, isRef := t.Value.(ast.Ref); isRef && r.Equal(ast.InputRootRef) {
-				ok = false
+				found(m, t.Location, "reads the whole input")
 			}
 			return false
 		})
 	}
-	return ok
+	return why
 }
 
 // specialize builds the fast path for every (kind, name) with a schema.
-// It returns nil when the policy is not eligible.
-func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store, modules map[string]*ast.Module, names []string) (map[[2]string]*specialized, error) {
-	if !eligible(modules) {
-		return nil, nil
+// It returns nil and the reason when the policy takes the generic path.
+func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store, modules map[string]*ast.Module, names []string) (map[[2]string]*specialized, string) {
+	if why := ineligible(modules); why != "" {
+		return nil, why
 	}
 	// Partial evaluation runs rules that do not depend on the unknown input;
 	// a policy that computes a lot at load gets the generic path instead.
@@ -176,7 +193,7 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 			rego.StrictBuiltinErrors(true)).Partial(ctx)
 	}
 	out := map[[2]string]*specialized{}
-	var src strings.Builder
+	var sources []string // one module per residual
 	var keys [][2]string
 	var alwaysAllowed []bool // the allow residual is one empty body: true whatever the input
 	support := map[string]*ast.Module{}
@@ -184,11 +201,11 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 		for _, name := range names {
 			allow, err := partial("data.isogate.allow == true", kind, name)
 			if err != nil {
-				return nil, nil // cannot specialize: the generic path decides
+				return nil, "partial evaluation failed: " + oneLine(err.Error())
 			}
 			deny, err := partial(reasonVar+" = data.isogate.deny[_]", kind, name)
 			if err != nil {
-				return nil, nil
+				return nil, "partial evaluation failed: " + oneLine(err.Error())
 			}
 			key := [2]string{kind, name}
 			if c := constantVerdict(allow, deny); c != nil {
@@ -198,27 +215,28 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 			for i, m := range append(allow.Support, deny.Support...) {
 				support[fmt.Sprintf("support/%s/%s/%d", kind, name, i)] = m
 			}
-			pkg := fmt.Sprintf("isogate_fast.p%d", len(keys))
-			fmt.Fprintf(&src, "package %s\n\n", pkg)
+			var src strings.Builder
+			fmt.Fprintf(&src, "package isogate_fast.p%d\n\n", len(keys))
 			for _, b := range allow.Queries {
 				fmt.Fprintf(&src, "allow if {\n\ttrue\n\t%s\n}\n\n", bodyText(b))
 			}
 			for _, b := range deny.Queries {
 				fmt.Fprintf(&src, "deny contains %s if {\n\t%s\n}\n\n", reasonVar, bodyText(b))
 			}
+			sources = append(sources, src.String())
 			keys = append(keys, key)
 			alwaysAllowed = append(alwaysAllowed, len(allow.Queries) == 1 && len(allow.Queries[0]) == 0)
 		}
 	}
 	if len(keys) == 0 {
-		return out, nil
+		return out, ""
 	}
 	// All residuals compile together, once, with the support rules PE made.
 	fast := map[string]*ast.Module{}
-	for i, part := range strings.SplitAfter(src.String(), "package ")[1:] {
-		m, err := ast.ParseModuleWithOpts(fmt.Sprintf("fast%d.rego", i), "package "+strings.TrimSuffix(part, "package "), ast.ParserOptions{RegoVersion: ast.RegoV1})
+	for i, src := range sources {
+		m, err := ast.ParseModuleWithOpts(fmt.Sprintf("fast%d.rego", i), src, ast.ParserOptions{RegoVersion: ast.RegoV1})
 		if err != nil {
-			return nil, nil
+			return nil, "a residual does not parse: " + oneLine(err.Error())
 		}
 		fast[m.Package.Path.String()] = m
 	}
@@ -227,7 +245,7 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 	}
 	c := newCompiler()
 	if c.Compile(fast); c.Failed() {
-		return nil, nil
+		return nil, "the residuals do not compile: " + oneLine(c.Errors.Error())
 	}
 	for i, key := range keys {
 		allowQ := fmt.Sprintf(`[x | x := data.isogate_fast.p%d.allow]`, i)
@@ -237,11 +255,11 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 		q := fmt.Sprintf(`allow := %s; deny := [r | some r in data.isogate_fast.p%d.deny]`, allowQ, i)
 		pq, err := rego.New(rego.Query(q), rego.Compiler(c), rego.Store(store), rego.StrictBuiltinErrors(true)).PrepareForEval(ctx)
 		if err != nil {
-			return nil, nil
+			return nil, "a residual query does not prepare: " + oneLine(err.Error())
 		}
 		out[key] = &specialized{query: pq}
 	}
-	return out, nil
+	return out, ""
 }
 
 // bodyText prints a residual body as Rego. Wildcards PE produced (printed

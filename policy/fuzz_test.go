@@ -44,7 +44,7 @@ func FuzzCheck(f *testing.F) {
 		if dec.Decode(&raw) != nil {
 			return
 		}
-		in := &Input{Kind: raw.Kind, Name: raw.Name, Args: raw.Args, Window: "main"}
+		in := Input{Kind: raw.Kind, Name: raw.Name, Args: raw.Args, Window: "main"}
 		sameInput(t, in)
 		v1 := p.Check(context.Background(), in)
 		v2 := p.Check(context.Background(), in)
@@ -62,10 +62,10 @@ func FuzzCheck(f *testing.F) {
 
 // sameInput checks that the input built for OPA is what OPA's own
 // conversion of the document gives.
-func sameInput(t *testing.T, in *Input) {
+func sameInput(t *testing.T, in Input) {
 	t.Helper()
 	want, err := ast.InterfaceToValue(in.document())
-	got, gotErr := in.value()
+	got, gotErr := in.build()
 	if (err == nil) != (gotErr == nil) {
 		t.Fatalf("conversion errors differ: OPA %v, ours %v", err, gotErr)
 	}
@@ -83,6 +83,6 @@ func TestInputValue_SameAsOPAConversion(t *testing.T) {
 		// Types the core's decoder never produces, as Go callers may pass.
 		7, 2.5, []string{"a"}, map[string]int{"n": 1},
 	} {
-		sameInput(t, &Input{Kind: "command", Name: "x", Args: args, Origin: "o", Window: "main", Session: "s", Seq: 1<<53 + 1})
+		sameInput(t, Input{Kind: "command", Name: "x", Args: args, Origin: "o", Window: "main", Session: "s", Seq: 1<<53 + 1})
 	}
 }

@@ -51,7 +51,7 @@ func load(ctx context.Context, files map[string][]byte) (*Policy, error) {
 		return nil, err
 	}
 	if len(modules) == 0 {
-		return nil, errors.New("policy has no .rego files")
+		return nil, &LoadError{Code: CodeNoRego, Message: "policy has no .rego files"}
 	}
 	store, err := dataStore(files)
 	if err != nil {
@@ -66,14 +66,12 @@ func load(ctx context.Context, files map[string][]byte) (*Policy, error) {
 			rego.StrictBuiltinErrors(true)).PrepareForEval(ctx)
 	}
 	if p.query, err = prep(verdictQuery); err != nil {
-		return nil, err
+		return nil, astError(err)
 	}
 	if p.mask, err = prep(maskQuery); err != nil {
-		return nil, err
+		return nil, astError(err)
 	}
-	if p.fast, err = specialize(ctx, compiler, store, modules, p.Names()); err != nil {
-		return nil, err
-	}
+	p.fast, p.generic = specialize(ctx, compiler, store, modules, p.Names())
 	return p, nil
 }
 
@@ -96,7 +94,7 @@ func readFiles(fsys fs.FS, tests bool) (map[string][]byte, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read policy: %w", err)
+		return nil, &LoadError{Code: CodeRead, Message: "read policy: " + oneLine(err.Error()), Err: err}
 	}
 	return files, nil
 }
@@ -146,13 +144,13 @@ func compileSchemas(files map[string][]byte) (map[string]*jsonschema.Schema, map
 		}
 		n := strings.TrimSuffix(path.Base(name), ".json")
 		if !NamePattern.MatchString(n) {
-			return nil, nil, fmt.Errorf("%s: %q is not a valid command or event name", name, n)
+			return nil, nil, &LoadError{File: name, Code: CodeSchema, Message: fmt.Sprintf("%q is not a valid command or event name", n)}
 		}
-		if err := jsonSyntax(b); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", name, err)
+		if err := jsonSyntax(name, b); err != nil {
+			return nil, nil, err
 		}
 		if err := c.AddResource(schemaBase+n+".json", bytes.NewReader(b)); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", name, err)
+			return nil, nil, &LoadError{File: name, Code: CodeSchema, Message: oneLine(err.Error()), Err: err}
 		}
 		raw[n] = json.RawMessage(b)
 	}
@@ -160,23 +158,26 @@ func compileSchemas(files map[string][]byte) (map[string]*jsonschema.Schema, map
 	for _, n := range sortedKeys(raw) {
 		s, err := c.Compile(schemaBase + n + ".json")
 		if err != nil {
-			return nil, nil, fmt.Errorf("schemas/%s.json: %s", n, oneLine(err.Error()))
+			return nil, nil, &LoadError{File: "schemas/" + n + ".json", Code: CodeSchema, Message: oneLine(err.Error()), Err: err}
 		}
 		schemas[n] = s
 	}
 	return schemas, raw, nil
 }
 
-// jsonSyntax reports a syntax error with its line.
-func jsonSyntax(b []byte) error {
+// jsonSyntax reports a syntax error in file name with its line.
+func jsonSyntax(name string, b []byte) error {
 	var v any
 	err := json.Unmarshal(b, &v)
+	if err == nil {
+		return nil
+	}
+	e := &LoadError{File: name, Code: CodeJSON, Message: oneLine(err.Error()), Err: err}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		line := 1 + bytes.Count(b[:se.Offset], []byte("\n"))
-		return fmt.Errorf("line %d: %v", line, se)
+		e.Line = 1 + bytes.Count(b[:se.Offset], []byte("\n"))
 	}
-	return err
+	return e
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -224,7 +225,7 @@ func parseModules(files map[string][]byte) (map[string]*ast.Module, error) {
 		}
 		pkg := strings.TrimPrefix(m.Package.Path.String(), "data.")
 		if !isTestFile(name) && pkg != "isogate" && !strings.HasPrefix(pkg, "isogate.") && pkg != "system.log" {
-			return nil, fmt.Errorf("%s:%d: package is %s, want isogate", name, m.Package.Location.Row, pkg)
+			return nil, &LoadError{File: name, Line: m.Package.Location.Row, Code: CodePackage, Message: fmt.Sprintf("package is %s, want isogate", pkg)}
 		}
 		modules[name] = m
 	}
@@ -236,32 +237,68 @@ func dataStore(files map[string][]byte) (storage.Store, error) {
 	if !ok {
 		return inmem.New(), nil
 	}
-	if err := jsonSyntax(b); err != nil {
-		return nil, fmt.Errorf("data.json: %w", err)
+	if err := jsonSyntax("data.json", b); err != nil {
+		return nil, err
 	}
 	var data map[string]any
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(&data); err != nil {
-		return nil, fmt.Errorf("data.json: must hold a JSON object: %w", err)
+		return nil, &LoadError{File: "data.json", Code: CodeJSON, Message: "must hold a JSON object: " + oneLine(err.Error()), Err: err}
 	}
 	return inmem.NewFromObject(data), nil
 }
 
-// astError turns OPA's errors into one line: the first, with file and line,
-// and how many more there are.
+// astError is OPA's first error, with its file and line, and how many more
+// there are.
 func astError(err error) error {
 	var errs ast.Errors
 	if !errors.As(err, &errs) || len(errs) == 0 {
-		return errors.New(oneLine(err.Error()))
+		return &LoadError{Code: CodeRego, Message: oneLine(err.Error()), Err: err}
 	}
 	e := errs[0]
-	msg := fmt.Sprintf("%s: %s", e.Code, oneLine(e.Message))
+	le := &LoadError{Code: e.Code, Message: oneLine(e.Message), More: len(errs) - 1, Err: err}
 	if e.Location != nil {
-		msg = fmt.Sprintf("%s:%d: %s", e.Location.File, e.Location.Row, msg)
+		le.File, le.Line = e.Location.File, e.Location.Row
 	}
-	if len(errs) > 1 {
-		msg += fmt.Sprintf(" (and %d more)", len(errs)-1)
-	}
-	return errors.New(msg)
+	return le
 }
+
+// LoadError is why a policy did not load: the file and line at fault (when
+// there is one), a code, and a message. Its Error is one line.
+type LoadError struct {
+	File    string // relative to the policy directory; "" for the policy as a whole
+	Line    int    // 1-based; 0 when unknown
+	Code    string // one of the Code* load codes, or OPA's own (rego_parse_error, rego_type_error, ...)
+	Message string
+	More    int   // further errors of the same load not described
+	Err     error // the underlying error, if any
+}
+
+// Load error codes of isogate's own; OPA's compile errors keep OPA's codes.
+const (
+	CodeRead    = "read_error"    // the directory or a file could not be read
+	CodeNoRego  = "no_rego"       // no .rego file at all
+	CodeJSON    = "json_error"    // a schema or data.json is not valid JSON (or not an object)
+	CodeSchema  = "schema_error"  // a schema's name or content is not a valid JSON Schema
+	CodePackage = "package_error" // a module outside package isogate or system.log
+	CodeRego    = "rego_error"    // an OPA error without OPA's structure
+)
+
+func (e *LoadError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+		b.WriteString(": ")
+	}
+	fmt.Fprintf(&b, "%s: %s", e.Code, e.Message)
+	if e.More > 0 {
+		fmt.Fprintf(&b, " (and %d more)", e.More)
+	}
+	return b.String()
+}
+
+func (e *LoadError) Unwrap() error { return e.Err }

@@ -44,7 +44,8 @@ var NamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.:-]{0,127}$`)
 // served to the iframe as is; Go never runs it.
 const HookFile = "hook.js"
 
-// Input is the document the policy sees as `input`.
+// Input is the document the policy sees as `input`. It is a plain value:
+// every Check reads it afresh.
 type Input struct {
 	Kind    string `json:"kind"`
 	Name    string `json:"name"`
@@ -53,10 +54,27 @@ type Input struct {
 	Window  string `json:"window"`
 	Session string `json:"session"`
 	Seq     uint64 `json:"seq"`
-
-	built    ast.Value // by value, once, for the policy step and the decision log
-	builtErr error
 }
+
+// Prepared is an Input with the value OPA evaluates built once, so that the
+// policy step and the decision log (its mask rule) share it. Prepare takes
+// the Input's Args over: changing them afterwards would make the schema and
+// the policy see different arguments. A Prepared is safe for concurrent use.
+type Prepared struct {
+	in    Input
+	value ast.Value
+	err   error // OPA cannot represent the input (a number past its range)
+}
+
+// Prepare builds in's OPA value.
+func Prepare(in Input) *Prepared {
+	pr := &Prepared{in: in}
+	pr.value, pr.err = in.build()
+	return pr
+}
+
+// Input returns the prepared input.
+func (pr *Prepared) Input() Input { return pr.in }
 
 // Verdict is the final decision on one message.
 type Verdict struct {
@@ -76,7 +94,8 @@ type Policy struct {
 	query   rego.PreparedEvalQuery
 	mask    rego.PreparedEvalQuery
 	hook    []byte
-	fast    map[[2]string]*specialized // nil: the policy is not eligible
+	fast    map[[2]string]*specialized // nil: the policy takes the generic path
+	generic string                     // why it does
 }
 
 // Names lists the command and event names that have a schema.
@@ -98,30 +117,37 @@ func (p *Policy) Hook() []byte { return p.hook }
 
 // Check runs the schema step and then the policy step on one message whose
 // args were decoded with json.Number (as the core's strict decoder does).
-func (p *Policy) Check(ctx context.Context, in *Input) Verdict {
+func (p *Policy) Check(ctx context.Context, in Input) Verdict {
+	return p.check(ctx, Prepare(in), true)
+}
+
+// CheckPrepared is Check on a prepared input, which the decision log can
+// then take without building it again.
+func (p *Policy) CheckPrepared(ctx context.Context, in *Prepared) Verdict {
 	return p.check(ctx, in, true)
 }
 
-// CheckGeneric is Check without the fast path: the whole policy for every
+// checkGeneric is Check without the fast path: the whole policy for every
 // message. The differential test compares the two.
-func (p *Policy) CheckGeneric(ctx context.Context, in *Input) Verdict {
-	return p.check(ctx, in, false)
+func (p *Policy) checkGeneric(ctx context.Context, in Input) Verdict {
+	return p.check(ctx, Prepare(in), false)
 }
 
 // check is the schema step, then the policy step: the fast path's
 // specialized query where there is one and fast is set, else the whole
 // policy.
-func (p *Policy) check(ctx context.Context, in *Input, fast bool, opts ...rego.EvalOption) (v Verdict) {
+func (p *Policy) check(ctx context.Context, pr *Prepared, fast bool, opts ...rego.EvalOption) (v Verdict) {
 	defer failClosed(&v)
+	in := &pr.in
 	if v, ok := p.checkSchema(in); !ok {
 		return v
 	}
 	// On every path, the fast one's constant verdicts included, an input
 	// OPA cannot represent (a number past its range) is denied.
-	input, err := in.value()
-	if err != nil {
-		return evalFailed(err)
+	if pr.err != nil {
+		return evalFailed(pr.err)
 	}
+	input := pr.value
 	q := p.query
 	if s := p.fast[[2]string{in.Kind, in.Name}]; fast && s != nil {
 		if s.constant != nil {
@@ -145,8 +171,9 @@ func failClosed(v *Verdict) {
 	}
 }
 
-// Specialized reports how many (kind, name) pairs take the fast path.
-func (p *Policy) Specialized() int { return len(p.fast) }
+// FastPath reports how many (kind, name) pairs take the fast path and, when
+// the whole policy is evaluated for every message instead, why.
+func (p *Policy) FastPath() (specialized int, generic string) { return len(p.fast), p.generic }
 
 // checkSchema is the schema step. Listen requests carry no args and have no
 // schema: the policy alone decides them.
@@ -222,9 +249,9 @@ func (p *Policy) decideWith(ctx context.Context, q rego.PreparedEvalQuery, input
 // Explain is Check with OPA's explanation of the policy step: the trace of
 // the evaluation, filtered as `opa eval --explain` filters it (mode "full",
 // "notes" or "fails"), one line per event.
-func (p *Policy) Explain(ctx context.Context, in *Input, mode string) (Verdict, []string) {
+func (p *Policy) Explain(ctx context.Context, in Input, mode string) (Verdict, []string) {
 	buf := topdown.NewBufferTracer()
-	v := p.check(ctx, in, false, rego.EvalQueryTracer(buf))
+	v := p.check(ctx, Prepare(in), false, rego.EvalQueryTracer(buf))
 	var events []*topdown.Event
 	switch mode {
 	case "notes":
@@ -250,17 +277,10 @@ func reasonText(r any) string {
 	return string(b)
 }
 
-// value is document() as OPA's own value, built directly: OPA would
+// build is document() as OPA's own value, built directly: OPA would
 // otherwise convert the document on every evaluation, a sixth of its cost.
 // Values of Go types other than the decoders produce go through OPA's own
 // conversion, whose error fails the evaluation as before.
-func (in *Input) value() (ast.Value, error) {
-	if in.built == nil && in.builtErr == nil {
-		in.built, in.builtErr = in.build()
-	}
-	return in.built, in.builtErr
-}
-
 func (in *Input) build() (ast.Value, error) {
 	args, err := termOf(in.Args)
 	if err != nil {

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -47,7 +48,7 @@ func TestCheck_DemoVerdicts(t *testing.T) {
 		{"allowed command name sent as event denied", KindEvent, "demo.greet", `{"name":"Ada"}`, false, CodeDenied},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			v := p.Check(context.Background(), &Input{Kind: c.kind, Name: c.cmd, Args: args(t, c.args), Window: "main"})
+			v := p.Check(context.Background(), Input{Kind: c.kind, Name: c.cmd, Args: args(t, c.args), Window: "main"})
 			if v.Allow != c.allow || v.Code != c.code {
 				t.Fatalf("verdict = %+v, want allow=%v code=%q", v, c.allow, c.code)
 			}
@@ -59,7 +60,7 @@ func TestCheck_DemoVerdicts(t *testing.T) {
 }
 
 func TestCheck_DenyReasonsReported(t *testing.T) {
-	v := demo(t).Check(context.Background(), &Input{Kind: KindCommand, Name: "demo.secret", Args: map[string]any{}})
+	v := demo(t).Check(context.Background(), Input{Kind: KindCommand, Name: "demo.secret", Args: map[string]any{}})
 	if strings.Join(v.Reasons, "|") != "demo.secret is for administrators only|no allow rule matched" {
 		t.Fatalf("reasons = %q", v.Reasons)
 	}
@@ -78,7 +79,7 @@ func TestDecide_NonBooleanAllowDenied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := p.Check(context.Background(), &Input{Kind: KindCommand, Name: "x"}); v.Allow {
+	if v := p.Check(context.Background(), Input{Kind: KindCommand, Name: "x"}); v.Allow {
 		t.Fatalf("allow = \"yes\" allowed: %+v", v)
 	}
 }
@@ -89,7 +90,7 @@ func TestDecide_EvaluationErrorDenied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := p.Check(context.Background(), &Input{Kind: KindCommand, Name: "x", Args: map[string]any{"n": "not a number"}})
+	v := p.Check(context.Background(), Input{Kind: KindCommand, Name: "x", Args: map[string]any{"n": "not a number"}})
 	if v.Allow || v.Code != CodeDenied || !strings.Contains(v.Reasons[0], "evaluation failed") {
 		t.Fatalf("verdict = %+v, want denied by evaluation error", v)
 	}
@@ -101,7 +102,7 @@ func TestDecide_EvaluationTimeoutDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.EvalTimeout = 1
-	if v := p.Check(context.Background(), &Input{Kind: KindCommand, Name: "x"}); v.Allow {
+	if v := p.Check(context.Background(), Input{Kind: KindCommand, Name: "x"}); v.Allow {
 		t.Fatalf("timed-out evaluation allowed: %+v", v)
 	}
 }
@@ -131,7 +132,7 @@ func TestLoad_TestFilesAreNotPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := p.Check(context.Background(), &Input{Kind: KindCommand, Name: "x"}); v.Allow {
+	if v := p.Check(context.Background(), Input{Kind: KindCommand, Name: "x"}); v.Allow {
 		t.Fatal("a _test.rego file was loaded as policy")
 	}
 }
@@ -152,15 +153,83 @@ func TestCheck_OutOfRangeNumbersDeny(t *testing.T) {
 	for _, c := range []struct{ name, n string }{
 		{"x", "-1e100000"}, {"x", "1e20000000"}, {"x", "1e-100000"}, {"y", "1e20000000"}, {"y", "-1e100000"}, {"z", "1e20000000"},
 	} {
-		in := &Input{Kind: KindCommand, Name: c.name, Args: map[string]any{"n": json.Number(c.n)}}
-		for path, check := range map[string]func(context.Context, *Input) Verdict{"fast": p.Check, "generic": p.CheckGeneric} {
+		in := Input{Kind: KindCommand, Name: c.name, Args: map[string]any{"n": json.Number(c.n)}}
+		for path, check := range map[string]func(context.Context, Input) Verdict{"fast": p.Check, "generic": p.checkGeneric} {
 			if v := check(context.Background(), in); v.Allow {
 				t.Errorf("%s n=%s allowed on the %s path: %+v", c.name, c.n, path, v)
 			}
 		}
 	}
 	// A number in range still passes.
-	if v := p.Check(context.Background(), &Input{Kind: KindCommand, Name: "x", Args: map[string]any{"n": json.Number("-1e300")}}); !v.Allow {
+	if v := p.Check(context.Background(), Input{Kind: KindCommand, Name: "x", Args: map[string]any{"n": json.Number("-1e300")}}); !v.Allow {
 		t.Fatalf("n=-1e300 denied: %+v", v)
+	}
+}
+
+// Input is a plain value: changing the args between two checks changes what
+// both the schema and the policy see. (Input once cached its OPA value, so
+// the policy kept deciding on the first args.)
+func TestCheck_InputIsReadAfresh(t *testing.T) {
+	p, err := loadMap(map[string]string{
+		"p.rego":         "package isogate\n\nallow if input.args.n < 10\n",
+		"schemas/x.json": `{"type":"object","properties":{"n":{"type":"number"}}}`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Input{Kind: KindCommand, Name: "x", Args: map[string]any{"n": json.Number("1")}}
+	if v := p.Check(context.Background(), in); !v.Allow {
+		t.Fatalf("n=1: %+v, want allowed", v)
+	}
+	in.Args = map[string]any{"n": json.Number("100")}
+	if v := p.Check(context.Background(), in); v.Allow {
+		t.Fatalf("n=100 after n=1 on the same Input: allowed, want denied (stale policy input)")
+	}
+}
+
+// One Input checked from many goroutines is not a data race (go test -race).
+func TestCheck_SharedInputConcurrently(t *testing.T) {
+	p := demo(t)
+	in := Input{Kind: KindCommand, Name: "demo.greet", Args: map[string]any{"name": "Ada"}, Window: "main"}
+	done := make(chan Verdict)
+	for range 8 {
+		go func() { done <- p.Check(context.Background(), in) }()
+	}
+	for range 8 {
+		if v := <-done; !v.Allow {
+			t.Fatalf("verdict = %+v, want allowed", v)
+		}
+	}
+}
+
+// A policy that does not load says where and why, as a *LoadError that
+// still prints one line.
+func TestLoad_ErrorsAreTyped(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		files map[string]string
+		file  string
+		line  int
+		code  string
+	}{
+		{"rego syntax", map[string]string{"p.rego": "package isogate\n\nallow if {\n"}, "p.rego", 4, "rego_parse_error"}, // OPA places it at the end of the file,
+		{"wrong package", map[string]string{"p.rego": "\npackage other\n"}, "p.rego", 2, CodePackage},
+		{"schema json", map[string]string{"p.rego": "package isogate\n", "schemas/x.json": "{\n\"type\": }"}, "schemas/x.json", 2, CodeJSON},
+		{"schema name", map[string]string{"p.rego": "package isogate\n", "schemas/9x.json": "{}"}, "schemas/9x.json", 0, CodeSchema},
+		{"no rego", map[string]string{"schemas/x.json": "{}"}, "", 0, CodeNoRego},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := loadMap(c.files)
+			var le *LoadError
+			if !errors.As(err, &le) {
+				t.Fatalf("error %v (%T) is not a *LoadError", err, err)
+			}
+			if le.File != c.file || le.Line != c.line || le.Code != c.code {
+				t.Fatalf("LoadError = %s:%d %s, want %s:%d %s", le.File, le.Line, le.Code, c.file, c.line, c.code)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is more than one line: %q", err)
+			}
+		})
 	}
 }

@@ -66,7 +66,7 @@ func TestReload_UnderLoadEveryDecisionFromOneWholeVersion(t *testing.T) {
 	seen := [2]atomic.Int64{}
 	for g := 0; g < 4; g++ {
 		wg.Go(func() {
-			in := &Input{Kind: KindCommand, Name: "x", Args: map[string]any{"n": 1}}
+			in := Input{Kind: KindCommand, Name: "x", Args: map[string]any{"n": 1}}
 			for {
 				select {
 				case <-stop:

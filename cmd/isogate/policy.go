@@ -51,6 +51,11 @@ func policyCheck(args []string, stdout io.Writer) error {
 		return exitError{1, err.Error()}
 	}
 	fmt.Fprintf(stdout, "ok: %d schemas (%s), revision %s\n", len(p.Names()), strings.Join(p.Names(), ", "), p.Revision)
+	if n, why := p.FastPath(); why != "" {
+		fmt.Fprintf(stdout, "note: every message evaluates the whole policy (the generic path): %s\n", why)
+	} else {
+		fmt.Fprintf(stdout, "fast path: %d (kind, name) pairs specialized\n", n)
+	}
 	return nil
 }
 
@@ -149,9 +154,9 @@ func policyEval(args []string, stdout io.Writer) error {
 		Explanation []string `json:"explanation,omitempty"`
 	}{Revision: p.Revision}
 	if explain.mode != "" {
-		out.Verdict, out.Explanation = p.Explain(context.Background(), in, explain.mode)
+		out.Verdict, out.Explanation = p.Explain(context.Background(), *in, explain.mode)
 	} else {
-		out.Verdict = p.Check(context.Background(), in)
+		out.Verdict = p.Check(context.Background(), *in)
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
