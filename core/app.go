@@ -129,9 +129,7 @@ func (c *Core) newFrame(win *window) (string, error) {
 		Hook:    p.Hook() != nil,
 		Window:  win.label,
 		Parent:  win.origin,
-
-		MaxMessageBytes: c.limits.MaxMessageBytes,
-		MaxBinaryBytes:  c.limits.MaxBinaryBytes,
+		Limits:  c.limits.frame(),
 	})
 	if err != nil {
 		c.sessions.end(s, "frame not issued")

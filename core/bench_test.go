@@ -71,7 +71,7 @@ func isogatePath(tb testing.TB) func(i int) policy.Verdict {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		m, err := decodeOne(pt, DefaultLimits.MaxDepth)
+		m, err := decodeOne(pt, DefaultLimits().MaxDepth)
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -19,7 +19,8 @@ import (
 )
 
 // Limits protect the core from a hostile page. Each is documented with the
-// risk it guards against; zero values take the defaults.
+// risk it guards against; zero values take the defaults (DefaultLimits),
+// negative ones are refused by New.
 type Limits struct {
 	// MaxMessageBytes bounds the JSON of one frame: decoding, schema and
 	// policy costs grow with it. The iframe answers too_large above it; a
@@ -55,22 +56,68 @@ type Limits struct {
 	MaxBufferedBytes int64
 }
 
-// DefaultLimits are used for zero fields of Config.Limits.
-var DefaultLimits = Limits{
-	MaxMessageBytes: 1 << 20,
-	MaxBinaryBytes:  64 << 20,
-	MaxDepth:        64,
-	MaxInFlight:     256,
-	CallTimeout:     30 * time.Second,
-	MaxSessions:     isolation.MaxFramesIssued,
-	RatePerSecond:   1000,
-	RateBurst:       2000,
+// DefaultLimits returns the limits used for zero fields of Config.Limits.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxMessageBytes:  1 << 20,
+		MaxBinaryBytes:   64 << 20,
+		MaxDepth:         64,
+		MaxInFlight:      256,
+		CallTimeout:      30 * time.Second,
+		MaxSessions:      isolation.MaxFramesIssued,
+		RatePerSecond:    1000,
+		RateBurst:        2000,
+		MaxBufferedBytes: 128 << 20,
+	}
+}
 
-	MaxBufferedBytes: 128 << 20,
+// Upper bounds of what the core can honour. MaxDepth stays far below the
+// JSON decoder's own nesting limit and the iframe's stack.
+const (
+	maxDepthBound        = 1000
+	maxMessageBytesBound = 1 << 30
+	maxBinaryBytesBound  = 1 << 31
+)
+
+// Validate reports the first field of l that is negative or beyond what the
+// core can honour, by name. Zero fields take the defaults; New calls it.
+func (l Limits) Validate() error {
+	for _, f := range []struct {
+		name   string
+		v, max int64
+	}{
+		{"MaxMessageBytes", l.MaxMessageBytes, maxMessageBytesBound},
+		{"MaxBinaryBytes", l.MaxBinaryBytes, maxBinaryBytesBound},
+		{"MaxDepth", int64(l.MaxDepth), maxDepthBound},
+		{"MaxInFlight", int64(l.MaxInFlight), 1 << 20},
+		{"CallTimeout", int64(l.CallTimeout), int64(24 * time.Hour)},
+		{"MaxSessions", int64(l.MaxSessions), 1 << 20},
+		{"RatePerSecond", int64(l.RatePerSecond), 1 << 30},
+		{"RateBurst", int64(l.RateBurst), 1 << 30},
+		{"MaxBufferedBytes", l.MaxBufferedBytes, 1 << 40},
+	} {
+		if f.v < 0 || f.v > f.max {
+			return &LimitError{Field: f.name, Value: f.v, Max: f.max}
+		}
+	}
+	return nil
+}
+
+// LimitError is a Limits field out of range.
+type LimitError struct {
+	Field      string // the Limits field, such as "MaxDepth"
+	Value, Max int64
+}
+
+func (e *LimitError) Error() string {
+	if e.Value < 0 {
+		return fmt.Sprintf("Limits.%s is %d: must not be negative (0 takes the default)", e.Field, e.Value)
+	}
+	return fmt.Sprintf("Limits.%s is %d: at most %d", e.Field, e.Value, e.Max)
 }
 
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits
+	d := DefaultLimits()
 	orDefault(&d.MaxMessageBytes, l.MaxMessageBytes)
 	orDefault(&d.MaxBinaryBytes, l.MaxBinaryBytes)
 	orDefault(&d.MaxDepth, l.MaxDepth)
@@ -146,6 +193,9 @@ func New(cfg Config) (*Core, error) {
 	}
 	if (cfg.App == nil) == (cfg.AppURL == nil) {
 		return nil, errors.New("core: want exactly one of App and AppURL")
+	}
+	if err := cfg.Limits.Validate(); err != nil {
+		return nil, fmt.Errorf("core: %w", err)
 	}
 	addr := cfg.Addr
 	if addr == "" {
@@ -285,6 +335,10 @@ func (c *Core) EmitTarget(t Target, name string, payload any) int {
 	}{"event", name, payload})
 	if err != nil {
 		c.log.Error("event not encodable", "name", name, "err", err)
+		return 0
+	}
+	if d := jsonDepth(b) - 1; d > c.limits.MaxDepth { // the payload, inside the event object
+		c.log.Error("event payload nested too deeply; not sent", "name", name, "depth", d, "limit", c.limits.MaxDepth)
 		return 0
 	}
 	n := 0

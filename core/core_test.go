@@ -439,17 +439,44 @@ func TestTransport_FrameSizeLimitAtBoundary(t *testing.T) {
 			t.Fatalf("%d-byte message: %+v %v", size, r, err)
 		}
 	}
-	// One byte over is not decoded: the iframe answers too_large itself and
-	// never sends it, so the peer is broken and the connection ends.
+	// One byte over is not decoded past its id: that call alone is answered
+	// too_large, and the connection goes on.
 	f.send(c, plaintext(3, limit+1))
-	if _, err := f.recv(c); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
-		t.Fatalf("%d-byte message: connection ended with %v, want message too big", limit+1, err)
+	r, err := f.recv(c)
+	if err != nil || r.ID != 3 {
+		t.Fatalf("%d-byte message: %+v %v, want the reply to call 3", limit+1, r, err)
+	}
+	wantCode(t, r, CodeTooLarge)
+	f.send(c, plaintext(5, limit))
+	if r, err := f.recv(c); err != nil || !r.OK {
+		t.Fatalf("a call after the one too large: %+v %v", r, err)
 	}
 	// A frame past both limits together is not even read.
-	c = f.connect()
 	f.send(c, plaintext(4, limit+64+5+1))
 	if _, err := f.recv(c); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
 		t.Fatalf("frame past both limits: connection ended with %v, want message too big", err)
+	}
+}
+
+// A call nested deeper than the core's limit, sent past the iframe, is
+// answered invalid_args on its own; the connection and the calls after it
+// go on. Only a frame nothing in which can be answered ends it.
+func TestTransport_DepthOverLimitAnswersThatCallOnly(t *testing.T) {
+	h := newHarness(t, Limits{MaxDepth: 4})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	f.send(c, invoke(1, "t.echo", `{"msg":[[[["x"]]]]}`))
+	r, err := f.recv(c)
+	if err != nil || r.ID != 1 {
+		t.Fatalf("5-deep call under MaxDepth 4: %+v %v", r, err)
+	}
+	wantCode(t, r, CodeInvalidArgs)
+	if !strings.Contains(r.Error.Message, "nested more than 4 deep") {
+		t.Fatalf("refused for %q, want the depth limit", r.Error.Message)
+	}
+	f.send(c, invoke(2, "t.echo", `{"msg":"x"}`))
+	if r, err := f.recv(c); err != nil || !r.OK || r.ID != 2 {
+		t.Fatalf("the call after it: %+v %v", r, err)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/isogate/isogate/isolation"
 	"github.com/isogate/isogate/policy"
 )
 
@@ -24,16 +25,11 @@ type message struct {
 	Bins []binRef
 }
 
-var (
-	errDepth  = errors.New("nested too deeply")
-	errTooBig = errors.New("over the size limits")
-)
-
 // decoded is one message of a frame: err set means the message is answered
-// with invalid_args, using m.ID.
+// with it, by m.ID, and goes no further.
 type decoded struct {
 	m   *message
-	err error
+	err *Error
 }
 
 var (
@@ -42,39 +38,77 @@ var (
 )
 
 // decodeFrame decodes the plaintext of one frame strictly: valid UTF-8, one
-// JSON object, no duplicate keys at any depth, at most maxDepth containers
-// nested in args, numbers kept exact as json.Number. The object is one invoke
-// request, or a batch {"type":"batch","messages":[request, ...]} of requests
-// in JSON form (a request with binary values always travels alone). An error
-// means the frame as a whole does not decode, or a message in it has no
-// usable id: nothing in it can be answered.
+// JSON object, no duplicate keys at any depth, numbers kept exact as
+// json.Number. The object is one invoke request, or a batch
+// {"type":"batch","messages":[request, ...]} of requests in JSON form (a
+// request with binary values always travels alone).
+//
+// A message that breaks a limit or the request shape is answered on its
+// own: too_large for a frame over the size limits or holding more than
+// MaxBatchMessages messages (nothing in it is decoded beyond its ids),
+// invalid_args for args nested deeper than MaxDepth or a malformed field.
+// An error means nothing in the frame can be answered: it is not JSON, or a
+// message has no usable id. The iframe never sends such a frame, so the
+// peer is broken and the connection ends.
 func decodeFrame(plaintext []byte, l Limits) ([]decoded, error) {
 	b, blobs, err := splitPlaintext(plaintext)
 	if err != nil {
 		return nil, err
 	}
-	// Sizes first: nothing over a limit is decoded at all. The iframe never
-	// sends more (it answers too_large itself), so the peer is broken.
+	fd := frameDecoder{maxDepth: l.MaxDepth}
+	// Sizes first: over a limit, only the ids are read, so the schema, the
+	// policy and the handlers never see any of it.
 	if int64(len(b)) > l.MaxMessageBytes || int64(len(blobs)) > l.MaxBinaryBytes {
-		return nil, fmt.Errorf("%w: %d bytes of JSON and %d of binary", errTooBig, len(b), len(blobs))
+		fd.tooLarge = &Error{Code: CodeTooLarge, Message: fmt.Sprintf("the frame holds %d bytes of JSON and %d of binary; the limits are %d and %d",
+			len(b), len(blobs), l.MaxMessageBytes, l.MaxBinaryBytes)}
 	}
-	maxDepth := l.MaxDepth
 	// jsontext rejects duplicate names at any depth and invalid UTF-8. It
 	// reads a bytes.Buffer in place; decoders are reused.
-	dec := decoders.Get().(*jsontext.Decoder)
-	dec.Reset(bytes.NewBuffer(b))
+	fd.dec = decoders.Get().(*jsontext.Decoder)
+	fd.dec.Reset(bytes.NewBuffer(b))
 	defer func() {
-		dec.Reset(noInput) // keep no reference to the plaintext
-		decoders.Put(dec)
+		fd.dec.Reset(noInput) // keep no reference to the plaintext
+		decoders.Put(fd.dec)
 	}()
+	return fd.frame(blobs)
+}
+
+// MaxBatchMessages bounds the messages in one batch frame, so one frame
+// cannot ask for more replies than this.
+const MaxBatchMessages = 256
+
+// frame is the contract the iframe enforces: the same limits, names and
+// kinds the decoder holds messages to.
+func (l Limits) frame() isolation.Limits {
+	return isolation.Limits{
+		MaxMessageBytes:  l.MaxMessageBytes,
+		MaxBinaryBytes:   l.MaxBinaryBytes,
+		MaxDepth:         l.MaxDepth,
+		MaxBatchMessages: MaxBatchMessages,
+		NamePattern:      policy.NamePattern.String(),
+		Kinds:            []string{policy.KindCommand, policy.KindEvent, policy.KindListen},
+	}
+}
+
+// frameDecoder decodes one frame. Depth counts inside args, as the iframe
+// counts it: a message object is level -1, so its fields are level 0 and
+// args may nest maxDepth containers. A batch's wrapper does not count.
+type frameDecoder struct {
+	dec      *jsontext.Decoder
+	maxDepth int
+	tooLarge *Error // set: every message of the frame is answered with it
+	fault    *Error // the current message's first limit broken
+}
+
+func (fd *frameDecoder) frame(blobs []byte) ([]decoded, error) {
+	dec := fd.dec
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return nil, errors.New("message is not an object")
 	}
-	// Depth counts inside args, as the iframe counts it: a message object is
-	// level -1, so its fields are level 0 and args may nest maxDepth
-	// containers. A batch's wrapper does not count.
 	obj := map[string]any{}
-	var batch []any
+	var batch []map[string]any
+	var faults []*Error
+	isBatch := false
 	for dec.PeekKind() != '}' {
 		kt, err := dec.ReadToken()
 		if err != nil {
@@ -82,12 +116,13 @@ func decodeFrame(plaintext []byte, l Limits) ([]decoded, error) {
 		}
 		k := kt.String()
 		if k == "messages" && blobs == nil {
-			if batch, err = decodeBatch(dec, maxDepth); err != nil {
+			isBatch = true
+			if batch, faults, err = fd.batch(); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		if obj[k], err = decodeValue(dec, 0, maxDepth); err != nil {
+		if obj[k], err = fd.value(0); err != nil {
 			return nil, err
 		}
 	}
@@ -97,71 +132,149 @@ func decodeFrame(plaintext []byte, l Limits) ([]decoded, error) {
 	if _, err := dec.ReadToken(); err != io.EOF {
 		return nil, errors.New("trailing data after the message")
 	}
-	if batch == nil {
+	if !isBatch {
 		m, err := messageOf(obj, blobs)
 		if m == nil {
 			return nil, err
 		}
-		return []decoded{{m, err}}, nil
+		return []decoded{{m, firstError(fd.tooLarge, fd.fault, invalid(err))}}, nil
 	}
 	if len(obj) != 1 || obj["type"] != "batch" {
 		return nil, errors.New("a batch has exactly the fields type and messages")
 	}
+	var tooMany *Error
+	if len(batch) > MaxBatchMessages {
+		tooMany = &Error{Code: CodeTooLarge, Message: fmt.Sprintf("the frame holds %d messages; the limit is %d", len(batch), MaxBatchMessages)}
+	}
 	out := make([]decoded, 0, len(batch))
 	ids := make(map[uint64]bool, len(batch))
-	for _, v := range batch {
-		o, ok := v.(map[string]any)
-		if !ok {
-			return nil, errors.New("a batch holds only message objects")
-		}
+	for i, o := range batch {
+		var shape error
 		if _, ok := o["bin"]; ok {
-			return nil, errors.New("a batch carries no binary values")
+			shape = errors.New("a batch carries no binary values")
+			delete(o, "bin")
 		}
 		m, err := messageOf(o, nil)
 		if m == nil {
 			return nil, err
 		}
 		if ids[m.ID] {
-			return nil, errors.New("a batch holds one message per call id")
+			return nil, errors.New("a batch holds one message per call id") // two answers to one id would confuse the iframe
 		}
 		ids[m.ID] = true
-		out = append(out, decoded{m, err})
+		out = append(out, decoded{m, firstError(fd.tooLarge, tooMany, faults[i], invalid(shape), invalid(err))})
 	}
 	return out, nil
 }
 
-// MaxBatchMessages bounds the messages in one batch frame, so one frame
-// cannot ask for more replies than this.
-const MaxBatchMessages = 256
-
-// decodeBatch decodes a batch's non-empty array of messages, each at level -1.
-func decodeBatch(dec *jsontext.Decoder, maxDepth int) ([]any, error) {
+// batch decodes a batch's non-empty array of message objects, each at level
+// -1, with each one's fault. Past MaxBatchMessages only ids are read.
+func (fd *frameDecoder) batch() ([]map[string]any, []*Error, error) {
+	dec := fd.dec
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '[' {
-		return nil, errors.New("batch messages must be an array")
+		return nil, nil, errors.New("batch messages must be an array")
 	}
-	list := []any{}
+	var list []map[string]any
+	var faults []*Error
 	for dec.PeekKind() != ']' {
-		if len(list) == MaxBatchMessages {
-			return nil, fmt.Errorf("a batch holds 1 to %d messages", MaxBatchMessages) // before decoding the rest
+		if dec.PeekKind() != '{' {
+			return nil, nil, errors.New("a batch holds only message objects")
 		}
-		v, err := decodeValue(dec, -1, maxDepth)
+		if len(list) == MaxBatchMessages && fd.tooLarge == nil {
+			fd.tooLarge = &Error{Code: CodeTooLarge, Message: fmt.Sprintf("the frame holds more than %d messages", MaxBatchMessages)}
+		}
+		fd.fault = nil
+		v, err := fd.value(-1)
+		if err != nil {
+			return nil, nil, err
+		}
+		list = append(list, v.(map[string]any))
+		faults = append(faults, fd.fault)
+	}
+	fd.fault = nil
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, nil, err
+	}
+	if len(list) == 0 {
+		return nil, nil, fmt.Errorf("a batch holds 1 to %d messages", MaxBatchMessages)
+	}
+	return list, faults, nil
+}
+
+// value decodes one JSON value at depth. A container past the depth limit,
+// or any container inside a message's fields once the frame is too large,
+// is skipped (still checked for syntax) and decodes as null.
+func (fd *frameDecoder) value(depth int) (any, error) {
+	dec := fd.dec
+	if k := dec.PeekKind(); (k == '{' || k == '[') && depth >= 0 && (fd.tooLarge != nil || depth >= fd.maxDepth) {
+		if fd.tooLarge == nil && fd.fault == nil {
+			fd.fault = &Error{Code: CodeInvalidArgs, Message: fmt.Sprintf("args are nested more than %d deep", fd.maxDepth)}
+		}
+		return nil, dec.SkipValue()
+	}
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return nil, err
+	}
+	switch tok.Kind() {
+	case 'n':
+		return nil, nil
+	case 't', 'f':
+		return tok.Bool(), nil
+	case '"':
+		return tok.String(), nil
+	case '0':
+		return json.Number(tok.String()), nil // the exact text: big numbers stay exact
+	case '{':
+		obj := map[string]any{}
+		for dec.PeekKind() != '}' {
+			kt, err := dec.ReadToken() // duplicate names are an error here
+			if err != nil {
+				return nil, err
+			}
+			k := kt.String()
+			if obj[k], err = fd.value(depth + 1); err != nil {
+				return nil, err
+			}
+		}
+		_, err = dec.ReadToken()
+		return obj, err
+	}
+	arr := []any{}
+	for dec.PeekKind() != ']' {
+		v, err := fd.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		list = append(list, v)
+		arr = append(arr, v)
 	}
-	if _, err := dec.ReadToken(); err != nil {
-		return nil, err
+	_, err = dec.ReadToken()
+	return arr, err
+}
+
+// invalid is a message's shape error as the page sees it.
+func invalid(err error) *Error {
+	if err == nil {
+		return nil
 	}
-	if len(list) == 0 {
-		return nil, fmt.Errorf("a batch holds 1 to %d messages", MaxBatchMessages)
+	return &Error{Code: CodeInvalidArgs, Message: err.Error()}
+}
+
+func firstError(errs ...*Error) *Error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
 	}
-	return list, nil
+	return nil
 }
 
 // messageOf checks one request's fields. A nil message means it has no
 // usable id; otherwise an error is about the request, answerable by id.
 func messageOf(obj map[string]any, blobs []byte) (*message, error) {
+	if obj["type"] != "invoke" {
+		return nil, errors.New("type must be invoke") // not a request: nothing to answer, as in the iframe
+	}
 	m := &message{}
 	var err error
 	if m.ID, err = callID(obj["id"]); err != nil {
@@ -181,9 +294,6 @@ func messageOf(obj map[string]any, blobs []byte) (*message, error) {
 	}
 	if found {
 		return m, fmt.Errorf("unexpected field %q", unexpected)
-	}
-	if obj["type"] != "invoke" {
-		return m, errors.New("type must be invoke")
 	}
 	m.Kind, _ = obj["kind"].(string)
 	switch m.Kind {
@@ -218,51 +328,6 @@ func callID(v any) (uint64, error) {
 		return 0, errors.New("id must be a positive safe integer")
 	}
 	return id, nil
-}
-
-func decodeValue(dec *jsontext.Decoder, depth, maxDepth int) (any, error) {
-	tok, err := dec.ReadToken()
-	if err != nil {
-		return nil, err
-	}
-	switch tok.Kind() {
-	case 'n':
-		return nil, nil
-	case 't', 'f':
-		return tok.Bool(), nil
-	case '"':
-		return tok.String(), nil
-	case '0':
-		return json.Number(tok.String()), nil // the exact text: big numbers stay exact
-	}
-	if depth >= maxDepth {
-		return nil, errDepth
-	}
-	if tok.Kind() == '{' {
-		obj := map[string]any{}
-		for dec.PeekKind() != '}' {
-			kt, err := dec.ReadToken() // duplicate names are an error here
-			if err != nil {
-				return nil, err
-			}
-			k := kt.String()
-			if obj[k], err = decodeValue(dec, depth+1, maxDepth); err != nil {
-				return nil, err
-			}
-		}
-		_, err = dec.ReadToken()
-		return obj, err
-	}
-	arr := []any{}
-	for dec.PeekKind() != ']' {
-		v, err := decodeValue(dec, depth+1, maxDepth)
-		if err != nil {
-			return nil, err
-		}
-		arr = append(arr, v)
-	}
-	_, err = dec.ReadToken()
-	return arr, err
 }
 
 func (m *message) blobBytes() int {

@@ -53,7 +53,7 @@ func TestDecodeMessage_DepthAgreesWithTheIframe(t *testing.T) {
 		{strings.Repeat("[", 65) + strings.Repeat("]", 65), false},
 		{strings.Repeat(`{"a":`, 64) + "1" + strings.Repeat("}", 64), true},
 	} {
-		_, err := decodeOne([]byte(`{"type":"invoke","id":1,"kind":"command","name":"x","args":`+c.args+`}`), DefaultLimits.MaxDepth)
+		_, err := decodeOne([]byte(`{"type":"invoke","id":1,"kind":"command","name":"x","args":`+c.args+`}`), DefaultLimits().MaxDepth)
 		if (err == nil) != c.ok {
 			t.Errorf("%.20s…: err = %v, want ok=%v", c.args, err, c.ok)
 		}
@@ -79,7 +79,10 @@ func decodeOne(b []byte, maxDepth int) (*message, error) {
 	if len(ds) != 1 {
 		return nil, fmt.Errorf("%d messages, want 1", len(ds))
 	}
-	return ds[0].m, ds[0].err
+	if ds[0].err != nil {
+		return ds[0].m, ds[0].err
+	}
+	return ds[0].m, nil
 }
 
 // A batch is a container only: every message in it meets the same checks as
@@ -109,10 +112,10 @@ func TestDecodeFrame_BatchAttacks(t *testing.T) {
 		{"two good", batch(inv(1, `1`), inv(2, `2`)), false, []bool{false, false}},
 		{"one bad of three", batch(inv(1, `1`), inv(2, `1,"evil":1`), inv(3, `3`)), false, []bool{false, true, false}},
 		{"depth at limit inside a batch", batch(inv(1, nest(8))), false, []bool{false}},
-		{"depth limit+1 inside a batch", batch(inv(1, nest(9))), true, nil},
+		{"depth limit+1 inside a batch", batch(inv(1, nest(9)), inv(2, `2`)), false, []bool{true, false}},
 		{"duplicate key inside a message", batch(`{"type":"invoke","id":1,"id":2,"kind":"command","name":"x","args":1}`), true, nil},
 		{"duplicate messages key", []byte(`{"type":"batch","messages":[` + inv(1, `1`) + `],"messages":[` + inv(2, `2`) + `]}`), true, nil},
-		{"nested batch with an id", batch(`{"type":"batch","id":5,"messages":[` + inv(1, `1`) + `]}`), false, []bool{true}},
+		{"nested batch with an id", batch(`{"type":"batch","id":5,"messages":[` + inv(1, `1`) + `]}`), true, nil},
 		{"nested batch without id", []byte(`{"type":"batch","messages":[{"type":"batch","messages":[` + inv(1, `1`) + `]}]}`), true, nil},
 		{"empty batch", batch(), true, nil},
 		{"not an array", []byte(`{"type":"batch","messages":{"a":` + inv(1, `1`) + `}}`), true, nil},
@@ -121,9 +124,9 @@ func TestDecodeFrame_BatchAttacks(t *testing.T) {
 		{"extra field", []byte(`{"type":"batch","messages":[` + inv(1, `1`) + `],"x":1}`), true, nil},
 		{"wrong type", []byte(`{"type":"invoke","messages":[` + inv(1, `1`) + `]}`), true, nil},
 		{"duplicate call id", batch(inv(1, `1`), inv(1, `2`)), true, nil},
-		{"a bin table inside a batch", batch(`{"type":"invoke","id":1,"kind":"command","name":"x","args":{"d":null},"bin":[{"path":"/d","len":0}]}`), true, nil},
+		{"a bin table inside a batch", batch(`{"type":"invoke","id":1,"kind":"command","name":"x","args":{"d":null},"bin":[{"path":"/d","len":0}]}`), false, []bool{true}},
 		{"as many messages as allowed", batch(many(MaxBatchMessages)...), false, make([]bool, MaxBatchMessages)},
-		{"one message too many", batch(many(MaxBatchMessages + 1)...), true, nil},
+		{"one message too many", batch(many(MaxBatchMessages + 1)...), false, all(MaxBatchMessages+1, true)},
 		{"binary form cannot batch", append([]byte{binaryForm, 0, 0, 0, byte(len(batch(inv(1, `1`))))}, batch(inv(1, `1`))...), true, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -141,6 +144,14 @@ func TestDecodeFrame_BatchAttacks(t *testing.T) {
 			}
 		})
 	}
+}
+
+func all(n int, v bool) []bool {
+	out := make([]bool, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
 }
 
 func TestBatches_GroupInOrderWithinTheBound(t *testing.T) {

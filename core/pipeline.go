@@ -177,6 +177,11 @@ func (c *Core) answer(s *session, id uint64, result any, err error) []byte {
 			c.log.Error("result not encodable", "session", s.id, "err", err)
 			r.OK = false
 			err = &Error{Code: CodeHandler, Message: "command result could not be encoded"}
+		} else if d := jsonDepth(r.Result); d > c.limits.MaxDepth {
+			// The iframe holds replies to the same depth limit as requests.
+			c.log.Error("result nested too deeply", "session", s.id, "depth", d, "limit", c.limits.MaxDepth)
+			r.OK = false
+			err = &Error{Code: CodeHandler, Message: fmt.Sprintf("command result is nested more than %d deep", c.limits.MaxDepth)}
 		}
 	}
 	if err != nil {
@@ -189,6 +194,27 @@ func (c *Core) answer(s *session, id uint64, result any, err error) []byte {
 	}
 	b, _ := json.Marshal(r) // only strings, numbers and already-valid JSON
 	return joinPlaintext(b, blobs)
+}
+
+// jsonDepth is how many containers deep valid JSON b nests.
+func jsonDepth(b []byte) int {
+	depth, max, inString := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		switch ch := b[i]; {
+		case inString && ch == '\\':
+			i++
+		case ch == '"':
+			inString = !inString
+		case inString:
+		case ch == '{' || ch == '[':
+			if depth++; depth > max {
+				max = depth
+			}
+		case ch == '}' || ch == ']':
+			depth--
+		}
+	}
+	return max
 }
 
 // write queues plaintexts for conn (nil: the session's connection) and,

@@ -3,7 +3,6 @@ package core
 import (
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"runtime/debug"
@@ -91,10 +90,6 @@ func (c *Core) readLoop(s *session, conn *websocket.Conn) {
 			return
 		}
 		msgs, err := decodeFrame(plaintext, c.limits)
-		if errors.Is(err, errTooBig) {
-			c.dropConn(s, conn, websocket.StatusMessageTooBig, err.Error())
-			return
-		}
 		if err != nil {
 			c.dropConn(s, conn, websocket.StatusPolicyViolation, "undecodable message: "+err.Error())
 			return
@@ -170,7 +165,7 @@ func (c *Core) admit(s *session, seq uint64, d decoded, group *replyGroup) bool 
 		return refuse(&Error{Code: CodeRateLimited, Message: "too many messages; slow down"})
 	}
 	if d.err != nil {
-		return refuse(&Error{Code: CodeInvalidArgs, Message: d.err.Error()})
+		return refuse(d.err)
 	}
 	select {
 	case s.slots <- struct{}{}:

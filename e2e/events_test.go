@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -139,5 +140,27 @@ func TestIframeRemoved_CallsSettleUnavailableThenWorkAgain(t *testing.T) {
 	}
 	if n := eval[int](t, ctx, `document.querySelectorAll('iframe[sandbox]').length`); n != 1 {
 		t.Fatalf("%d isolation iframes after the replacement", n)
+	}
+}
+
+// With --max-depth 4, a call nested 5 deep is refused on its own, by the
+// iframe holding the core's own limit, while a call in flight on the same
+// connection completes. (The iframe once held a copied limit of 64: the
+// call reached the core, which closed the connection and failed every call
+// in flight with unavailable.)
+func TestLimits_DepthFromTheCoreRefusesOneCallOnly(t *testing.T) {
+	logPath := t.TempDir() + "/backend.log"
+	p := startIsogate(t, "run", "--browser", "--app", "testdata/wrap/app", "--policy", "testdata/wrap/policy",
+		"--max-depth", "4", "--upstream-cmd", python(t)+" testdata/backend.py "+logPath)
+	ctx := browser(t)
+	openApp(t, ctx, p.URL)
+	eventually(t, "the backend to start", func() bool { return invoke(t, ctx, `'app.echo'`, `{}`).OK })
+	got := eval[[]string](t, ctx, `Promise.allSettled([
+	    isogate.invoke('app.sleep', {ms: 300}),
+	    isogate.invoke('app.echo', {a: [[[[1]]]]}),
+	    isogate.invoke('app.echo', {a: [[1]]}), // echoed inside {"echo": ...}: the result is 4 deep
+	  ]).then((out) => out.map((o) => o.status === 'fulfilled' ? 'ok' : o.reason.code + ': ' + o.reason.message))`)
+	if len(got) != 3 || got[0] != "ok" || !strings.HasPrefix(got[1], "invalid_args: args are nested more than 4 deep") || got[2] != "ok" {
+		t.Fatalf("sleep, 5-deep echo, 3-deep echo under --max-depth 4 = %q; want ok, invalid_args (nested more than 4 deep), ok", got)
 	}
 }

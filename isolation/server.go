@@ -39,9 +39,20 @@ type Frame struct {
 	Hook    bool                       `json:"hook"`   // the page loads the isolation hook first
 	Window  string                     `json:"window"` // the page's window label, for the hook
 	Parent  string                     `json:"-"`      // the app origin allowed to frame it
+	Limits  Limits                     `json:"limits"`
+}
 
-	MaxMessageBytes int64 `json:"maxMessageBytes"` // the iframe answers too_large above these
-	MaxBinaryBytes  int64 `json:"maxBinaryBytes"`
+// Limits are the core's bounds, which the iframe enforces before sealing so
+// that a call breaking one is answered on its own. They travel in every
+// frame's config and the iframe has no defaults of its own: nothing is
+// copied by hand between Go and JavaScript.
+type Limits struct {
+	MaxMessageBytes  int64    `json:"maxMessageBytes"`  // JSON bytes of one message; too_large above
+	MaxBinaryBytes   int64    `json:"maxBinaryBytes"`   // raw bytes of one message; too_large above
+	MaxDepth         int      `json:"maxDepth"`         // containers nested in args (and in results); invalid_args above
+	MaxBatchMessages int      `json:"maxBatchMessages"` // messages sealed in one frame
+	NamePattern      string   `json:"namePattern"`      // command and event names; written in the syntax Go and JavaScript share
+	Kinds            []string `json:"kinds"`            // the request kinds
 }
 
 type issued struct {

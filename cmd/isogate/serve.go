@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -52,7 +53,7 @@ func (l *labels) Set(v string) error {
 }
 
 func (s *serveFlags) register(fs *flag.FlagSet) {
-	d := core.DefaultLimits
+	d := core.DefaultLimits()
 	fs.BoolVar(&s.browser, "browser", false, "serve for a browser instead of opening a window")
 	fs.StringVar(&s.title, "title", "", "window title")
 	fs.IntVar(&s.width, "width", 1100, "window width")
@@ -76,9 +77,35 @@ func (s *serveFlags) validate() error {
 		return badf("--port %d is out of range", s.port)
 	case s.width < 200 || s.height < 150 || s.width > 16384 || s.height > 16384:
 		return badf("--width and --height must be between 200x150 and 16384x16384")
-	case s.limits.MaxMessageBytes < 1, s.limits.MaxBinaryBytes < 0, s.limits.MaxDepth < 1, s.limits.MaxInFlight < 1,
-		s.limits.RatePerSecond < 1, s.limits.RateBurst < 1, s.limits.CallTimeout <= 0:
-		return badf("limits must be positive")
+	}
+	// Every limit flag is set (to its default unless given), so a zero is
+	// the user's: it would silently mean the default in core.Limits.
+	l := s.limits
+	flags := []struct {
+		flag, field string
+		v           int64
+	}{
+		{"max-message-bytes", "MaxMessageBytes", l.MaxMessageBytes}, {"max-binary-bytes", "MaxBinaryBytes", l.MaxBinaryBytes},
+		{"max-depth", "MaxDepth", int64(l.MaxDepth)}, {"max-in-flight", "MaxInFlight", int64(l.MaxInFlight)},
+		{"rate", "RatePerSecond", int64(l.RatePerSecond)}, {"burst", "RateBurst", int64(l.RateBurst)},
+		{"call-timeout", "CallTimeout", int64(l.CallTimeout)},
+	}
+	for _, f := range flags {
+		if f.v <= 0 {
+			return badf("--%s must be positive", f.flag)
+		}
+	}
+	var le *core.LimitError
+	if err := l.Validate(); errors.As(err, &le) {
+		for _, f := range flags {
+			if f.field == le.Field {
+				if f.flag == "call-timeout" {
+					return badf("--%s is at most %s", f.flag, time.Duration(le.Max))
+				}
+				return badf("--%s is at most %d", f.flag, le.Max)
+			}
+		}
+		return badf("limits: %v", err)
 	}
 	return nil
 }

@@ -1230,9 +1230,24 @@ Known schemas:
   }
 
   // src/shape.js
-  var NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/;
-  var MAX_DEPTH = 64;
-  var KINDS = /* @__PURE__ */ new Set(["command", "event", "listen"]);
+  function contract(limits) {
+    if (!isPlainObject(limits)) throw new Error("frame config: no limits");
+    const positive = (k) => {
+      const v = limits[k];
+      if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`frame config: limits.${k} must be a positive integer`);
+      return v;
+    };
+    if (typeof limits.namePattern !== "string") throw new Error("frame config: limits.namePattern must be a string");
+    if (!Array.isArray(limits.kinds) || limits.kinds.some((k) => typeof k !== "string")) throw new Error("frame config: limits.kinds must be a list of strings");
+    return Object.freeze({
+      maxMessageBytes: positive("maxMessageBytes"),
+      maxBinaryBytes: positive("maxBinaryBytes"),
+      maxDepth: positive("maxDepth"),
+      maxBatchMessages: positive("maxBatchMessages"),
+      name: new RegExp(limits.namePattern),
+      kinds: new Set(limits.kinds)
+    });
+  }
   function isPlainObject(v) {
     if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
     const proto = Object.getPrototypeOf(v);
@@ -1241,35 +1256,47 @@ Known schemas:
   function wellFormed(s) {
     return !/\p{Cs}/u.test(s);
   }
-  function isJSONValue(v, depth = 0) {
-    if (v instanceof Uint8Array && Object.getPrototypeOf(v) === Uint8Array.prototype) return true;
-    if (v instanceof ArrayBuffer && Object.getPrototypeOf(v) === ArrayBuffer.prototype) return true;
+  function isJSONValue(v, maxDepth) {
+    return jsonProblem(v, maxDepth, 0) === null;
+  }
+  function jsonProblem(v, maxDepth, depth) {
+    if (v instanceof Uint8Array && Object.getPrototypeOf(v) === Uint8Array.prototype) return null;
+    if (v instanceof ArrayBuffer && Object.getPrototypeOf(v) === ArrayBuffer.prototype) return null;
     switch (typeof v) {
       case "string":
-        return wellFormed(v);
+        return wellFormed(v) ? null : "type";
       case "boolean":
-        return true;
+        return null;
       case "number":
-        return Number.isFinite(v);
-      case "object":
-        if (v === null) return true;
-        if (depth >= MAX_DEPTH) return false;
+        return Number.isFinite(v) ? null : "type";
+      case "object": {
+        if (v === null) return null;
+        if (depth >= maxDepth) return "deep";
+        let found = null;
+        const each = (x) => (found = jsonProblem(x, maxDepth, depth + 1)) === null;
         if (Array.isArray(v)) {
-          if (Object.getPrototypeOf(v) !== Array.prototype) return false;
-          for (let i = 0; i < v.length; i++) if (!(i in v) || !isJSONValue(v[i], depth + 1)) return false;
-          return true;
+          if (Object.getPrototypeOf(v) !== Array.prototype) return "type";
+          for (let i = 0; i < v.length; i++) {
+            if (!(i in v)) return "type";
+            if (!each(v[i])) return found;
+          }
+          return null;
         }
-        if (!isPlainObject(v)) return false;
-        for (const k of Object.keys(v)) if (!wellFormed(k) || !isJSONValue(v[k], depth + 1)) return false;
-        return Object.getOwnPropertySymbols(v).length === 0;
+        if (!isPlainObject(v)) return "type";
+        for (const k of Object.keys(v)) {
+          if (!wellFormed(k)) return "type";
+          if (!each(v[k])) return found;
+        }
+        return Object.getOwnPropertySymbols(v).length === 0 ? null : "type";
+      }
       default:
-        return false;
+        return "type";
     }
   }
   function isCallID(id) {
     return Number.isSafeInteger(id) && id > 0;
   }
-  function parseRequest(data) {
+  function parseRequest(data, c) {
     if (!isPlainObject(data)) return { ok: false, reason: "not a plain object" };
     const id = isCallID(data.id) ? data.id : void 0;
     const bad = (reason) => ({ ok: false, id, reason });
@@ -1278,22 +1305,28 @@ Known schemas:
     for (const k of Object.keys(data)) {
       if (!["type", "id", "kind", "name", "args"].includes(k)) return bad(`unexpected field ${k}`);
     }
-    if (!KINDS.has(data.kind)) return bad("unknown kind");
-    if (typeof data.name !== "string" || !NAME_PATTERN.test(data.name)) return bad("malformed name");
+    if (!c.kinds.has(data.kind)) return bad("unknown kind");
+    if (typeof data.name !== "string" || !c.name.test(data.name)) return bad("malformed name");
     const args = data.args === void 0 ? null : data.args;
-    if (!isJSONValue(args)) return bad("args must be plain JSON");
+    switch (jsonProblem(args, c.maxDepth, 0)) {
+      case "deep":
+        return bad(`args are nested more than ${c.maxDepth} deep`);
+      case "type":
+        return bad("args must be plain JSON");
+    }
     if (data.kind === "listen" && args !== null) return bad("a listen request carries no args");
     return { ok: true, req: { type: "invoke", id, kind: data.kind, name: data.name, args } };
   }
-  function parseCoreMessage(m) {
+  function parseCoreMessage(m, c) {
     if (isPlainObject(m) && m.type === "event") {
-      if (typeof m.name !== "string" || !NAME_PATTERN.test(m.name)) return null;
+      if (typeof m.name !== "string" || !c.name.test(m.name)) return null;
+      if (m.payload !== void 0 && !isJSONValue(m.payload, c.maxDepth)) return null;
       return { type: "event", name: m.name, payload: m.payload === void 0 ? null : m.payload };
     }
     if (!isPlainObject(m) || m.type !== "reply" || !isCallID(m.id) || typeof m.ok !== "boolean") return null;
     if (m.ok) {
       const result = m.result === void 0 ? null : m.result;
-      return isJSONValue(result) ? { type: "reply", id: m.id, ok: true, result } : null;
+      return isJSONValue(result, c.maxDepth) ? { type: "reply", id: m.id, ok: true, result } : null;
     }
     const e = m.error;
     if (!isPlainObject(e) || typeof e.code !== "string" || typeof e.message !== "string") return null;
@@ -1416,8 +1449,7 @@ Known schemas:
   var enc = new TextEncoder();
   var OPEN = enc.encode('{"type":"batch","messages":[');
   var CLOSE = enc.encode("]}");
-  var MAX_BATCH_MESSAGES = 256;
-  function frames(items, max) {
+  function frames(items, max, maxMessages) {
     const out = [];
     let group = [];
     let size = OPEN.length + CLOSE.length;
@@ -1428,7 +1460,7 @@ Known schemas:
     };
     for (const it of items) {
       const alone = it.body[0] === 1 || it.body.length + OPEN.length + CLOSE.length > max;
-      if (alone || size + it.body.length + 1 > max || group.length === MAX_BATCH_MESSAGES) flush();
+      if (alone || size + it.body.length + 1 > max || group.length === maxMessages) flush();
       if (alone) {
         out.push([it]);
         continue;
@@ -1460,6 +1492,22 @@ Known schemas:
   function failure(id, code, message) {
     return { type: "reply", id, ok: false, error: { code, message } };
   }
+  function checkRequest(data, c) {
+    const parsed = parseRequest(data, c);
+    if (!parsed.ok) return { ok: false, id: parsed.id, code: "invalid_args", reason: parsed.reason };
+    const req = parsed.req;
+    const parts = split(req.args);
+    const { plaintext: body, jsonBytes } = encode({ ...req, args: parts.json }, parts.bin, parts.blobs);
+    if (jsonBytes > c.maxMessageBytes || parts.bytes > c.maxBinaryBytes) {
+      return {
+        ok: false,
+        id: req.id,
+        code: "too_large",
+        reason: `message is ${jsonBytes} bytes of JSON and ${parts.bytes} of binary; the limits are ${c.maxMessageBytes} and ${c.maxBinaryBytes}`
+      };
+    }
+    return { ok: true, req, parts, body };
+  }
   async function createIsolation({
     config,
     post,
@@ -1469,12 +1517,11 @@ Known schemas:
     setTimeout = globalThis.setTimeout,
     clearTimeout = globalThis.clearTimeout
   }) {
+    const c = contract(config.limits);
     const sessionID = fromHex(config.session);
     const secret = fromBase64URL(config.secret);
     const keys = await deriveKeys(secret, sessionID, subtle);
     secret.fill(0);
-    const maxMessageBytes = config.maxMessageBytes || 1 << 20;
-    const maxBinaryBytes = config.maxBinaryBytes || 64 << 20;
     const validators = /* @__PURE__ */ new Map();
     for (const [name, schema] of Object.entries(config.schemas || {})) {
       validators.set(name, new Validator(schema, "2020-12", false));
@@ -1523,7 +1570,7 @@ Known schemas:
         if (Object.keys(raw).length !== 2 || !Array.isArray(raw.messages) || raw.messages.length === 0) throw new Error("malformed batch");
         list = raw.messages;
       }
-      const messages = list.map(parseCoreMessage);
+      const messages = list.map((m) => parseCoreMessage(m, c));
       const answered = /* @__PURE__ */ new Set();
       for (const m of messages) {
         if (m === null) throw new Error("malformed message from the core");
@@ -1545,7 +1592,7 @@ Known schemas:
     }
     async function flush() {
       const sock = ws;
-      for (const group of frames(outbox.splice(0), maxMessageBytes)) {
+      for (const group of frames(outbox.splice(0), c.maxMessageBytes, c.maxBatchMessages)) {
         const live = group.filter((it) => inFlight.has(it.id));
         if (live.length === 0) continue;
         try {
@@ -1559,14 +1606,13 @@ Known schemas:
       }
     }
     function handleOne(data) {
-      const parsed = parseRequest(data);
-      if (!parsed.ok) {
-        if (parsed.id !== void 0 && !inFlight.has(parsed.id)) post(failure(parsed.id, "invalid_args", parsed.reason));
+      const checked = checkRequest(data, c);
+      if (!checked.ok) {
+        if (checked.id !== void 0 && !inFlight.has(checked.id)) post(failure(checked.id, checked.code, checked.reason));
         return;
       }
-      const req = parsed.req;
+      const { req, parts, body } = checked;
       if (inFlight.has(req.id)) return;
-      const parts = split(req.args);
       if (req.kind !== "listen") {
         const validator = validators.get(req.name);
         if (validator === void 0) {
@@ -1579,11 +1625,6 @@ Known schemas:
           post(failure(req.id, "invalid_args", `args${e.instanceLocation.slice(1)}: ${e.error}`));
           return;
         }
-      }
-      const { plaintext: body, jsonBytes } = encode({ ...req, args: parts.json }, parts.bin, parts.blobs);
-      if (jsonBytes > maxMessageBytes || parts.bytes > maxBinaryBytes) {
-        post(failure(req.id, "too_large", `message is ${jsonBytes} bytes of JSON and ${parts.bytes} of binary; the limits are ${maxMessageBytes} and ${maxBinaryBytes}`));
-        return;
       }
       if (!open_) {
         post(failure(req.id, "unavailable", "not connected to the core"));

@@ -41,12 +41,10 @@ const enc = new TextEncoder();
 const OPEN = enc.encode('{"type":"batch","messages":[');
 const CLOSE = enc.encode(']}');
 
-// MAX_BATCH_MESSAGES is the core's bound on the messages in one frame.
-export const MAX_BATCH_MESSAGES = 256;
-
 // frames groups items ({body}) in order into the lists that share a frame,
-// each list's JSON within max bytes and at most MAX_BATCH_MESSAGES long.
-export function frames(items, max) {
+// each list's JSON within max bytes and at most maxMessages long (the
+// core's bounds, from the frame config).
+export function frames(items, max, maxMessages) {
   const out = [];
   let group = [];
   let size = OPEN.length + CLOSE.length;
@@ -57,7 +55,7 @@ export function frames(items, max) {
   };
   for (const it of items) {
     const alone = it.body[0] === 0x01 || it.body.length + OPEN.length + CLOSE.length > max;
-    if (alone || size + it.body.length + 1 > max || group.length === MAX_BATCH_MESSAGES) flush();
+    if (alone || size + it.body.length + 1 > max || group.length === maxMessages) flush();
     if (alone) {
       out.push([it]);
       continue;

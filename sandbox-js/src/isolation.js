@@ -5,7 +5,7 @@
 
 import { Validator } from '@cfworker/json-schema';
 import { deriveKeys, seal, open, fromHex, fromBase64URL, toBase64URL, TO_CORE, TO_FRAME } from './frame-crypto.js';
-import { parseRequest, parseCoreMessage, isPlainObject } from './shape.js';
+import { contract, parseRequest, parseCoreMessage, isPlainObject } from './shape.js';
 import { split, encode, decode } from './binary.js';
 import { unbatch, frames, joinBatch } from './batch.js';
 
@@ -21,8 +21,31 @@ function failure(id, code, message) {
   return { type: 'reply', id, ok: false, error: { code, message } };
 }
 
+// checkRequest holds one message from the page to the contract c, before
+// any schema: its shape, its depth and, encoded as it will be sealed, its
+// sizes. It returns {ok: true, req, parts, body}, or {ok: false, id, code,
+// reason} where id is set only when the message can be answered (a message
+// without one is dropped, as the core ends a connection whose frame it
+// cannot answer). testdata/messages holds the cases the core's decoder
+// agrees on.
+export function checkRequest(data, c) {
+  const parsed = parseRequest(data, c);
+  if (!parsed.ok) return { ok: false, id: parsed.id, code: 'invalid_args', reason: parsed.reason };
+  const req = parsed.req;
+  const parts = split(req.args);
+  const { plaintext: body, jsonBytes } = encode({ ...req, args: parts.json }, parts.bin, parts.blobs);
+  if (jsonBytes > c.maxMessageBytes || parts.bytes > c.maxBinaryBytes) {
+    return {
+      ok: false, id: req.id, code: 'too_large',
+      reason: `message is ${jsonBytes} bytes of JSON and ${parts.bytes} of binary; the limits are ${c.maxMessageBytes} and ${c.maxBinaryBytes}`,
+    };
+  }
+  return { ok: true, req, parts, body };
+}
+
 // createIsolation wires one isolation session.
-//   config: {session: hex, secret: base64url, ws: url, schemas: {name: schema}, maxMessageBytes}
+//   config: {session: hex, secret: base64url, ws: url, schemas: {name: schema},
+//     window, hook, limits: the core's isolation.Limits}
 //   post(message): deliver a message to the parent page
 //   WebSocket: constructor (the browser's, or a test double)
 //   hook: the security team's isolation hook, or null. It gets a copy of
@@ -33,13 +56,12 @@ export async function createIsolation({
   config, post, WebSocket, hook = null,
   subtle = globalThis.crypto.subtle, setTimeout = globalThis.setTimeout, clearTimeout = globalThis.clearTimeout,
 }) {
+  const c = contract(config.limits); // first: without the core's limits nothing runs
   const sessionID = fromHex(config.session);
   const secret = fromBase64URL(config.secret);
   const keys = await deriveKeys(secret, sessionID, subtle);
   secret.fill(0);
 
-  const maxMessageBytes = config.maxMessageBytes || 1 << 20;
-  const maxBinaryBytes = config.maxBinaryBytes || 64 << 20;
   const validators = new Map();
   for (const [name, schema] of Object.entries(config.schemas || {})) {
     validators.set(name, new Validator(schema, '2020-12', false));
@@ -96,7 +118,7 @@ export async function createIsolation({
       if (Object.keys(raw).length !== 2 || !Array.isArray(raw.messages) || raw.messages.length === 0) throw new Error('malformed batch');
       list = raw.messages;
     }
-    const messages = list.map(parseCoreMessage);
+    const messages = list.map((m) => parseCoreMessage(m, c));
     const answered = new Set();
     for (const m of messages) {
       if (m === null) throw new Error('malformed message from the core');
@@ -123,7 +145,7 @@ export async function createIsolation({
 
   async function flush() {
     const sock = ws;
-    for (const group of frames(outbox.splice(0), maxMessageBytes)) {
+    for (const group of frames(outbox.splice(0), c.maxMessageBytes, c.maxBatchMessages)) {
       const live = group.filter((it) => inFlight.has(it.id)); // not already answered by a dropped connection
       if (live.length === 0) continue;
       try {
@@ -138,14 +160,13 @@ export async function createIsolation({
   }
 
   function handleOne(data) {
-    const parsed = parseRequest(data);
-    if (!parsed.ok) {
-      if (parsed.id !== undefined && !inFlight.has(parsed.id)) post(failure(parsed.id, 'invalid_args', parsed.reason));
+    const checked = checkRequest(data, c);
+    if (!checked.ok) {
+      if (checked.id !== undefined && !inFlight.has(checked.id)) post(failure(checked.id, checked.code, checked.reason));
       return;
     }
-    const req = parsed.req;
+    const { req, parts, body } = checked;
     if (inFlight.has(req.id)) return; // a second request with a live id would confuse the first
-    const parts = split(req.args);
     if (req.kind !== 'listen') {
       const validator = validators.get(req.name);
       if (validator === undefined) {
@@ -158,11 +179,6 @@ export async function createIsolation({
         post(failure(req.id, 'invalid_args', `args${e.instanceLocation.slice(1)}: ${e.error}`));
         return;
       }
-    }
-    const { plaintext: body, jsonBytes } = encode({ ...req, args: parts.json }, parts.bin, parts.blobs);
-    if (jsonBytes > maxMessageBytes || parts.bytes > maxBinaryBytes) {
-      post(failure(req.id, 'too_large', `message is ${jsonBytes} bytes of JSON and ${parts.bytes} of binary; the limits are ${maxMessageBytes} and ${maxBinaryBytes}`));
-      return;
     }
     if (!open_) {
       post(failure(req.id, 'unavailable', 'not connected to the core'));

@@ -1,10 +1,30 @@
 // Strict shape checks for what crosses postMessage. Anything the page sends is
 // hostile until it passes here: only plain JSON values, bounded depth, an
 // explicit type, a positive integer id and a well-formed name.
+//
+// The bounds are the core's (isolation.Limits in Go), sent in the frame
+// config: nothing here has a default or a copy of them.
 
-export const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/;
-export const MAX_DEPTH = 64;
-export const KINDS = new Set(['command', 'event', 'listen']);
+// contract checks and compiles the limits of a frame config. A config
+// without them, or with nonsense, throws: the iframe never connects.
+export function contract(limits) {
+  if (!isPlainObject(limits)) throw new Error('frame config: no limits');
+  const positive = (k) => {
+    const v = limits[k];
+    if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`frame config: limits.${k} must be a positive integer`);
+    return v;
+  };
+  if (typeof limits.namePattern !== 'string') throw new Error('frame config: limits.namePattern must be a string');
+  if (!Array.isArray(limits.kinds) || limits.kinds.some((k) => typeof k !== 'string')) throw new Error('frame config: limits.kinds must be a list of strings');
+  return Object.freeze({
+    maxMessageBytes: positive('maxMessageBytes'),
+    maxBinaryBytes: positive('maxBinaryBytes'),
+    maxDepth: positive('maxDepth'),
+    maxBatchMessages: positive('maxBatchMessages'),
+    name: new RegExp(limits.namePattern),
+    kinds: new Set(limits.kinds),
+  });
+}
 
 export function isPlainObject(v) {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
@@ -21,32 +41,47 @@ function wellFormed(s) {
 
 // isJSONValue reports whether v is made only of null, booleans, finite
 // numbers, well-formed strings, plain arrays and plain objects (with
-// well-formed keys), at most MAX_DEPTH containers deep (the core's limit,
+// well-formed keys), at most maxDepth containers deep (the core's limit,
 // counted the same way), with Uint8Array and ArrayBuffer leaves (sent as raw
 // bytes).
-export function isJSONValue(v, depth = 0) {
-  if (v instanceof Uint8Array && Object.getPrototypeOf(v) === Uint8Array.prototype) return true;
-  if (v instanceof ArrayBuffer && Object.getPrototypeOf(v) === ArrayBuffer.prototype) return true;
+export function isJSONValue(v, maxDepth) {
+  return jsonProblem(v, maxDepth, 0) === null;
+}
+
+// jsonProblem is null for a value isJSONValue accepts, else 'deep' (more
+// than maxDepth containers; nothing deeper is looked at) or 'type'.
+function jsonProblem(v, maxDepth, depth) {
+  if (v instanceof Uint8Array && Object.getPrototypeOf(v) === Uint8Array.prototype) return null;
+  if (v instanceof ArrayBuffer && Object.getPrototypeOf(v) === ArrayBuffer.prototype) return null;
   switch (typeof v) {
     case 'string':
-      return wellFormed(v);
+      return wellFormed(v) ? null : 'type';
     case 'boolean':
-      return true;
+      return null;
     case 'number':
-      return Number.isFinite(v);
-    case 'object':
-      if (v === null) return true;
-      if (depth >= MAX_DEPTH) return false; // at most MAX_DEPTH containers, as the core counts them
+      return Number.isFinite(v) ? null : 'type';
+    case 'object': {
+      if (v === null) return null;
+      if (depth >= maxDepth) return 'deep'; // at most maxDepth containers, as the core counts them
+      let found = null;
+      const each = (x) => (found = jsonProblem(x, maxDepth, depth + 1)) === null;
       if (Array.isArray(v)) {
-        if (Object.getPrototypeOf(v) !== Array.prototype) return false;
-        for (let i = 0; i < v.length; i++) if (!(i in v) || !isJSONValue(v[i], depth + 1)) return false;
-        return true;
+        if (Object.getPrototypeOf(v) !== Array.prototype) return 'type';
+        for (let i = 0; i < v.length; i++) {
+          if (!(i in v)) return 'type';
+          if (!each(v[i])) return found;
+        }
+        return null;
       }
-      if (!isPlainObject(v)) return false;
-      for (const k of Object.keys(v)) if (!wellFormed(k) || !isJSONValue(v[k], depth + 1)) return false;
-      return Object.getOwnPropertySymbols(v).length === 0;
+      if (!isPlainObject(v)) return 'type';
+      for (const k of Object.keys(v)) {
+        if (!wellFormed(k)) return 'type';
+        if (!each(v[k])) return found;
+      }
+      return Object.getOwnPropertySymbols(v).length === 0 ? null : 'type';
+    }
     default:
-      return false;
+      return 'type';
   }
 }
 
@@ -56,7 +91,8 @@ export function isCallID(id) {
 
 // parseRequest returns {ok: true, req} for a well-formed invoke request, or
 // {ok: false, id, reason} where id is set only when it can be answered.
-export function parseRequest(data) {
+// c is the compiled contract.
+export function parseRequest(data, c) {
   if (!isPlainObject(data)) return { ok: false, reason: 'not a plain object' };
   const id = isCallID(data.id) ? data.id : undefined;
   const bad = (reason) => ({ ok: false, id, reason });
@@ -65,25 +101,32 @@ export function parseRequest(data) {
   for (const k of Object.keys(data)) {
     if (!['type', 'id', 'kind', 'name', 'args'].includes(k)) return bad(`unexpected field ${k}`);
   }
-  if (!KINDS.has(data.kind)) return bad('unknown kind');
-  if (typeof data.name !== 'string' || !NAME_PATTERN.test(data.name)) return bad('malformed name');
+  if (!c.kinds.has(data.kind)) return bad('unknown kind');
+  if (typeof data.name !== 'string' || !c.name.test(data.name)) return bad('malformed name');
   const args = data.args === undefined ? null : data.args;
-  if (!isJSONValue(args)) return bad('args must be plain JSON');
+  switch (jsonProblem(args, c.maxDepth, 0)) {
+    case 'deep':
+      return bad(`args are nested more than ${c.maxDepth} deep`);
+    case 'type':
+      return bad('args must be plain JSON');
+  }
   if (data.kind === 'listen' && args !== null) return bad('a listen request carries no args');
   return { ok: true, req: { type: 'invoke', id, kind: data.kind, name: data.name, args } };
 }
 
 // parseCoreMessage checks a decrypted message from the core: a reply to a
-// call, or an event for the page's listeners.
-export function parseCoreMessage(m) {
+// call, or an event for the page's listeners. The core holds results and
+// payloads to the same depth limit as args.
+export function parseCoreMessage(m, c) {
   if (isPlainObject(m) && m.type === 'event') {
-    if (typeof m.name !== 'string' || !NAME_PATTERN.test(m.name)) return null;
+    if (typeof m.name !== 'string' || !c.name.test(m.name)) return null;
+    if (m.payload !== undefined && !isJSONValue(m.payload, c.maxDepth)) return null;
     return { type: 'event', name: m.name, payload: m.payload === undefined ? null : m.payload };
   }
   if (!isPlainObject(m) || m.type !== 'reply' || !isCallID(m.id) || typeof m.ok !== 'boolean') return null;
   if (m.ok) {
     const result = m.result === undefined ? null : m.result;
-    return isJSONValue(result) ? { type: 'reply', id: m.id, ok: true, result } : null;
+    return isJSONValue(result, c.maxDepth) ? { type: 'reply', id: m.id, ok: true, result } : null;
   }
   const e = m.error;
   if (!isPlainObject(e) || typeof e.code !== 'string' || typeof e.message !== 'string') return null;

@@ -65,9 +65,11 @@ test('args that cannot be copied reject the call', async () => {
 });
 
 test('a frame never holds more messages than the core takes', async () => {
-  const { frames, MAX_BATCH_MESSAGES } = await import('../src/batch.js');
-  const items = Array.from({ length: 2 * MAX_BATCH_MESSAGES + 1 }, () => ({ body: new TextEncoder().encode('{}') }));
-  assert.deepEqual(frames(items, 1 << 20).map((g) => g.length), [MAX_BATCH_MESSAGES, MAX_BATCH_MESSAGES, 1]);
+  const { frames } = await import('../src/batch.js');
+  const { c } = await import('./contract.js');
+  const MAX = c.maxBatchMessages;
+  const items = Array.from({ length: 2 * MAX + 1 }, () => ({ body: new TextEncoder().encode('{}') }));
+  assert.deepEqual(frames(items, c.maxMessageBytes, MAX).map((g) => g.length), [MAX, MAX, 1]);
 });
 
 test('an event sent before the listen reply reaches the handler; a denied listen takes it out', async () => {

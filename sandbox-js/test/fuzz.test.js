@@ -9,7 +9,10 @@ import fc from 'fast-check';
 import { Validator } from '@cfworker/json-schema';
 import { createIsolation } from '../src/isolation.js';
 import { mountBridge } from './fake-iframe.js';
-import { parseRequest } from '../src/shape.js';
+import { parseRequest as parse } from '../src/shape.js';
+import { c, limits } from './contract.js';
+
+const parseRequest = (m) => parse(m, c);
 import { decode } from '../src/binary.js';
 import { toBase64URL, fromHex } from '../src/frame-crypto.js';
 
@@ -62,7 +65,7 @@ test('the isolation iframe only ever seals valid, schema-checked requests and ne
   }
   const posted = [];
   const iso = await createIsolation({
-    config: { session, secret: toBase64URL(secret), ws: 'ws://x/ws', schemas },
+    config: { session, secret: toBase64URL(secret), ws: 'ws://x/ws', schemas, limits },
     post: (m) => posted.push(m), WebSocket: FakeSocket, setTimeout: () => 0,
   });
   await new Promise((r) => setImmediate(r));

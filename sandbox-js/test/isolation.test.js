@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createIsolation, HOOK_TIMEOUT_MS } from '../src/isolation.js';
 import { seal, fromHex, toBase64URL, TO_CORE, TO_FRAME } from '../src/frame-crypto.js';
+import { limits } from './contract.js';
 
 const secret = crypto.getRandomValues(new Uint8Array(32));
 const session = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex');
@@ -28,7 +29,7 @@ function harness(hook = null, timers = { setTimeout: () => 0, clearTimeout: () =
     send(f) { this.sent.push(f); }
     close() { if (!this.closed) { this.closed = true; this.onclose(); } }
   }
-  const config = { session, secret: toBase64URL(secret), ws: 'ws://127.0.0.1:1/ws', schemas, window: 'editor' };
+  const config = { session, secret: toBase64URL(secret), ws: 'ws://127.0.0.1:1/ws', schemas, window: 'editor', limits };
   return { posted, sockets, start: () => createIsolation({ config, post: (m) => posted.push(m), WebSocket: FakeSocket, hook, ...timers }) };
 }
 

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRequest, parseCoreMessage, isJSONValue, MAX_DEPTH } from '../src/shape.js';
+import { parseRequest as parse, parseCoreMessage as parseCore, isJSONValue, contract } from '../src/shape.js';
+import { c, limits } from './contract.js';
+
+const parseRequest = (m) => parse(m, c);
+const parseCoreMessage = (m) => parseCore(m, c);
+const MAX_DEPTH = c.maxDepth;
 
 test('a well-formed invoke passes', () => {
   const r = parseRequest({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
@@ -29,10 +34,10 @@ test('non-JSON args are refused', () => {
 
 test('depth limit: MAX_DEPTH containers pass, one more fails, empty or not', () => {
   const nest = (n, leaf) => { let v = leaf; for (let i = 0; i < n - 1; i++) v = [v]; return [v]; };
-  assert.equal(isJSONValue(nest(MAX_DEPTH - 1, 1)), true);
-  assert.equal(isJSONValue(nest(MAX_DEPTH, 1)), true);
-  assert.equal(isJSONValue(nest(MAX_DEPTH, [])), false);
-  assert.equal(isJSONValue(nest(MAX_DEPTH + 1, 1)), false);
+  assert.equal(isJSONValue(nest(MAX_DEPTH - 1, 1), MAX_DEPTH), true);
+  assert.equal(isJSONValue(nest(MAX_DEPTH, 1), MAX_DEPTH), true);
+  assert.equal(isJSONValue(nest(MAX_DEPTH, []), MAX_DEPTH), false);
+  assert.equal(isJSONValue(nest(MAX_DEPTH + 1, 1), MAX_DEPTH), false);
 });
 
 test('extra fields, bad kinds and bad names are refused', () => {
@@ -66,4 +71,31 @@ test('lone surrogates are refused, in values and keys; pairs pass', () => {
     assert.equal(r.id, 3);
   }
   assert.equal(parseRequest({ type: 'invoke', id: 4, kind: 'command', name: 'x', args: { name: '🙂 é \u0000' } }).ok, true);
+});
+
+test('the contract comes from the config: without it, or with nonsense, nothing runs', () => {
+  assert.throws(() => contract(undefined), /no limits/);
+  for (const k of ['maxDepth', 'maxMessageBytes', 'maxBinaryBytes', 'maxBatchMessages']) {
+    for (const bad of [undefined, 0, -1, 1.5, '4']) {
+      assert.throws(() => contract({ ...limits, [k]: bad }), new RegExp(k), `${k}=${bad}`);
+    }
+  }
+  assert.throws(() => contract({ ...limits, namePattern: 7 }), /namePattern/);
+  assert.throws(() => contract({ ...limits, kinds: 'command' }), /kinds/);
+});
+
+test('a smaller depth limit from the core is the one held to', () => {
+  const four = contract({ ...limits, maxDepth: 4 });
+  const r = parse({ type: 'invoke', id: 9, kind: 'command', name: 'x', args: [[[[[1]]]]] }, four);
+  assert.equal(r.ok, false);
+  assert.equal(r.id, 9);
+  assert.match(r.reason, /nested more than 4 deep/);
+  assert.equal(parse({ type: 'invoke', id: 9, kind: 'command', name: 'x', args: [[[[1]]]] }, four).ok, true);
+});
+
+test('replies and events are held to the depth limit too', () => {
+  const four = contract({ ...limits, maxDepth: 4 });
+  assert.equal(parseCore({ type: 'reply', id: 1, ok: true, result: [[[[[1]]]]] }, four), null);
+  assert.equal(parseCore({ type: 'event', name: 'e', payload: [[[[[1]]]]] }, four), null);
+  assert.notEqual(parseCore({ type: 'reply', id: 1, ok: true, result: [[[[1]]]] }, four), null);
 });
