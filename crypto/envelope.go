@@ -41,9 +41,14 @@ const (
 // the header, the sequence number or the authentication tag was wrong.
 var ErrOpen = errors.New("crypto: cannot open frame")
 
-// ErrSequenceExhausted is returned by Seal after 2^64-1 frames in one
+// ErrSequenceExhausted is returned by Seal after MaxSeq frames in one
 // direction; the session must end rather than reuse a nonce.
 var ErrSequenceExhausted = errors.New("crypto: sequence numbers exhausted")
+
+// MaxSeq is the highest sequence number on the wire, in both directions:
+// the largest the iframe's counter (a JavaScript number) holds exactly.
+// Open refuses anything above it, as the iframe does.
+const MaxSeq = 1<<53 - 1
 
 // SessionID names a session on the wire. It is not a secret.
 type SessionID [SessionIDSize]byte
@@ -136,7 +141,7 @@ func NewSealer(k *Keys, d Direction) *Sealer { return &Sealer{keys: k, dir: d} }
 
 // Seal appends a sealed frame carrying plaintext to dst and returns it.
 func (s *Sealer) Seal(dst, plaintext []byte) ([]byte, error) {
-	if s.seq == ^uint64(0) {
+	if s.seq >= MaxSeq {
 		return nil, ErrSequenceExhausted
 	}
 	s.seq++
@@ -166,7 +171,7 @@ func (o *Opener) Open(dst, frame []byte) ([]byte, uint64, error) {
 		return nil, 0, ErrOpen
 	}
 	seq := binary.BigEndian.Uint64(frame[2+SessionIDSize : HeaderSize])
-	if !o.window.Fresh(seq) {
+	if seq > MaxSeq || !o.window.Fresh(seq) {
 		return nil, 0, ErrOpen
 	}
 	n := nonce(seq)

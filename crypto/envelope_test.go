@@ -23,6 +23,10 @@ type vector struct {
 	Plaintext string `json:"plaintext"`
 	Auth      string `json:"auth"`
 	Frame     string `json:"frame"`
+	// Expect is "reject" for a negative vector: a to-frame frame that both
+	// Open and the iframe's open refuse (Why says what is wrong with it).
+	Expect string `json:"expect,omitempty"`
+	Why    string `json:"why,omitempty"`
 }
 
 func fixedKeys(t testing.TB, secretHex, sessionHex string) *Keys {
@@ -72,6 +76,13 @@ func TestKnownAnswerVectors(t *testing.T) {
 	for _, v := range loadVectors(t) {
 		t.Run(v.Name, func(t *testing.T) {
 			k := fixedKeys(t, v.Secret, v.Session)
+			if v.Expect == "reject" {
+				frame, _ := hex.DecodeString(v.Frame)
+				if pt, seq, err := NewOpener(k, Direction(v.Direction)).Open(nil, frame); err != ErrOpen {
+					t.Fatalf("negative vector (%s) opened: %x, %d, %v", v.Why, pt, seq, err)
+				}
+				return
+			}
 			if got := hex.EncodeToString(k.Auth[:]); got != v.Auth {
 				t.Errorf("auth token = %s, want %s", got, v.Auth)
 			}
@@ -107,13 +118,57 @@ func writeVectors(t *testing.T) {
 	for _, c := range in {
 		k := fixedKeys(t, secret, session)
 		f := sealAt(t, k, c.dir, c.seq, []byte(c.pt))
-		vs = append(vs, vector{c.name, secret, session, int(c.dir), c.seq,
-			hex.EncodeToString([]byte(c.pt)), hex.EncodeToString(k.Auth[:]), hex.EncodeToString(f)})
+		vs = append(vs, vector{Name: c.name, Secret: secret, Session: session, Direction: int(c.dir), Seq: c.seq,
+			Plaintext: hex.EncodeToString([]byte(c.pt)), Auth: hex.EncodeToString(k.Auth[:]), Frame: hex.EncodeToString(f)})
 	}
+	vs = append(vs, negativeVectors(t, secret, session)...)
 	b, _ := json.MarshalIndent(vs, "", "  ")
 	if err := os.WriteFile("testdata/vectors.json", append(b, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// negativeVectors are to-frame frames that must not open, each broken in
+// one way, made from one valid frame.
+func negativeVectors(t *testing.T, secret, session string) []vector {
+	k := fixedKeys(t, secret, session)
+	pt := []byte(`{"type":"reply","id":1,"ok":true,"result":null}`)
+	good := sealAt(t, k, ToFrame, 5, pt)
+	// sealRaw seals pt under a header with any sequence number, even one
+	// the Sealer never gives.
+	sealRaw := func(seq uint64) []byte {
+		h := putHeader(nil, ToFrame, k.ID, seq)
+		n := nonce(seq)
+		return k.aead(ToFrame).Seal(h, n[:], pt, h)
+	}
+	edit := func(f func([]byte) []byte) []byte { return f(bytes.Clone(good)) }
+	cases := []struct {
+		why   string
+		frame []byte
+	}{
+		{"tag changed", edit(func(b []byte) []byte { b[len(b)-1] ^= 0x80; return b })},
+		{"ciphertext changed", edit(func(b []byte) []byte { b[HeaderSize] ^= 1; return b })},
+		{"sequence number changed after sealing", edit(func(b []byte) []byte { b[HeaderSize-1] ^= 1; return b })},
+		{"session id changed", edit(func(b []byte) []byte { b[2] ^= 1; return b })},
+		{"direction to-core", edit(func(b []byte) []byte { b[1] = byte(ToCore); return b })},
+		{"version 2", edit(func(b []byte) []byte { b[0] = 2; return b })},
+		{"truncated below the overhead", good[:Overhead-1]},
+		{"ciphertext cut short", good[:len(good)-1]},
+		{"empty", []byte{}},
+		{"sealed with sequence number 0", sealRaw(0)},
+		{"sealed with sequence number 2^53", sealRaw(MaxSeq + 1)},
+		{"sealed with the to-core key", func() []byte {
+			h := putHeader(nil, ToFrame, k.ID, 5)
+			n := nonce(5)
+			return k.aead(ToCore).Seal(h, n[:], pt, h)
+		}()},
+	}
+	var out []vector
+	for _, c := range cases {
+		out = append(out, vector{Name: "reject: " + c.why, Secret: secret, Session: session, Direction: int(ToFrame),
+			Auth: hex.EncodeToString(k.Auth[:]), Frame: hex.EncodeToString(c.frame), Expect: "reject", Why: c.why})
+	}
+	return out
 }
 
 func testKeys(t testing.TB) *Keys {
@@ -206,7 +261,7 @@ func TestOpen_TruncatedFrameRejected(t *testing.T) {
 func TestSeal_SequenceNeverWraps(t *testing.T) {
 	k := testKeys(t)
 	s := NewSealer(k, ToFrame)
-	s.seq = ^uint64(0) - 1
+	s.seq = MaxSeq - 1
 	if _, err := s.Seal(nil, nil); err != nil {
 		t.Fatalf("last sequence number: %v", err)
 	}

@@ -10,9 +10,16 @@ const hex = (b) => Buffer.from(b).toString('hex');
 
 test('vector file is not empty', () => assert.ok(vectors.length > 0));
 
+test('negative vectors are there', () => assert.ok(vectors.filter((v) => v.expect === 'reject').length >= 10));
+
 for (const v of vectors) {
   test(`known answer: ${v.name}`, async () => {
     const keys = await deriveKeys(fromHex(v.secret), fromHex(v.session));
+    if (v.expect === 'reject') {
+      assert.equal(v.direction, TO_FRAME);
+      await assert.rejects(open(keys.toFrame, TO_FRAME, fromHex(v.session), fromHex(v.frame).buffer), OpenError, v.why);
+      return;
+    }
     assert.equal(hex(keys.auth), v.auth);
     if (v.direction === TO_CORE) {
       const frame = await seal(keys.toCore, TO_CORE, fromHex(v.session), v.seq, fromHex(v.plaintext));
