@@ -146,6 +146,10 @@ type Config struct {
 	Logger *slog.Logger   // default slog.Default()
 	Limits Limits
 
+	// Upstream, if set, gets the allowed commands that have no Go handler;
+	// Serve starts and stops it (see Upstream).
+	Upstream Upstream
+
 	// DecisionLog, if set, gets a line per decision before the reply is sent;
 	// a decision that cannot be logged rejects its message.
 	DecisionLog *policy.DecisionLog
@@ -202,7 +206,7 @@ func New(cfg Config) (*Core, error) {
 		addr = "127.0.0.1:0"
 	}
 	c := &Core{log: cfg.Logger, app: cfg.App, appURL: cfg.AppURL, limits: cfg.Limits.withDefaults(), handlers: map[string]Handler{},
-		events: map[string][]EventHandler{}, observe: cfg.Observe, decisions: cfg.DecisionLog, dryRun: cfg.DryRun}
+		events: map[string][]EventHandler{}, observe: cfg.Observe, decisions: cfg.DecisionLog, dryRun: cfg.DryRun, upstream: cfg.Upstream}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -356,10 +360,6 @@ func (c *Core) EmitTarget(t Target, name string, payload any) int {
 	return n
 }
 
-// SetUpstream forwards the allowed commands that have no Go handler to u.
-// Call it before Serve.
-func (c *Core) SetUpstream(u Upstream) { c.upstream = u }
-
 // SetPolicy swaps in a new policy for all messages decided from now on.
 // Pages already loaded keep the schemas and hook they were served with.
 func (c *Core) SetPolicy(p *policy.Policy) {
@@ -375,6 +375,12 @@ func (c *Core) SetPolicy(p *policy.Policy) {
 // connection is kept; the transport's WebSocket and a dev server's upgraded
 // or streamed responses lift the read and write bounds for themselves.
 func (c *Core) Serve(ctx context.Context) error {
+	if c.upstream != nil {
+		if err := c.upstream.Start(ctx, c.EmitTarget); err != nil {
+			return fmt.Errorf("upstream: %w", err)
+		}
+		defer c.upstream.Stop() // after every connection is closed
+	}
 	errc := make(chan error, 1)
 	var mu sync.Mutex
 	var servers []*http.Server

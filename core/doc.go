@@ -12,4 +12,11 @@
 // passed the iframe's checks. Even so, every check the iframe made is made
 // again here. Any error rejects the message with a stable code; none panics,
 // hangs or allows.
+//
+// The message path reads in call order: transport.go (handshake, read loop,
+// frame write), decode.go (strict decoding against Limits), pipeline.go
+// (admit, decide, dispatch, answer) and reply.go (reply batching);
+// session.go holds each session's queue and single writer. Backends are an Upstream set in Config; package jsonrpc has the
+// JSON-RPC ones. The core itself starts no process and opens no window: it
+// imports neither os/exec nor package desktop (deps_test.go holds that).
 package core

@@ -1,14 +1,8 @@
 package core
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"testing"
 
@@ -95,62 +89,3 @@ func FuzzDecodeMessage(f *testing.F) {
 }
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// FuzzStdioUpstreamOutput feeds arbitrary backend output to the stdio
-// reader with one call in flight: no panic; the call gets a result, a
-// handler_error or unavailable; garbage ends the read with an error.
-func FuzzStdioUpstreamOutput(f *testing.F) {
-	seeds(f, []string{
-		`{"jsonrpc":"2.0","id":1,"result":{"ok":true}}` + "\n",
-		`{"jsonrpc":"2.0","id":1,"error":{"code":-1,"message":"no"}}` + "\n",
-		`{"jsonrpc":"2.0","method":"isogate.emit","params":{"event":"e","payload":1}}` + "\n" + `{"jsonrpc":"2.0","id":1,"result":2}` + "\n",
-		"garbage\n", `{"jsonrpc":"1.0","id":1,"result":1}` + "\n", `{"jsonrpc":"2.0","id":1}` + "\n",
-	})
-	f.Fuzz(func(t *testing.T, out []byte) {
-		u := NewStdioUpstream([]string{"none"}, io.Discard, func(Target, string, any) int { return 0 }, discard)
-		ch := make(chan rpcMessage, 1)
-		u.pending[1] = ch
-		readErr := u.read(bytes.NewReader(out))
-		select {
-		case m := <-ch:
-			if _, err := m.outcome(); err != nil {
-				var e *Error
-				if !errors.As(err, &e) || (e.Code != CodeHandler && e.Code != CodeUnavailable) {
-					t.Fatalf("outcome error %v outside the documented set", err)
-				}
-			}
-		default:
-			_ = readErr // no answer for the call: the core fails it unavailable when the child goes
-		}
-	})
-}
-
-// FuzzHTTPUpstreamReply: whatever an HTTP backend answers, Call returns a
-// result or an *Error with handler_error or unavailable.
-func FuzzHTTPUpstreamReply(f *testing.F) {
-	seeds(f, []string{
-		`{"jsonrpc":"2.0","id":1,"result":{"ok":true}}`,
-		`[{"jsonrpc":"2.0","method":"isogate.emit","params":{"event":"e","payload":1}},{"jsonrpc":"2.0","id":1,"result":2}]`,
-		`{"jsonrpc":"2.0","id":1,"error":{"code":-1,"message":"no"}}`,
-		`{"jsonrpc":"2.0","id":2,"result":1}`, `[]`, `not json`,
-	})
-	var body []byte
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
-	defer srv.Close()
-	u := NewHTTPUpstream(srv.URL, func(Target, string, any) int { return 0 }, discard)
-	f.Fuzz(func(t *testing.T, b []byte) {
-		body = b
-		u.nextID.Store(0) // every call is id 1, as the seeds expect
-		res, err := u.Call(context.Background(), "m", nil)
-		if err == nil {
-			if !json.Valid(res) {
-				t.Fatalf("result %q is not JSON", res)
-			}
-			return
-		}
-		var e *Error
-		if !errors.As(err, &e) || (e.Code != CodeHandler && e.Code != CodeUnavailable) {
-			t.Fatalf("error %v outside the documented set", err)
-		}
-	})
-}

@@ -1,7 +1,10 @@
 package core
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -309,54 +312,6 @@ func TestListen_EventOfACallRightAfterTheListenArrives(t *testing.T) {
 	}
 }
 
-// A backend learns which page a call came from, and an isogate.emit it
-// addresses to that session reaches that page and no other.
-func TestUpstream_MetaNamesThePageAndTargetedEmitReachesOnlyIt(t *testing.T) {
-	metas := make(chan Caller, 4)
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			ID   int64
-			Meta Caller
-		}
-		json.NewDecoder(r.Body).Decode(&req)
-		metas <- req.Meta
-		note, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": "isogate.emit",
-			"params": map[string]any{"event": "t.note", "payload": "saved", "session": req.Meta.Session}})
-		reply, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": "ok"})
-		w.Write([]byte("[" + string(note) + "," + string(reply) + "]"))
-	}))
-	defer up.Close()
-	var h *harness
-	h = newHarnessWith(t, func(c *Config) {})
-	h.c.SetUpstream(NewHTTPUpstream(up.URL, h.c.EmitTarget, discard))
-	a, _ := h.pageLoad(t)
-	b, _ := h.pageLoad(t)
-	ac, bc := a.connect(), b.connect()
-	a.listen(ac, 1, "t.note")
-	b.listen(bc, 1, "t.note")
-	// t.upstream has no Go handler: it goes to the backend. Its schema and
-	// allow come from t.emitnote's policy line, so use a name the test
-	// policy allows and no Go handler serves.
-	delete(h.c.handlers, "t.emitnote")
-	a.send(ac, invoke(2, "t.emitnote", `{}`))
-	gotEvent, gotReply := false, false
-	for !gotEvent || !gotReply {
-		r, err := a.recv(ac)
-		if err != nil {
-			t.Fatal(err)
-		}
-		gotEvent = gotEvent || (r.Type == "event" && string(r.Payload) == `"saved"`)
-		gotReply = gotReply || (r.ID == 2 && r.OK)
-	}
-	if m := <-metas; m.Session != a.Session || m.Window != DefaultWindow {
-		t.Fatalf("backend saw meta %+v, want session %s window main", m, a.Session)
-	}
-	// b got nothing: its next message is the reply to its own call.
-	if r := b.call(bc, 3, "t.echo", `{"msg":"mine"}`); !r.OK || r.Type == "event" {
-		t.Fatalf("the other page's next message: %+v", r)
-	}
-}
-
 // A page that stops reading cannot make the core hold more than
 // MaxBufferedBytes for it: its connection is closed instead.
 func TestSession_PageNotReadingLosesItsConnection(t *testing.T) {
@@ -454,24 +409,85 @@ func TestSession_OnePageNotReadingStallsNoOther(t *testing.T) {
 	}
 }
 
-// An isogate.emit that names a target but leaves it empty is dropped, not
-// sent to everyone; one with no target is sent to every allowed listener.
-func TestUpstream_EmptyEmitTargetIsNotEveryone(t *testing.T) {
-	var got []Target
-	emit := func(tg Target, _ string, _ any) int { got = append(got, tg); return 0 }
-	for _, params := range []string{
-		`{"event":"e","payload":1,"session":""}`,
-		`{"event":"e","payload":1,"window":""}`,
-		`{"event":"e","payload":1,"session":"ab","window":""}`,
-	} {
-		notification(&rpcMessage{JSONRPC: "2.0", Method: "isogate.emit", Params: json.RawMessage(params)}, emit, discard)
+// fakeUpstream records its lifecycle and what each call carried.
+type fakeUpstream struct {
+	mu      sync.Mutex
+	emit    Emitter
+	started bool
+	stopped chan struct{}
+	health  error
+	callers chan Caller
+}
+
+func (u *fakeUpstream) Start(_ context.Context, emit Emitter) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.emit, u.started = emit, true
+	return nil
+}
+
+func (u *fakeUpstream) Health() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.health
+}
+
+// Call answers with the number of pages it emitted a note to, addressed to
+// the calling session.
+func (u *fakeUpstream) Call(ctx context.Context, _ string, _ any) (json.RawMessage, error) {
+	c, _ := CallerFrom(ctx)
+	u.callers <- c
+	u.mu.Lock()
+	emit := u.emit
+	u.mu.Unlock()
+	n := emit(Target{Session: c.Session}, "t.note", c.Session)
+	return json.RawMessage(fmt.Sprint(n)), nil
+}
+
+func (u *fakeUpstream) Stop() error { close(u.stopped); return nil }
+
+// Serve starts the upstream with the core's emitter before serving, and
+// stops it when it ends; a call carries its page as the Caller, and an
+// unhealthy upstream is answered unavailable without being called.
+func TestUpstream_LifecycleCallerAndHealth(t *testing.T) {
+	up := &fakeUpstream{stopped: make(chan struct{}), callers: make(chan Caller, 4)}
+	h := newHarnessWith(t, func(c *Config) { c.Upstream = up })
+	delete(h.c.handlers, "t.emitnote") // allowed by the test policy, and now served by the upstream
+	a, _ := h.pageLoad(t)
+	up.mu.Lock()
+	started := up.started
+	up.mu.Unlock()
+	if !started {
+		t.Fatal("the upstream was not started before the page was served")
 	}
-	if len(got) != 0 {
-		t.Fatalf("empty targets were emitted as %v", got)
+	ac := a.connect()
+	a.listen(ac, 1, "t.note")
+	a.send(ac, invoke(2, "t.emitnote", `{}`))
+	if c := <-up.callers; c.Session != a.Session || c.Window != DefaultWindow {
+		t.Fatalf("caller = %+v, want session %s of window main", c, a.Session)
 	}
-	notification(&rpcMessage{JSONRPC: "2.0", Method: "isogate.emit", Params: json.RawMessage(`{"event":"e","payload":1}`)}, emit, discard)
-	notification(&rpcMessage{JSONRPC: "2.0", Method: "isogate.emit", Params: json.RawMessage(`{"event":"e","window":"editor"}`)}, emit, discard)
-	if len(got) != 2 || got[0] != (Target{}) || got[1] != (Target{Window: "editor"}) {
-		t.Fatalf("targets %v, want everyone then the editor window", got)
+	for got := 0; got < 2; got++ {
+		r, err := a.recv(ac)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Type == "event" && string(r.Payload) != `"`+a.Session+`"` || r.Type != "event" && string(r.Result) != "1" {
+			t.Fatalf("message %+v: want the note to this session, and a reply saying one page got it", r)
+		}
+	}
+	up.mu.Lock()
+	up.health = errors.New("down")
+	up.mu.Unlock()
+	wantCode(t, a.call(ac, 3, "t.emitnote", `{}`), CodeUnavailable)
+	select {
+	case c := <-up.callers:
+		t.Fatalf("an unhealthy upstream was called for %+v", c)
+	default:
+	}
+	h.stop()
+	select {
+	case <-up.stopped:
+	default:
+		t.Fatal("Serve ended without stopping the upstream")
 	}
 }

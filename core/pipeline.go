@@ -8,15 +8,77 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/isogate/isogate/policy"
 )
 
-// DefaultWindow is the label of the first window.
-const DefaultWindow = "main"
+// takeFrame runs one frame's messages down the path: each is admitted
+// (limits, then decide) in turn, then the admitted ones are dispatched, each
+// on its own goroutine. All of a frame's messages are decided before any is
+// dispatched, and the replies to a batch, refusals included, leave together.
+//
+// An admitted message holds one of the session's in-flight slots. takeFrame
+// owns the slot from admission until it hands the message to
+// dispatchAndReply, which owns it until the reply is queued; whatever it
+// still holds when it returns, a panic included, goes back here.
+func (c *Core) takeFrame(s *session, conn *websocket.Conn, seq uint64, msgs []decoded) {
+	group := c.newReplyGroup(s, conn, len(msgs))
+	var admitted []*message
+	defer func() {
+		for range admitted { // taken, never handed over (a panic): the slots go back
+			<-s.slots
+		}
+	}()
+	for _, d := range msgs {
+		if err := c.admit(s, seq, d); err != nil {
+			group.add(c.answer(s, d.m.ID, nil, err))
+			continue
+		}
+		admitted = append(admitted, d.m)
+	}
+	for len(admitted) > 0 {
+		m := admitted[0]
+		admitted = admitted[1:] // handed over: dispatchAndReply gives the slot back
+		if m.Kind == policy.KindListen {
+			// In order, before anything after it runs: an event emitted by
+			// a call sent after the listen reaches the page.
+			c.dispatchAndReply(s, m, group)
+			continue
+		}
+		go c.dispatchAndReply(s, m, group)
+	}
+}
+
+// admit runs one decoded message through the session's limits and the
+// decision. A nil error means it may be dispatched and holds one of the
+// session's in-flight slots; an error is the message's answer.
+func (c *Core) admit(s *session, seq uint64, d decoded) error {
+	// Every message costs a token, even one refused for its shape.
+	if !s.rate.allow() {
+		return &Error{Code: CodeRateLimited, Message: "too many messages; slow down"}
+	}
+	if d.err != nil {
+		return d.err
+	}
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		return &Error{Code: CodeRateLimited, Message: "too many calls in flight"}
+	}
+	refused := true
+	defer func() {
+		if refused { // denied, or a panic in decide: the slot goes back
+			<-s.slots
+		}
+	}()
+	if err := c.decide(s, seq, d.m); err != nil {
+		return err
+	}
+	refused = false
+	return nil
+}
 
 // decide runs the checks on one message that opened and decoded: schema and
 // policy (one policy version for both), then the decision log. A nil error
@@ -58,6 +120,26 @@ func (c *Core) decide(s *session, seq uint64, m *message) error {
 	return nil
 }
 
+// dispatchAndReply runs an admitted message and hands its reply to group.
+// A panic outside the handler (encoding its result, say) still answers the
+// call, with handler_error, and costs nothing else.
+func (c *Core) dispatchAndReply(s *session, m *message, group *replyGroup) {
+	defer func() { <-s.slots }()
+	answered := false
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("dispatch panicked", "session", s.id, "name", m.Name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			if !answered {
+				group.add(c.answer(s, m.ID, nil, &Error{Code: CodeHandler, Message: "command failed"}))
+			}
+		}
+	}()
+	result, err := c.dispatch(s, m)
+	b := c.answer(s, m.ID, result, err)
+	answered = true
+	group.add(b)
+}
+
 // dispatch hands a message that passed decide to its handler, the
 // upstream, or the event's subscribers, by kind. Handlers get the bytes
 // where the policy saw placeholders.
@@ -79,6 +161,10 @@ func (c *Core) dispatch(s *session, m *message) (any, error) {
 		return c.call(s, m, h)
 	}
 	if c.upstream != nil {
+		if err := c.upstream.Health(); err != nil {
+			c.log.Warn("backend not healthy; call refused", "name", m.Name, "err", err)
+			return nil, &Error{Code: CodeUnavailable, Message: "the backend is not available"}
+		}
 		return c.call(s, m, func(ctx context.Context, args any) (any, error) { return c.upstream.Call(ctx, m.Name, args) })
 	}
 	return nil, &Error{Code: CodeUnknown, Message: fmt.Sprintf("no handler for %q", m.Name)}
@@ -152,20 +238,6 @@ func (c *Core) call(s *session, m *message, h Handler) (any, error) {
 	return o.result, o.err
 }
 
-type reply struct {
-	Type   string          `json:"type"`
-	ID     uint64          `json:"id"`
-	OK     bool            `json:"ok"`
-	Result json.RawMessage `json:"result,omitempty"`
-	Error  *replyError     `json:"error,omitempty"`
-	Bin    []binEntry      `json:"bin,omitempty"`
-}
-
-type replyError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
 // answer is the plaintext of the reply to call id.
 func (c *Core) answer(s *session, id uint64, result any, err error) []byte {
 	r := reply{Type: "reply", ID: id, OK: err == nil}
@@ -196,6 +268,20 @@ func (c *Core) answer(s *session, id uint64, result any, err error) []byte {
 	return joinPlaintext(b, blobs)
 }
 
+type reply struct {
+	Type   string          `json:"type"`
+	ID     uint64          `json:"id"`
+	OK     bool            `json:"ok"`
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  *replyError     `json:"error,omitempty"`
+	Bin    []binEntry      `json:"bin,omitempty"`
+}
+
+type replyError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
 // jsonDepth is how many containers deep valid JSON b nests.
 func jsonDepth(b []byte) int {
 	depth, max, inString := 0, 0, false
@@ -215,98 +301,4 @@ func jsonDepth(b []byte) int {
 		}
 	}
 	return max
-}
-
-// write queues plaintexts for conn (nil: the session's connection) and,
-// when no write is under way, writes them: at once, or with async on a
-// goroutine of its own, so that an emitter never waits on a slow page. It
-// reports whether they were queued; a session over MaxBufferedBytes loses
-// its connection instead.
-func (c *Core) write(s *session, conn *websocket.Conn, async bool, plaintexts ...[]byte) bool {
-	writer, err := s.enqueue(conn, plaintexts...)
-	if err != nil {
-		c.log.Warn("connection dropped", "session", s.id, "why", err.Error())
-		return false
-	}
-	switch {
-	case writer && async:
-		go c.drain(s)
-	case writer:
-		c.drain(s)
-	}
-	return true
-}
-
-// drain writes the session's queue. It also runs on timers and its own
-// goroutines, where a panic would end the process: a panic closes the
-// connection instead, and the iframe settles its calls and reconnects.
-func (c *Core) drain(s *session) {
-	defer func() {
-		if r := recover(); r != nil {
-			c.log.Error("write panicked; connection closed", "session", s.id, "panic", fmt.Sprint(r))
-			if cur := s.current.Load(); cur != nil {
-				cur.Close(websocket.StatusInternalError, "")
-			}
-		}
-	}()
-	if err := s.drain(); err != nil {
-		c.log.Debug("not sent", "session", s.id, "err", err)
-	}
-}
-
-// groupWait is the longest a reply to a message of a batch is held back.
-const groupWait = 2 * time.Millisecond
-
-// replyGroup gathers the replies to one frame's messages so that they leave
-// together: a ready reply waits until all the others are ready, or at most
-// groupWait, and everything ready by then leaves in one frame. The iframe
-// then opens, checks and relays one frame for many calls instead of one
-// each. The reply to a message sent alone is the last one outstanding, so it
-// is never held.
-type replyGroup struct {
-	c       *Core
-	s       *session
-	conn    *websocket.Conn
-	mu      sync.Mutex
-	waiting int      // replies not yet ready
-	ready   [][]byte // ready and held
-	timer   *time.Timer
-}
-
-// newReplyGroup returns the group for the n replies to a frame's messages,
-// sent on conn, the connection the frame came on.
-func (c *Core) newReplyGroup(s *session, conn *websocket.Conn, n int) *replyGroup {
-	return &replyGroup{c: c, s: s, conn: conn, waiting: n}
-}
-
-// add holds one reply's plaintext, or sends everything held when it was the
-// last one outstanding.
-func (g *replyGroup) add(b []byte) {
-	g.mu.Lock()
-	g.waiting--
-	g.ready = append(g.ready, b)
-	if g.waiting > 0 {
-		if g.timer == nil {
-			g.timer = time.AfterFunc(groupWait, g.flush)
-		}
-		g.mu.Unlock()
-		return
-	}
-	if g.timer != nil {
-		g.timer.Stop()
-	}
-	g.mu.Unlock()
-	g.flush()
-}
-
-// flush sends what is held; the next reply to come starts a new wait.
-func (g *replyGroup) flush() {
-	g.mu.Lock()
-	ready := g.ready
-	g.ready = nil
-	g.timer = nil
-	g.mu.Unlock()
-	if len(ready) > 0 {
-		g.c.write(g.s, g.conn, false, ready...)
-	}
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/isogate/isogate/crypto"
-	"github.com/isogate/isogate/policy"
 )
 
 // serveTransport accepts the isolation iframe's WebSocket. Before upgrading
@@ -98,96 +97,46 @@ func (c *Core) readLoop(s *session, conn *websocket.Conn) {
 	}
 }
 
-// takeFrame admits each message of a frame in turn, then dispatches the
-// admitted ones, each on its own goroutine. All of a frame's messages are
-// decided before any is dispatched, and the replies to a batch, refusals
-// included, leave together.
-func (c *Core) takeFrame(s *session, conn *websocket.Conn, seq uint64, msgs []decoded) {
-	group := c.newReplyGroup(s, conn, len(msgs))
-	var allowed []*message
-	defer func() {
-		if r := recover(); r != nil {
-			for range allowed { // admitted, never dispatched: their slots go back
-				<-s.slots
-			}
-			panic(r) // for readLoop, which closes the connection
-		}
-	}()
-	for _, d := range msgs {
-		if c.admit(s, seq, d, group) {
-			allowed = append(allowed, d.m)
-		}
-	}
-	for _, m := range allowed {
-		if m.Kind == policy.KindListen {
-			// In order, before anything after it runs: an event emitted by
-			// a call sent after the listen reaches the page.
-			c.dispatchAndReply(s, m, group)
-			continue
-		}
-		go c.dispatchAndReply(s, m, group)
-	}
-	allowed = nil
+func (c *Core) dropConn(s *session, conn *websocket.Conn, code websocket.StatusCode, why string) {
+	c.log.Warn("connection dropped", "session", s.id, "why", why)
+	conn.Close(code, "")
 }
 
-// dispatchAndReply runs an admitted message and hands its reply to group.
-// A panic outside the handler (encoding its result, say) still answers the
-// call, with handler_error, and costs nothing else.
-func (c *Core) dispatchAndReply(s *session, m *message, group *replyGroup) {
-	defer func() { <-s.slots }()
-	answered := false
-	defer func() {
-		if r := recover(); r != nil {
-			c.log.Error("dispatch panicked", "session", s.id, "name", m.Name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			if !answered {
-				group.add(c.answer(s, m.ID, nil, &Error{Code: CodeHandler, Message: "command failed"}))
-			}
-		}
-	}()
-	result, err := c.dispatch(s, m)
-	b := c.answer(s, m.ID, result, err)
-	answered = true
-	group.add(b)
-}
-
-// admit runs one decoded message through the transport's limits and the
-// decision; anything refused is answered here, through the frame's group.
-// It reports whether the message may be dispatched, holding one of the
-// session's in-flight slots.
-func (c *Core) admit(s *session, seq uint64, d decoded, group *replyGroup) bool {
-	m := d.m
-	refuse := func(err error) bool {
-		group.add(c.answer(s, m.ID, nil, err))
+// write queues plaintexts for conn (nil: the session's connection) and,
+// when no write is under way, writes them: at once, or with async on a
+// goroutine of its own, so that an emitter never waits on a slow page. It
+// reports whether they were queued; a session over MaxBufferedBytes loses
+// its connection instead.
+func (c *Core) write(s *session, conn *websocket.Conn, async bool, plaintexts ...[]byte) bool {
+	writer, err := s.enqueue(conn, plaintexts...)
+	if err != nil {
+		c.log.Warn("connection dropped", "session", s.id, "why", err.Error())
 		return false
 	}
-	// Every message costs a token, even one refused for its shape.
-	if !s.rate.allow() {
-		return refuse(&Error{Code: CodeRateLimited, Message: "too many messages; slow down"})
-	}
-	if d.err != nil {
-		return refuse(d.err)
-	}
-	select {
-	case s.slots <- struct{}{}:
-	default:
-		return refuse(&Error{Code: CodeRateLimited, Message: "too many calls in flight"})
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			<-s.slots // the slot goes back with a panic in decide
-			panic(r)
-		}
-	}()
-	if err := c.decide(s, seq, m); err != nil {
-		<-s.slots
-		return refuse(err)
+	switch {
+	case writer && async:
+		go c.drain(s)
+	case writer:
+		c.drain(s)
 	}
 	return true
 }
 
-func (c *Core) dropConn(s *session, conn *websocket.Conn, code websocket.StatusCode, why string) {
-	c.log.Warn("connection dropped", "session", s.id, "why", why)
-	conn.Close(code, "")
+// drain writes the session's queue. It also runs on timers and its own
+// goroutines, where a panic would end the process: a panic closes the
+// connection instead, and the iframe settles its calls and reconnects.
+func (c *Core) drain(s *session) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("write panicked; connection closed", "session", s.id, "panic", fmt.Sprint(r))
+			if cur := s.current.Load(); cur != nil {
+				cur.Close(websocket.StatusInternalError, "")
+			}
+		}
+	}()
+	if err := s.drain(); err != nil {
+		c.log.Debug("not sent", "session", s.id, "err", err)
+	}
 }
 
 // writeTimeout bounds one reply write: a peer that stops reading cannot pin

@@ -227,3 +227,6 @@ func (c *Core) OpenWindow(label string) (string, error) {
 	}
 	return w.launchURL(), nil
 }
+
+// DefaultWindow is the label of the first window.
+const DefaultWindow = "main"

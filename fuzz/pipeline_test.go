@@ -17,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/isogate/isogate/core"
 	"github.com/isogate/isogate/internal/frameclient"
+	"github.com/isogate/isogate/jsonrpc"
 	"github.com/isogate/isogate/policy"
 )
 
@@ -67,12 +68,12 @@ func start(f *testing.F) *live {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	c, err := core.New(core.Config{App: fstest.MapFS{"index.html": {Data: []byte("<!doctype html>")}}, Policy: p, Logger: log,
-		Limits: core.Limits{RatePerSecond: 1 << 20, RateBurst: 1 << 20, CallTimeout: 5 * time.Second}})
+		Limits:   core.Limits{RatePerSecond: 1 << 20, RateBurst: 1 << 20, CallTimeout: 5 * time.Second},
+		Upstream: jsonrpc.NewHTTP(up.URL, nil, log)})
 	if err != nil {
 		f.Fatal(err)
 	}
 	c.Handle("f.echo", func(_ context.Context, a any) (any, error) { return a, nil })
-	c.SetUpstream(core.NewHTTPUpstream(up.URL, c.EmitTarget, log))
 	ctx, cancel := context.WithCancel(context.Background())
 	go c.Serve(ctx)
 	f.Cleanup(cancel)

@@ -12,5 +12,7 @@
 //     origin; app pages may be framed only by themselves.
 //
 // It holds no keys: the core makes the session, hands the iframe its secret
-// through Issue, and forgets nothing here but the token.
+// through Issue, and forgets nothing here but the token. It imports neither
+// crypto, policy nor core (deps_test.go holds that); the limits the iframe
+// enforces (Limits) are the core's, handed over in each Frame.
 package isolation

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/isogate/isogate/cmd/isogate/doctorapp"
@@ -78,13 +80,15 @@ func runDoctor() []check {
 		"invoke round trip through the gate",
 	}
 	out := make([]check, 0, len(names))
-	fail := func(i int, detail, fix string) []check {
-		out = append(out, check{Name: names[i], Detail: detail, Fix: fix})
+	// failed ends list with check i failing and the rest not run.
+	failed := func(list []check, i int, detail, fix string) []check {
+		list = append(list, check{Name: names[i], Detail: detail, Fix: fix})
 		for _, n := range names[i+1:] {
-			out = append(out, check{Name: n, Detail: "not run", Fix: "fix the check above first"})
+			list = append(list, check{Name: n, Detail: "not run", Fix: "fix the check above first"})
 		}
-		return out
+		return list
 	}
+	fail := func(i int, detail, fix string) []check { return failed(out, i, detail, fix) }
 
 	display := os.Getenv("DISPLAY")
 	if display == "" {
@@ -136,9 +140,18 @@ func runDoctor() []check {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	result := make(chan []check, 1)
+	// The steps run on their own goroutine with their own list, and always
+	// send it, so nothing here touches out at the same time (the race
+	// detector found the two appending to one slice).
+	type outcome struct {
+		checks   []check
+		finished bool // false: the window went away before the checks ended
+	}
+	result := make(chan outcome, 1)
+	base := slices.Clip(out) // the steps append to their own copy
 	go func() {
 		defer cancel()
+		list := base
 		steps := []struct{ event, detail, fix string }{
 			{"page", "the window fetched the app from the core", "check that WebKitGTK can reach 127.0.0.1 (no proxy for loopback)"},
 			{"connected", "the iframe fetched its single-use page and opened the sealed transport", "check that sandboxed iframes may load from a second 127.0.0.1 port"},
@@ -148,51 +161,62 @@ func runDoctor() []check {
 		}
 		for i, st := range steps {
 			if st.event == "" {
-				out = append(out, check{Name: names[4], OK: true, Detail: st.detail})
+				list = append(list, check{Name: names[4], OK: true, Detail: st.detail})
 				continue
 			}
-			if !waitFor(got, st.event) {
-				result <- fail(min(2+i, len(names)-1), "no "+st.event+" within "+doctorWait.String(), st.fix)
+			switch waitFor(ctx, got, st.event) {
+			case errWindowGone:
+				result <- outcome{}
+				return
+			case errNoEvent:
+				result <- outcome{failed(list, min(2+i, len(names)-1), "no "+st.event+" within "+doctorWait.String(), st.fix), true}
 				return
 			}
 			switch st.event {
 			case "page":
-				out = append(out, check{Name: names[2], OK: true, Detail: st.detail})
+				list = append(list, check{Name: names[2], OK: true, Detail: st.detail})
 			case "connected":
-				out = append(out, check{Name: names[3], OK: true, Detail: st.detail})
+				list = append(list, check{Name: names[3], OK: true, Detail: st.detail})
 			}
 		}
-		out = append(out, check{Name: names[5], OK: true, Detail: fmt.Sprintf("sealed call and reply (page secure context %v)", report.SecureContext)})
-		result <- out
+		list = append(list, check{Name: names[5], OK: true, Detail: fmt.Sprintf("sealed call and reply (page secure context %v)", report.SecureContext)})
+		result <- outcome{list, true}
 	}()
 	served := make(chan error, 1)
 	go func() { served <- c.Serve(ctx) }()
-	if err := desktop.Run(ctx, desktop.Window{URL: c.URL(), Title: "isogate doctor", Width: 640, Height: 400}); err != nil {
-		cancel()
-		<-served
-		return fail(2, err.Error(), "run in a desktop session, or under xvfb-run")
-	}
+	runErr := desktop.Run(ctx, desktop.Window{URL: c.URL(), Title: "isogate doctor", Width: 640, Height: 400})
 	cancel()
 	<-served
-	select {
-	case r := <-result:
-		return r
-	default:
+	r := <-result // the steps end at once when ctx is done
+	switch {
+	case runErr != nil:
+		return fail(2, runErr.Error(), "run in a desktop session, or under xvfb-run")
+	case !r.finished:
 		return fail(2, "the window closed before the checks finished", "leave the doctor's window open until it is done")
 	}
+	return r.checks
 }
 
-// waitFor waits for one event, skipping others already seen.
-func waitFor(got <-chan string, event string) bool {
-	deadline := time.After(doctorWait)
+var (
+	errNoEvent    = errors.New("no event in time")
+	errWindowGone = errors.New("the window went away")
+)
+
+// waitFor waits for one event, skipping others already seen, for at most
+// doctorWait, or until ctx is done.
+func waitFor(ctx context.Context, got <-chan string, event string) error {
+	deadline := time.NewTimer(doctorWait)
+	defer deadline.Stop()
 	for {
 		select {
 		case e := <-got:
 			if e == event {
-				return true
+				return nil
 			}
-		case <-deadline:
-			return false
+		case <-deadline.C:
+			return errNoEvent
+		case <-ctx.Done():
+			return errWindowGone
 		}
 	}
 }

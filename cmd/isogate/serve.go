@@ -18,6 +18,7 @@ import (
 	"github.com/isogate/isogate/core"
 	"github.com/isogate/isogate/demo"
 	"github.com/isogate/isogate/desktop"
+	"github.com/isogate/isogate/jsonrpc"
 	"github.com/isogate/isogate/policy"
 )
 
@@ -117,9 +118,8 @@ type app struct {
 	policy   fs.FS
 	watch    bool // reload the policy when its directory changes
 	register func(context.Context, *core.Core) error
-	// upstream makes the backend; the returned func waits for it to stop
-	// once the context is done.
-	upstream func(context.Context, *core.Core, *slog.Logger, io.Writer) (core.Upstream, func())
+	// upstream makes the backend; core.Serve starts and stops it.
+	upstream func(*slog.Logger, io.Writer) core.Upstream
 }
 
 func cmdDemo(args []string, stdout, stderr io.Writer) error {
@@ -194,20 +194,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return badf("run: --upstream %q is not an http(s) URL", *upURL)
 		}
-		a.upstream = func(_ context.Context, c *core.Core, log *slog.Logger, _ io.Writer) (core.Upstream, func()) {
-			return core.NewHTTPUpstream(u.String(), c.EmitTarget, log), func() {}
-		}
+		a.upstream = func(log *slog.Logger, _ io.Writer) core.Upstream { return jsonrpc.NewHTTP(u.String(), nil, log) }
 	case *upCmd != "":
 		argv, err := splitCommand(*upCmd)
 		if err != nil || len(argv) == 0 {
 			return badf("run: --upstream-cmd %q: %v", *upCmd, err)
 		}
-		a.upstream = func(ctx context.Context, c *core.Core, log *slog.Logger, stderr io.Writer) (core.Upstream, func()) {
-			u := core.NewStdioUpstream(argv, stderr, c.EmitTarget, log)
-			stopped := make(chan struct{})
-			go func() { u.Run(ctx); close(stopped) }()
-			return u, func() { <-stopped }
-		}
+		a.upstream = func(log *slog.Logger, stderr io.Writer) core.Upstream { return jsonrpc.NewStdio(argv, stderr, log) }
 	}
 	return serve(sf, a, stdout, stderr)
 }
@@ -236,18 +229,15 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 		defer cfg.DecisionLog.Close()
 		cfg.DecisionLog.DryRun = sf.dryRun
 	}
+	if a.upstream != nil {
+		cfg.Upstream = a.upstream(log, stderr)
+	}
 	if sf.dryRun {
 		fmt.Fprintln(stderr, "isogate: DRY RUN: the policy is NOT enforced; denied messages are logged and let through")
 	}
 	c, err := core.New(cfg)
 	if err != nil {
 		return err
-	}
-	if a.upstream != nil {
-		u, wait := a.upstream(ctx, c, log, stderr)
-		c.SetUpstream(u)
-		defer wait() // runs after stop(): the backend is stopped before exit
-		defer stop()
 	}
 	if a.register != nil {
 		if err := a.register(ctx, c); err != nil {
@@ -289,7 +279,10 @@ func window(ctx context.Context, c *core.Core, w []desktop.Window) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- c.Serve(ctx) }()
+	go func() {
+		served <- c.Serve(ctx)
+		cancel() // a core that stops (a backend that cannot start) closes the windows
+	}()
 	err := desktop.Run(ctx, w...)
 	cancel()
 	if serr := <-served; err == nil {
