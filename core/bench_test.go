@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/isogate/isogate/codes"
+
 	"github.com/isogate/isogate/crypto"
 	"github.com/isogate/isogate/policy"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -119,21 +121,21 @@ func naivePath(tb testing.TB) func(i int) policy.Verdict {
 		if msg["kind"] != "listen" {
 			s, ok := schemas[name]
 			if !ok {
-				return policy.Verdict{Code: policy.CodeUnknown}
+				return policy.Verdict{Code: codes.UnknownCommand}
 			}
 			if err := s.Validate(msg["args"]); err != nil {
-				return policy.Verdict{Code: policy.CodeInvalid}
+				return policy.Verdict{Code: codes.InvalidArgs}
 			}
 		}
 		rs, err := pq.Eval(ctx, rego.EvalInput(map[string]any{"kind": msg["kind"], "name": name, "args": msg["args"], "window": "main", "session": "s", "seq": 1}))
 		if err != nil || len(rs) != 1 {
-			return policy.Verdict{Code: policy.CodeDenied}
+			return policy.Verdict{Code: codes.Denied}
 		}
 		doc, _ := rs[0].Expressions[0].Value.(map[string]any)
 		deny, _ := doc["deny"].([]any)
 		v := policy.Verdict{Allow: doc["allow"] == true && len(deny) == 0}
 		if !v.Allow {
-			v.Code = policy.CodeDenied
+			v.Code = codes.Denied
 		}
 		return v
 	}

@@ -122,7 +122,7 @@ func TestDecodeFrame_SharedCorpus(t *testing.T) {
 			}
 			for _, d := range ds {
 				if d.err != nil {
-					got = append(got, d.err.Code)
+					got = append(got, string(d.err.Code))
 				} else {
 					got = append(got, "ok")
 				}

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/isogate/isogate/codes"
+
 	"github.com/isogate/isogate/isolation"
 	"github.com/isogate/isogate/policy"
 )
@@ -274,10 +276,10 @@ func Command[A, R any](c *Core, name string, fn func(context.Context, A) (R, err
 func redecode(v any, into any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return &Error{Code: CodeInvalidArgs, Message: "args cannot be re-encoded"}
+		return &Error{Code: codes.InvalidArgs, Message: "args cannot be re-encoded"}
 	}
 	if err := json.Unmarshal(b, into); err != nil {
-		return &Error{Code: CodeInvalidArgs, Message: "args do not fit the handler's type"}
+		return &Error{Code: codes.InvalidArgs, Message: "args do not fit the handler's type"}
 	}
 	return nil
 }

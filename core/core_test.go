@@ -19,6 +19,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/isogate/isogate/codes"
+
 	"github.com/coder/websocket"
 	"github.com/isogate/isogate/crypto"
 	"github.com/isogate/isogate/internal/frameclient"
@@ -244,7 +246,7 @@ func batchOf(ms ...string) []byte {
 	return []byte(`{"type":"batch","messages":[` + strings.Join(ms, ",") + `]}`)
 }
 
-func wantCode(t *testing.T, r *replyMsg, code string) {
+func wantCode(t *testing.T, r *replyMsg, code codes.Code) {
 	t.Helper()
 	if r.OK || r.Code() != code {
 		t.Fatalf("reply = ok:%v result:%s error:%+v, want code %s", r.OK, r.Result, r.Error, code)
@@ -267,11 +269,11 @@ func TestInvoke_CoreChecksAgainWhatTheIframeChecked(t *testing.T) {
 	h := newHarness(t, Limits{})
 	f, _ := h.pageLoad(t)
 	c := f.connect()
-	wantCode(t, f.call(c, 1, "t.echo", `{"msg":7}`), CodeInvalidArgs)
-	wantCode(t, f.call(c, 2, "t.echo", `{"msg":"x","extra":1}`), CodeInvalidArgs)
-	wantCode(t, f.call(c, 3, "t.nothing", `{}`), CodeUnknown)
+	wantCode(t, f.call(c, 1, "t.echo", `{"msg":7}`), codes.InvalidArgs)
+	wantCode(t, f.call(c, 2, "t.echo", `{"msg":"x","extra":1}`), codes.InvalidArgs)
+	wantCode(t, f.call(c, 3, "t.nothing", `{}`), codes.UnknownCommand)
 	r := f.call(c, 4, "t.secret", `{}`)
-	wantCode(t, r, CodeDenied)
+	wantCode(t, r, codes.Denied)
 	if !strings.Contains(r.Error.Message, "t.secret is never allowed") {
 		t.Fatalf("deny reason not reported: %q", r.Error.Message)
 	}
@@ -390,9 +392,9 @@ func TestHandler_PanicBecomesHandlerError(t *testing.T) {
 	h := newHarness(t, Limits{})
 	f, _ := h.pageLoad(t)
 	c := f.connect()
-	wantCode(t, f.call(c, 1, "t.panic", `{}`), CodeHandler)
+	wantCode(t, f.call(c, 1, "t.panic", `{}`), codes.HandlerError)
 	r := f.call(c, 2, "t.fail", `{}`)
-	wantCode(t, r, CodeHandler)
+	wantCode(t, r, codes.HandlerError)
 	if strings.Contains(r.Error.Message, "/secret/path") {
 		t.Fatalf("internal error text reached the page: %q", r.Error.Message)
 	}
@@ -405,7 +407,7 @@ func TestHandler_TimeoutRejects(t *testing.T) {
 	h := newHarness(t, Limits{CallTimeout: 50 * time.Millisecond})
 	f, _ := h.pageLoad(t)
 	c := f.connect()
-	wantCode(t, f.call(c, 1, "t.slow", `{}`), CodeTimeout)
+	wantCode(t, f.call(c, 1, "t.slow", `{}`), codes.Timeout)
 }
 
 func TestInFlightLimitRejectsRateLimited(t *testing.T) {
@@ -422,7 +424,7 @@ func TestInFlightLimitRejectsRateLimited(t *testing.T) {
 	if r.ID != 3 {
 		t.Fatalf("first reply is for call %d, want the third (rejected at once)", r.ID)
 	}
-	wantCode(t, r, CodeRateLimited)
+	wantCode(t, r, codes.RateLimited)
 }
 
 func TestTransport_FrameSizeLimitAtBoundary(t *testing.T) {
@@ -448,7 +450,7 @@ func TestTransport_FrameSizeLimitAtBoundary(t *testing.T) {
 	if err != nil || r.ID != 3 {
 		t.Fatalf("%d-byte message: %+v %v, want the reply to call 3", limit+1, r, err)
 	}
-	wantCode(t, r, CodeTooLarge)
+	wantCode(t, r, codes.TooLarge)
 	f.send(c, plaintext(5, limit))
 	if r, err := f.recv(c); err != nil || !r.OK {
 		t.Fatalf("a call after the one too large: %+v %v", r, err)
@@ -472,7 +474,7 @@ func TestTransport_DepthOverLimitAnswersThatCallOnly(t *testing.T) {
 	if err != nil || r.ID != 1 {
 		t.Fatalf("5-deep call under MaxDepth 4: %+v %v", r, err)
 	}
-	wantCode(t, r, CodeInvalidArgs)
+	wantCode(t, r, codes.InvalidArgs)
 	if !strings.Contains(r.Error.Message, "nested more than 4 deep") {
 		t.Fatalf("refused for %q, want the depth limit", r.Error.Message)
 	}
@@ -503,7 +505,7 @@ func TestDecisionLog_UnloggableDecisionRejected(t *testing.T) {
 	h := newHarnessWith(t, func(c *Config) { c.DecisionLog = policy.NewDecisionLog(brokenDisk{}) })
 	f, _ := h.pageLoad(t)
 	c := f.connect()
-	wantCode(t, f.call(c, 1, "t.echo", `{"msg":"x"}`), CodeUnavailable)
+	wantCode(t, f.call(c, 1, "t.echo", `{"msg":"x"}`), codes.Unavailable)
 	if h.calls.Load() != 0 {
 		t.Fatal("a handler ran for a decision that was not logged")
 	}
@@ -607,7 +609,7 @@ func TestBinary_RawBytesRoundTripAndSchemaSeesPlaceholder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, r, CodeInvalidArgs)
+	wantCode(t, r, codes.InvalidArgs)
 }
 
 func TestBinary_MalformedTablesRejected(t *testing.T) {
@@ -627,7 +629,7 @@ func TestBinary_MalformedTablesRejected(t *testing.T) {
 		if err != nil {
 			t.Fatalf("case %d: %v", i, err)
 		}
-		wantCode(t, r, CodeInvalidArgs)
+		wantCode(t, r, codes.InvalidArgs)
 	}
 	if h.calls.Load() != 0 {
 		t.Fatal("a malformed binary message reached a handler")
@@ -642,7 +644,7 @@ func TestHandler_TypedNilErrorIsHandlerError(t *testing.T) {
 	})
 	f, _ := h.pageLoad(t)
 	c := f.connect()
-	wantCode(t, f.call(c, 1, "t.fail", `{}`), CodeHandler)
+	wantCode(t, f.call(c, 1, "t.fail", `{}`), codes.HandlerError)
 	if r := f.call(c, 2, "t.echo", `{"msg":"alive"}`); !r.OK {
 		t.Fatalf("core not answering after a typed nil error: %+v", r)
 	}
@@ -718,17 +720,17 @@ func TestBatch_EachMessageCheckedAndAnswered(t *testing.T) {
 		string(frameclient.Invoke(2, "t.echo", `{"msg":7}`)),
 		string(frameclient.Invoke(3, "t.secret", `{}`)),
 		string(frameclient.Invoke(4, "t.echo", `{"msg":"over the rate"}`))))
-	codes := map[int]string{}
+	got := map[int]codes.Code{}
 	for range 4 {
 		r, err := f.recv(c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		codes[r.ID] = r.Code()
+		got[r.ID] = r.Code()
 	}
-	want := map[int]string{1: "", 2: CodeInvalidArgs, 3: CodeDenied, 4: CodeRateLimited}
-	if !maps.Equal(codes, want) {
-		t.Fatalf("codes = %v, want %v", codes, want)
+	want := map[int]codes.Code{1: "", 2: codes.InvalidArgs, 3: codes.Denied, 4: codes.RateLimited}
+	if !maps.Equal(got, want) {
+		t.Fatalf("codes = %v, want %v", got, want)
 	}
 	if n := h.calls.Load(); n != 1 {
 		t.Fatalf("%d handlers ran, want 1", n)
@@ -795,13 +797,13 @@ func TestBatch_RefusalsCostTokensAndLeaveTogether(t *testing.T) {
 		return fmt.Sprintf(`{"type":"invoke","id":%d,"kind":"command","name":"t.echo","args":{},"evil":1}`, id)
 	}
 	f.send(c, batchOf(bad(1), bad(2), bad(3), bad(4)))
-	codes := map[int]string{}
+	got := map[int]codes.Code{}
 	for _, r := range f.recvFrame(c) {
-		codes[r.ID] = r.Code()
+		got[r.ID] = r.Code()
 	}
-	want := map[int]string{1: CodeInvalidArgs, 2: CodeInvalidArgs, 3: CodeRateLimited, 4: CodeRateLimited}
-	if !maps.Equal(codes, want) {
-		t.Fatalf("codes in the first frame = %v, want all four: %v", codes, want)
+	want := map[int]codes.Code{1: codes.InvalidArgs, 2: codes.InvalidArgs, 3: codes.RateLimited, 4: codes.RateLimited}
+	if !maps.Equal(got, want) {
+		t.Fatalf("codes in the first frame = %v, want all four: %v", got, want)
 	}
 }
 
@@ -851,7 +853,7 @@ func TestDispatch_PanicEncodingAResultIsHandlerError(t *testing.T) {
 	h := newHarness(t, Limits{})
 	f, _ := h.pageLoad(t)
 	c := f.connect()
-	wantCode(t, f.call(c, 1, "t.public", `{}`), CodeHandler)
+	wantCode(t, f.call(c, 1, "t.public", `{}`), codes.HandlerError)
 	if r := f.call(c, 2, "t.echo", `{"msg":"still here"}`); !r.OK {
 		t.Fatalf("after the panic: %+v", r.Error)
 	}

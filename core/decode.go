@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"sync"
 
+	"github.com/isogate/isogate/codes"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,7 +61,7 @@ func decodeFrame(plaintext []byte, l Limits) ([]decoded, error) {
 	// Sizes first: over a limit, only the ids are read, so the schema, the
 	// policy and the handlers never see any of it.
 	if int64(len(b)) > l.MaxMessageBytes || int64(len(blobs)) > l.MaxBinaryBytes {
-		fd.tooLarge = &Error{Code: CodeTooLarge, Message: fmt.Sprintf("the frame holds %d bytes of JSON and %d of binary; the limits are %d and %d",
+		fd.tooLarge = &Error{Code: codes.TooLarge, Message: fmt.Sprintf("the frame holds %d bytes of JSON and %d of binary; the limits are %d and %d",
 			len(b), len(blobs), l.MaxMessageBytes, l.MaxBinaryBytes)}
 	}
 	// jsontext rejects duplicate names at any depth and invalid UTF-8. It
@@ -144,7 +146,7 @@ func (fd *frameDecoder) frame(blobs []byte) ([]decoded, error) {
 	}
 	var tooMany *Error
 	if len(batch) > MaxBatchMessages {
-		tooMany = &Error{Code: CodeTooLarge, Message: fmt.Sprintf("the frame holds %d messages; the limit is %d", len(batch), MaxBatchMessages)}
+		tooMany = &Error{Code: codes.TooLarge, Message: fmt.Sprintf("the frame holds %d messages; the limit is %d", len(batch), MaxBatchMessages)}
 	}
 	out := make([]decoded, 0, len(batch))
 	ids := make(map[uint64]bool, len(batch))
@@ -181,7 +183,7 @@ func (fd *frameDecoder) batch() ([]map[string]any, []*Error, error) {
 			return nil, nil, errors.New("a batch holds only message objects")
 		}
 		if len(list) == MaxBatchMessages && fd.tooLarge == nil {
-			fd.tooLarge = &Error{Code: CodeTooLarge, Message: fmt.Sprintf("the frame holds more than %d messages", MaxBatchMessages)}
+			fd.tooLarge = &Error{Code: codes.TooLarge, Message: fmt.Sprintf("the frame holds more than %d messages", MaxBatchMessages)}
 		}
 		fd.fault = nil
 		v, err := fd.value(-1)
@@ -208,7 +210,7 @@ func (fd *frameDecoder) value(depth int) (any, error) {
 	dec := fd.dec
 	if k := dec.PeekKind(); (k == '{' || k == '[') && depth >= 0 && (fd.tooLarge != nil || depth >= fd.maxDepth) {
 		if fd.tooLarge == nil && fd.fault == nil {
-			fd.fault = &Error{Code: CodeInvalidArgs, Message: fmt.Sprintf("args are nested more than %d deep", fd.maxDepth)}
+			fd.fault = &Error{Code: codes.InvalidArgs, Message: fmt.Sprintf("args are nested more than %d deep", fd.maxDepth)}
 		}
 		return nil, dec.SkipValue()
 	}
@@ -257,7 +259,7 @@ func invalid(err error) *Error {
 	if err == nil {
 		return nil
 	}
-	return &Error{Code: CodeInvalidArgs, Message: err.Error()}
+	return &Error{Code: codes.InvalidArgs, Message: err.Error()}
 }
 
 func firstError(errs ...*Error) *Error {

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/isogate/isogate/codes"
+
 	"github.com/isogate/isogate/policy"
 )
 
@@ -61,7 +63,7 @@ func FuzzDecodeMessage(f *testing.F) {
 			}
 			ids[m.ID] = true
 			if d.err != nil {
-				if d.err.Code != CodeInvalidArgs && d.err.Code != CodeTooLarge {
+				if d.err.Code != codes.InvalidArgs && d.err.Code != codes.TooLarge {
 					t.Fatalf("a message refused with %q", d.err.Code)
 				}
 				continue // answered by id

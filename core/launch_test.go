@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/isogate/isogate/codes"
+
 	"github.com/coder/websocket"
 	"github.com/isogate/isogate/internal/frameclient"
 	"github.com/isogate/isogate/policy"
@@ -255,7 +257,7 @@ func TestWindows_LabelsDecideLogAndAddressEvents(t *testing.T) {
 	if r := main.call(mc, 1, "t.mainonly", `{}`); !r.OK || !strings.Contains(string(r.Result), `"window":"main"`) {
 		t.Fatalf("t.mainonly in main: ok=%v %s %s", r.OK, r.Code(), r.Result)
 	}
-	if r := editor.call(ec, 1, "t.mainonly", `{}`); r.Code() != CodeDenied {
+	if r := editor.call(ec, 1, "t.mainonly", `{}`); r.Code() != codes.Denied {
 		t.Fatalf("t.mainonly in editor: %q, want denied", r.Code())
 	}
 	main.listen(mc, 3, "t.note")
@@ -478,7 +480,7 @@ func TestUpstream_LifecycleCallerAndHealth(t *testing.T) {
 	up.mu.Lock()
 	up.health = errors.New("down")
 	up.mu.Unlock()
-	wantCode(t, a.call(ac, 3, "t.emitnote", `{}`), CodeUnavailable)
+	wantCode(t, a.call(ac, 3, "t.emitnote", `{}`), codes.Unavailable)
 	select {
 	case c := <-up.callers:
 		t.Fatalf("an unhealthy upstream was called for %+v", c)

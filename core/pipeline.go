@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/isogate/isogate/codes"
+
 	"github.com/coder/websocket"
 	"github.com/isogate/isogate/policy"
 )
@@ -57,7 +59,7 @@ func (c *Core) takeFrame(s *session, conn *websocket.Conn, seq uint64, msgs []de
 func (c *Core) admit(s *session, seq uint64, d decoded) error {
 	// Every message costs a token, even one refused for its shape.
 	if !s.rate.allow() {
-		return &Error{Code: CodeRateLimited, Message: "too many messages; slow down"}
+		return &Error{Code: codes.RateLimited, Message: "too many messages; slow down"}
 	}
 	if d.err != nil {
 		return d.err
@@ -65,7 +67,7 @@ func (c *Core) admit(s *session, seq uint64, d decoded) error {
 	select {
 	case s.slots <- struct{}{}:
 	default:
-		return &Error{Code: CodeRateLimited, Message: "too many calls in flight"}
+		return &Error{Code: codes.RateLimited, Message: "too many calls in flight"}
 	}
 	refused := true
 	defer func() {
@@ -111,7 +113,7 @@ func (c *Core) decide(s *session, seq uint64, m *message) error {
 	if c.decisions != nil {
 		if err := c.decisions.Record(s.ctx, p, in, v, time.Since(start)); err != nil {
 			c.log.Error("decision not logged; message rejected", "session", s.id, "seq", seq, "err", err)
-			return &Error{Code: CodeUnavailable, Message: "the decision could not be logged"}
+			return &Error{Code: codes.Unavailable, Message: "the decision could not be logged"}
 		}
 	}
 	if !v.Allow && !c.dryRun {
@@ -130,7 +132,7 @@ func (c *Core) dispatchAndReply(s *session, m *message, group *replyGroup) {
 		if r := recover(); r != nil {
 			c.log.Error("dispatch panicked", "session", s.id, "name", m.Name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			if !answered {
-				group.add(c.answer(s, m.ID, nil, &Error{Code: CodeHandler, Message: "command failed"}))
+				group.add(c.answer(s, m.ID, nil, &Error{Code: codes.HandlerError, Message: "command failed"}))
 			}
 		}
 	}()
@@ -163,18 +165,18 @@ func (c *Core) dispatch(s *session, m *message) (any, error) {
 	if c.upstream != nil {
 		if err := c.upstream.Health(); err != nil {
 			c.log.Warn("backend not healthy; call refused", "name", m.Name, "err", err)
-			return nil, &Error{Code: CodeUnavailable, Message: "the backend is not available"}
+			return nil, &Error{Code: codes.Unavailable, Message: "the backend is not available"}
 		}
 		return c.call(s, m, func(ctx context.Context, args any) (any, error) { return c.upstream.Call(ctx, m.Name, args) })
 	}
-	return nil, &Error{Code: CodeUnknown, Message: fmt.Sprintf("no handler for %q", m.Name)}
+	return nil, &Error{Code: codes.UnknownCommand, Message: fmt.Sprintf("no handler for %q", m.Name)}
 }
 
 func rejection(m *message, v policy.Verdict) string {
 	switch v.Code {
-	case policy.CodeUnknown:
+	case codes.UnknownCommand:
 		return fmt.Sprintf("unknown command %q", m.Name)
-	case policy.CodeInvalid:
+	case codes.InvalidArgs:
 		return strings.Join(v.Reasons, "; ")
 	}
 	return "denied by policy: " + strings.Join(v.Reasons, "; ")
@@ -210,7 +212,7 @@ func (c *Core) call(s *session, m *message, h Handler) (any, error) {
 		defer func() {
 			if p := recover(); p != nil {
 				c.log.Error("handler panicked", "name", m.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				done <- outcome{err: &Error{Code: CodeHandler, Message: "command failed"}}
+				done <- outcome{err: &Error{Code: codes.HandlerError, Message: "command failed"}}
 			}
 		}()
 		r, err := h(ctx, m.Args)
@@ -226,14 +228,14 @@ func (c *Core) call(s *session, m *message, h Handler) (any, error) {
 	}
 	if ended {
 		if s.ctx.Err() != nil {
-			return nil, &Error{Code: CodeUnavailable, Message: "the page went away"}
+			return nil, &Error{Code: codes.Unavailable, Message: "the page went away"}
 		}
-		return nil, &Error{Code: CodeTimeout, Message: "command timed out"}
+		return nil, &Error{Code: codes.Timeout, Message: "command timed out"}
 	}
 	var pub *Error
 	if o.err != nil && (!errors.As(o.err, &pub) || pub == nil) { // a typed nil *Error is a failure too
 		c.log.Error("handler failed", "name", m.Name, "err", o.err)
-		return nil, &Error{Code: CodeHandler, Message: "command failed"}
+		return nil, &Error{Code: codes.HandlerError, Message: "command failed"}
 	}
 	return o.result, o.err
 }
@@ -248,18 +250,18 @@ func (c *Core) answer(s *session, id uint64, result any, err error) []byte {
 		if r.Result, err = json.Marshal(value); err != nil {
 			c.log.Error("result not encodable", "session", s.id, "err", err)
 			r.OK = false
-			err = &Error{Code: CodeHandler, Message: "command result could not be encoded"}
+			err = &Error{Code: codes.HandlerError, Message: "command result could not be encoded"}
 		} else if d := jsonDepth(r.Result); d > c.limits.MaxDepth {
 			// The iframe holds replies to the same depth limit as requests.
 			c.log.Error("result nested too deeply", "session", s.id, "depth", d, "limit", c.limits.MaxDepth)
 			r.OK = false
-			err = &Error{Code: CodeHandler, Message: fmt.Sprintf("command result is nested more than %d deep", c.limits.MaxDepth)}
+			err = &Error{Code: codes.HandlerError, Message: fmt.Sprintf("command result is nested more than %d deep", c.limits.MaxDepth)}
 		}
 	}
 	if err != nil {
 		var pub *Error
 		if !errors.As(err, &pub) || pub == nil {
-			pub = &Error{Code: CodeHandler, Message: "command failed"}
+			pub = &Error{Code: codes.HandlerError, Message: "command failed"}
 		}
 		r.Result, r.Bin, blobs = nil, nil, nil
 		r.Error = &replyError{Code: pub.Code, Message: pub.Message}
@@ -278,8 +280,8 @@ type reply struct {
 }
 
 type replyError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Code    codes.Code `json:"code"`
+	Message string     `json:"message"`
 }
 
 // jsonDepth is how many containers deep valid JSON b nests.

@@ -9,6 +9,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/isogate/isogate/codes"
+
 	"github.com/isogate/isogate/core"
 	"github.com/isogate/isogate/desktop"
 	"github.com/isogate/isogate/policy"
@@ -90,7 +92,7 @@ func TestWindow_PanicInHandlerAfterLoadLeavesProcessAlive(t *testing.T) {
 	go func() {
 		select {
 		case code := <-after:
-			if code != core.CodeHandler {
+			if codes.Code(code) != codes.HandlerError {
 				t.Errorf("the crashing call settled with %q, want handler_error", code)
 			}
 			// JavaScriptCore has run by now; every handler it installed must

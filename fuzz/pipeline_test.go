@@ -14,6 +14,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/isogate/isogate/codes"
+
 	"github.com/coder/websocket"
 	"github.com/isogate/isogate/core"
 	"github.com/isogate/isogate/internal/frameclient"
@@ -22,10 +24,10 @@ import (
 )
 
 // documented is every code a call may be rejected with.
-var documented = map[string]bool{
-	core.CodeDenied: true, core.CodeInvalidArgs: true, core.CodeUnknown: true, core.CodeHook: true,
-	core.CodeTooLarge: true, core.CodeRateLimited: true, core.CodeTimeout: true, core.CodeHandler: true,
-	core.CodeUnavailable: true,
+var documented = map[codes.Code]bool{
+	codes.Denied: true, codes.InvalidArgs: true, codes.UnknownCommand: true, codes.HookRejected: true,
+	codes.TooLarge: true, codes.RateLimited: true, codes.Timeout: true, codes.HandlerError: true,
+	codes.Unavailable: true,
 }
 
 const fuzzPolicy = `package isogate
@@ -237,7 +239,7 @@ func FuzzBackendOutput(f *testing.F) {
 		if err != nil {
 			t.Fatalf("backend output %q: %v", out, err)
 		}
-		if !r.OK && r.Code() != core.CodeHandler && r.Code() != core.CodeUnavailable {
+		if !r.OK && r.Code() != codes.HandlerError && r.Code() != codes.Unavailable {
 			t.Fatalf("backend output %q gave code %q", out, r.Code())
 		}
 		c.CloseNow()

@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/isogate/isogate/codes"
+
 	"github.com/isogate/isogate/core"
 )
 
@@ -82,7 +84,7 @@ func FuzzStdioOutput(f *testing.F) {
 				t.Fatalf("outcome %q %v, want %q %v", got, gotErr, exp, expErr)
 			}
 			var e *core.Error
-			if gotErr != nil && (!errors.As(gotErr, &e) || (e.Code != core.CodeHandler && e.Code != core.CodeUnavailable)) {
+			if gotErr != nil && (!errors.As(gotErr, &e) || (e.Code != codes.HandlerError && e.Code != codes.Unavailable)) {
 				t.Fatalf("outcome error %v outside the documented set", gotErr)
 			}
 		default:
@@ -118,7 +120,7 @@ func FuzzHTTPReply(f *testing.F) {
 			return
 		}
 		var e *core.Error
-		if !errors.As(err, &e) || (e.Code != core.CodeHandler && e.Code != core.CodeUnavailable) {
+		if !errors.As(err, &e) || (e.Code != codes.HandlerError && e.Code != codes.Unavailable) {
 			t.Fatalf("error %v outside the documented set", err)
 		}
 	})

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync/atomic"
 
+	"github.com/isogate/isogate/codes"
+
 	"github.com/isogate/isogate/core"
 )
 
@@ -56,7 +58,7 @@ func (u *HTTP) Call(ctx context.Context, method string, params any) (json.RawMes
 	id := u.nextID.Add(1)
 	body, err := json.Marshal(newRequest(ctx, id, method, params))
 	if err != nil {
-		return nil, &core.Error{Code: core.CodeInvalidArgs, Message: "args cannot be encoded"}
+		return nil, &core.Error{Code: codes.InvalidArgs, Message: "args cannot be encoded"}
 	}
 	req, err := http.NewRequestWithContext(ctx, "POST", u.url, bytes.NewReader(body))
 	if err != nil {

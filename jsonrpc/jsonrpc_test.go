@@ -13,6 +13,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/isogate/isogate/codes"
+
 	"github.com/coder/websocket"
 	"github.com/isogate/isogate/core"
 	"github.com/isogate/isogate/internal/frameclient"
@@ -23,7 +25,7 @@ var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func noEmit(core.Target, string, any) int { return 0 }
 
-func wantCode(t *testing.T, err error, code string) {
+func wantCode(t *testing.T, err error, code codes.Code) {
 	t.Helper()
 	var e *core.Error
 	if !errors.As(err, &e) || e.Code != code {
@@ -56,7 +58,7 @@ func TestStdio_ChildNotReadingIsKilledAndRestarted(t *testing.T) {
 	}
 	big := strings.Repeat("x", 1<<20) // more than a pipe holds
 	_, err := u.Call(context.Background(), "m", big)
-	wantCode(t, err, core.CodeUnavailable)
+	wantCode(t, err, codes.Unavailable)
 	waitUntil(t, "the stuck child to be restarted", func() bool { return u.Starts() >= 2 })
 }
 
@@ -89,7 +91,7 @@ func TestStdio_StopEndsTheChild(t *testing.T) {
 		t.Fatal("healthy after Stop")
 	}
 	_, err := u.Call(context.Background(), "m", nil)
-	wantCode(t, err, core.CodeUnavailable)
+	wantCode(t, err, codes.Unavailable)
 }
 
 // A backend answering more than MaxReply is cut off: the call rejects
@@ -101,7 +103,7 @@ func TestHTTP_OversizedReplyUnavailable(t *testing.T) {
 	u := NewHTTP(srv.URL, nil, discard)
 	u.Start(context.Background(), noEmit)
 	_, err := u.Call(context.Background(), "m", nil)
-	wantCode(t, err, core.CodeUnavailable)
+	wantCode(t, err, codes.Unavailable)
 }
 
 // An isogate.emit that names a target but leaves it empty is dropped, not

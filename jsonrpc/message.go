@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"log/slog"
 
+	"github.com/isogate/isogate/codes"
+
 	"github.com/isogate/isogate/core"
 )
 
@@ -12,7 +14,7 @@ import (
 // cannot exhaust the core's memory.
 const MaxReply = 16 << 20
 
-var errUnavailable = &core.Error{Code: core.CodeUnavailable, Message: "the backend is not available"}
+var errUnavailable = &core.Error{Code: codes.Unavailable, Message: "the backend is not available"}
 
 type request struct {
 	JSONRPC string       `json:"jsonrpc"`
@@ -47,7 +49,7 @@ type message struct {
 // outcome turns a response into the call's result or error.
 func (m *message) outcome() (json.RawMessage, error) {
 	if m.Error != nil {
-		return nil, &core.Error{Code: core.CodeHandler, Message: m.Error.Message}
+		return nil, &core.Error{Code: codes.HandlerError, Message: m.Error.Message}
 	}
 	if m.Result == nil {
 		return nil, errUnavailable // neither result nor error: garbage

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/isogate/isogate/codes"
+
 	"github.com/isogate/isogate/core"
 )
 
@@ -219,7 +221,7 @@ func (u *Stdio) Call(ctx context.Context, method string, params any) (json.RawMe
 	id := u.nextID.Add(1)
 	line, err := json.Marshal(newRequest(ctx, id, method, params))
 	if err != nil {
-		return nil, &core.Error{Code: core.CodeInvalidArgs, Message: "args cannot be encoded"}
+		return nil, &core.Error{Code: codes.InvalidArgs, Message: "args cannot be encoded"}
 	}
 	ch := make(chan message, 1)
 	u.mu.Lock()

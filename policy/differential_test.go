@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/isogate/isogate/codes"
 )
 
 // TestFastPath_Differential runs thousands of generated inputs through the
@@ -41,7 +43,7 @@ func TestFastPath_Differential(t *testing.T) {
 				}
 				if fast.Allow {
 					allowed++
-				} else if fast.Code == CodeDenied {
+				} else if fast.Code == codes.Denied {
 					denied++
 				}
 			}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/isogate/isogate/codes"
+
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
@@ -290,7 +292,7 @@ func constantVerdict(allow, deny *rego.PartialQueries) *Verdict {
 	}
 	switch {
 	case len(allow.Queries) == 0:
-		return &Verdict{Code: CodeDenied, Reasons: []string{"no allow rule matched"}}
+		return &Verdict{Code: codes.Denied, Reasons: []string{"no allow rule matched"}}
 	case len(allow.Queries) == 1 && len(allow.Queries[0]) == 0:
 		return &Verdict{Allow: true, Reasons: []string{}}
 	}

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/isogate/isogate/codes"
+
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
@@ -53,7 +55,7 @@ func FuzzCheck(f *testing.F) {
 		}
 		switch {
 		case v1.Allow && v1.Code == "":
-		case !v1.Allow && (v1.Code == CodeDenied || v1.Code == CodeInvalid || v1.Code == CodeUnknown) && len(v1.Reasons) > 0:
+		case !v1.Allow && (v1.Code == codes.Denied || v1.Code == codes.InvalidArgs || v1.Code == codes.UnknownCommand) && len(v1.Reasons) > 0:
 		default:
 			t.Fatalf("verdict outside the documented set: %+v", v1)
 		}

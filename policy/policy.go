@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/isogate/isogate/codes"
+
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
@@ -23,13 +25,6 @@ const (
 	KindCommand = "command"
 	KindEvent   = "event"
 	KindListen  = "listen"
-)
-
-// Rejection codes a Verdict can carry. They are part of the frontend contract.
-const (
-	CodeUnknown = "unknown_command"
-	CodeInvalid = "invalid_args"
-	CodeDenied  = "denied"
 )
 
 // DefaultEvalTimeout bounds one policy evaluation. A policy that loops or
@@ -78,9 +73,9 @@ func (pr *Prepared) Input() Input { return pr.in }
 
 // Verdict is the final decision on one message.
 type Verdict struct {
-	Allow   bool     `json:"allow"`
-	Code    string   `json:"code,omitempty"` // empty when allowed
-	Reasons []string `json:"reasons"`
+	Allow   bool       `json:"allow"`
+	Code    codes.Code `json:"code,omitempty"` // empty when allowed: denied, unknown_command or invalid_args
+	Reasons []string   `json:"reasons"`
 }
 
 // Policy is one whole, loaded policy directory. It is immutable and safe for
@@ -167,7 +162,7 @@ func failClosed(v *Verdict) {
 		if len(msg) > 200 {
 			msg = msg[:200]
 		}
-		*v = Verdict{Code: CodeDenied, Reasons: []string{"policy evaluation failed: internal error: " + msg}}
+		*v = Verdict{Code: codes.Denied, Reasons: []string{"policy evaluation failed: internal error: " + msg}}
 	}
 }
 
@@ -183,10 +178,10 @@ func (p *Policy) checkSchema(in *Input) (Verdict, bool) {
 	}
 	s, ok := p.schemas[in.Name]
 	if !ok {
-		return Verdict{Code: CodeUnknown, Reasons: []string{fmt.Sprintf("no schema for %q", in.Name)}}, false
+		return Verdict{Code: codes.UnknownCommand, Reasons: []string{fmt.Sprintf("no schema for %q", in.Name)}}, false
 	}
 	if err := s.Validate(in.Args); err != nil {
-		return Verdict{Code: CodeInvalid, Reasons: []string{schemaReason(err)}}, false
+		return Verdict{Code: codes.InvalidArgs, Reasons: []string{schemaReason(err)}}, false
 	}
 	return Verdict{}, true
 }
@@ -212,7 +207,7 @@ func schemaReason(err error) string {
 }
 
 func evalFailed(err error) Verdict {
-	return Verdict{Code: CodeDenied, Reasons: []string{"policy evaluation failed: " + oneLine(err.Error())}}
+	return Verdict{Code: codes.Denied, Reasons: []string{"policy evaluation failed: " + oneLine(err.Error())}}
 }
 
 func (p *Policy) decideWith(ctx context.Context, q rego.PreparedEvalQuery, input ast.Value, opts ...rego.EvalOption) Verdict {
@@ -223,7 +218,7 @@ func (p *Policy) decideWith(ctx context.Context, q rego.PreparedEvalQuery, input
 		return evalFailed(err)
 	}
 	if len(rs) != 1 {
-		return Verdict{Code: CodeDenied, Reasons: []string{"policy returned no result"}}
+		return Verdict{Code: codes.Denied, Reasons: []string{"policy returned no result"}}
 	}
 	allows, _ := rs[0].Bindings["allow"].([]any)
 	denies, _ := rs[0].Bindings["deny"].([]any)
@@ -240,7 +235,7 @@ func (p *Policy) decideWith(ctx context.Context, q rego.PreparedEvalQuery, input
 	}
 	v.Allow = allowed && len(denies) == 0
 	if !v.Allow {
-		v.Code = CodeDenied
+		v.Code = codes.Denied
 	}
 	sort.Strings(v.Reasons)
 	return v

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/isogate/isogate/codes"
 )
 
 func demo(t *testing.T) *Policy {
@@ -35,17 +37,17 @@ func TestCheck_DemoVerdicts(t *testing.T) {
 	for _, c := range []struct {
 		name, kind, cmd, args string
 		allow                 bool
-		code                  string
+		code                  codes.Code
 	}{
 		{"greet allowed", KindCommand, "demo.greet", `{"name":"Ada"}`, true, ""},
-		{"blocked name denied", KindCommand, "demo.greet", `{"name":"ROOT"}`, false, CodeDenied},
-		{"schema breach", KindCommand, "demo.greet", `{"name":7}`, false, CodeInvalid},
-		{"extra field", KindCommand, "demo.greet", `{"name":"a","admin":true}`, false, CodeInvalid},
-		{"no schema", KindCommand, "fs.readAll", `{}`, false, CodeUnknown},
-		{"secret denied", KindCommand, "demo.secret", `{}`, false, CodeDenied},
+		{"blocked name denied", KindCommand, "demo.greet", `{"name":"ROOT"}`, false, codes.Denied},
+		{"schema breach", KindCommand, "demo.greet", `{"name":7}`, false, codes.InvalidArgs},
+		{"extra field", KindCommand, "demo.greet", `{"name":"a","admin":true}`, false, codes.InvalidArgs},
+		{"no schema", KindCommand, "fs.readAll", `{}`, false, codes.UnknownCommand},
+		{"secret denied", KindCommand, "demo.secret", `{}`, false, codes.Denied},
 		{"listen allowed by a rule", KindListen, "demo.tick", `null`, true, ""},
-		{"listen with no rule denied", KindListen, "demo.secret", `null`, false, CodeDenied},
-		{"allowed command name sent as event denied", KindEvent, "demo.greet", `{"name":"Ada"}`, false, CodeDenied},
+		{"listen with no rule denied", KindListen, "demo.secret", `null`, false, codes.Denied},
+		{"allowed command name sent as event denied", KindEvent, "demo.greet", `{"name":"Ada"}`, false, codes.Denied},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := p.Check(context.Background(), Input{Kind: c.kind, Name: c.cmd, Args: args(t, c.args), Window: "main"})
@@ -91,7 +93,7 @@ func TestDecide_EvaluationErrorDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := p.Check(context.Background(), Input{Kind: KindCommand, Name: "x", Args: map[string]any{"n": "not a number"}})
-	if v.Allow || v.Code != CodeDenied || !strings.Contains(v.Reasons[0], "evaluation failed") {
+	if v.Allow || v.Code != codes.Denied || !strings.Contains(v.Reasons[0], "evaluation failed") {
 		t.Fatalf("verdict = %+v, want denied by evaluation error", v)
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/isogate/isogate/codes"
+
 	"github.com/coder/websocket"
 	"github.com/isogate/isogate/crypto"
 )
@@ -181,11 +183,11 @@ type Reply struct {
 }
 
 // Code is the reply's error code, or "" when it succeeded.
-func (r *Reply) Code() string {
+func (r *Reply) Code() codes.Code {
 	if r.Error == nil {
 		return ""
 	}
-	return r.Error.Code
+	return codes.Code(r.Error.Code)
 }
 
 // Recv returns the next message from the core as a reply: it reads and
