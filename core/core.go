@@ -254,7 +254,7 @@ func (c *Core) Origin() string { return c.main.origin }
 
 // Handle registers h for the command name. Call it before Serve.
 func (c *Core) Handle(name string, h Handler) {
-	if !policy.NamePattern.MatchString(name) {
+	if !policy.ValidName(name) {
 		panic(fmt.Sprintf("core: invalid command name %q", name)) // programmer error
 	}
 	c.handlers[name] = h
@@ -289,7 +289,7 @@ type EventHandler func(ctx context.Context, payload any) error
 
 // On subscribes h to the frontend event name. Call it before Serve.
 func (c *Core) On(name string, h EventHandler) {
-	if !policy.NamePattern.MatchString(name) {
+	if !policy.ValidName(name) {
 		panic(fmt.Sprintf("core: invalid event name %q", name)) // programmer error
 	}
 	c.events[name] = append(c.events[name], h)

@@ -569,7 +569,6 @@ func TestDryRun_DeniedCallReachesHandler(t *testing.T) {
 	h := newHarnessWith(t, func(c *Config) {
 		c.DryRun = true
 		c.DecisionLog = policy.NewDecisionLog(&buf)
-		c.DecisionLog.DryRun = true
 	})
 	f, _ := h.pageLoad(t)
 	c := f.connect()

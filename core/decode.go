@@ -87,7 +87,7 @@ func (l Limits) frame() isolation.Limits {
 		MaxBinaryBytes:   l.MaxBinaryBytes,
 		MaxDepth:         l.MaxDepth,
 		MaxBatchMessages: MaxBatchMessages,
-		NamePattern:      policy.NamePattern.String(),
+		NamePattern:      policy.NamePattern,
 		Kinds:            []string{policy.KindCommand, policy.KindEvent, policy.KindListen},
 	}
 }
@@ -308,7 +308,7 @@ func messageOf(obj map[string]any, blobs []byte) (*message, error) {
 		return m, fmt.Errorf("unknown kind %q", m.Kind)
 	}
 	m.Name, _ = obj["name"].(string)
-	if !policy.NamePattern.MatchString(m.Name) {
+	if !policy.ValidName(m.Name) {
 		return m, errors.New("malformed name")
 	}
 	m.Args = obj["args"]

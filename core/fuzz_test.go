@@ -71,7 +71,7 @@ func FuzzDecodeMessage(f *testing.F) {
 			if len(d1) > MaxBatchMessages {
 				t.Fatalf("a message of a %d-message frame accepted", len(d1))
 			}
-			if !policy.NamePattern.MatchString(m.Name) {
+			if !policy.ValidName(m.Name) {
 				t.Fatalf("accepted a malformed message: %+v", m)
 			}
 			if len(d1) > 1 && len(m.Bins) > 0 {

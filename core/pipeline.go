@@ -111,7 +111,7 @@ func (c *Core) decide(s *session, seq uint64, m *message) error {
 			"allow", v.Allow, "code", v.Code, "reasons", v.Reasons, "latency", time.Since(start))
 	}
 	if c.decisions != nil {
-		if err := c.decisions.Record(s.ctx, p, in, v, time.Since(start)); err != nil {
+		if err := c.decisions.Record(s.ctx, policy.Entry{Policy: p, Input: in, Verdict: v, Latency: time.Since(start), DryRun: c.dryRun}); err != nil {
 			c.log.Error("decision not logged; message rejected", "session", s.id, "seq", seq, "err", err)
 			return &Error{Code: codes.Unavailable, Message: "the decision could not be logged"}
 		}

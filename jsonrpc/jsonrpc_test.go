@@ -53,13 +53,13 @@ func TestStdio_ChildNotReadingIsKilledAndRestarted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer u.Stop()
-	if u.Starts() != 1 || u.Health() != nil {
-		t.Fatalf("after Start: %d starts, health %v", u.Starts(), u.Health())
+	if u.starts.Load() != 1 || u.Health() != nil {
+		t.Fatalf("after Start: %d starts, health %v", u.starts.Load(), u.Health())
 	}
 	big := strings.Repeat("x", 1<<20) // more than a pipe holds
 	_, err := u.Call(context.Background(), "m", big)
 	wantCode(t, err, codes.Unavailable)
-	waitUntil(t, "the stuck child to be restarted", func() bool { return u.Starts() >= 2 })
+	waitUntil(t, "the stuck child to be restarted", func() bool { return u.starts.Load() >= 2 })
 }
 
 // A command that cannot start fails Start, with the reason, and nothing is

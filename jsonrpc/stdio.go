@@ -106,9 +106,6 @@ func (u *Stdio) Stop() error {
 	return nil
 }
 
-// Starts reports how many times the child has been started.
-func (u *Stdio) Starts() int64 { return u.starts.Load() }
-
 // supervise runs the child again and again until ctx is done. The first
 // start's outcome goes to first; a first start that fails ends it.
 func (u *Stdio) supervise(ctx context.Context, first chan<- error) {

@@ -21,8 +21,6 @@ import (
 // killed even with SIGKILL has logged every decision it answered (the kernel
 // keeps what was written; surviving power loss is out of scope).
 type DecisionLog struct {
-	DryRun bool // mark every line: the verdicts were not enforced
-
 	mu sync.Mutex
 	w  io.Writer
 }
@@ -68,14 +66,24 @@ type Decision struct {
 // Record masks the input as the policy's system.log mask rule says (OPA's
 // convention: JSON pointers such as "/input/args/password" to erase, or
 // {"op": "upsert", "path": ..., "value": ...} to replace) and writes the line.
-func (l *DecisionLog) Record(ctx context.Context, p *Policy, pr *Prepared, v Verdict, latency time.Duration) error {
+// Entry is one decision to record.
+type Entry struct {
+	Policy  *Policy   // the policy that decided
+	Input   *Prepared // what it decided on
+	Verdict Verdict
+	Latency time.Duration
+	DryRun  bool // the verdict was not enforced (the core's Config.DryRun)
+}
+
+func (l *DecisionLog) Record(ctx context.Context, e Entry) error {
+	p, pr, v, latency := e.Policy, e.Input, e.Verdict, e.Latency
 	in := &pr.in
 	id := make([]byte, 16)
 	rand.Read(id)
 	d := Decision{
 		Time: time.Now().UTC(), DecisionID: hex.EncodeToString(id),
 		Session: in.Session, Window: in.Window, Kind: in.Kind, Name: in.Name, Seq: in.Seq,
-		Result: v, Revision: p.Revision, LatencyNS: latency.Nanoseconds(), DryRun: l.DryRun,
+		Result: v, Revision: p.revision, LatencyNS: latency.Nanoseconds(), DryRun: e.DryRun,
 	}
 	doc := in.document()
 	event := map[string]any{"input": doc}
@@ -104,7 +112,7 @@ func (l *DecisionLog) Record(ctx context.Context, p *Policy, pr *Prepared, v Ver
 // applyMasks evaluates the mask rule and applies it to a deep copy of the
 // input inside event (the handler still gets the original arguments).
 func (p *Policy) applyMasks(ctx context.Context, input ast.Value, event map[string]any, d *Decision) error {
-	ctx, cancel := context.WithTimeout(ctx, p.EvalTimeout)
+	ctx, cancel := context.WithTimeout(ctx, p.evalTimeout)
 	defer cancel()
 	rs, err := p.mask.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {

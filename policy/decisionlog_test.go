@@ -34,7 +34,7 @@ func TestDecisionLog_MasksSensitiveArgs(t *testing.T) {
 	args := map[string]any{"user": "ada", "password": "hunter2", "token": "t0k3n"}
 	in := Input{Kind: KindCommand, Name: "login", Args: args, Session: "s1", Window: "main", Seq: 3}
 	v := p.Check(context.Background(), in)
-	if err := l.Record(context.Background(), p, Prepare(in), v, time.Millisecond); err != nil {
+	if err := l.Record(context.Background(), Entry{Policy: p, Input: Prepare(in), Verdict: v, Latency: time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	line := buf.String()
@@ -52,7 +52,7 @@ func TestDecisionLog_MasksSensitiveArgs(t *testing.T) {
 	if strings.Join(d.Erased, ",") != "/input/args/password" || strings.Join(d.Masked, ",") != "/input/args/token" {
 		t.Fatalf("erased %v masked %v", d.Erased, d.Masked)
 	}
-	if !d.Result.Allow || d.Revision != p.Revision || d.Session != "s1" || d.Seq != 3 || d.DecisionID == "" || d.LatencyNS != 1e6 {
+	if !d.Result.Allow || d.Revision != p.revision || d.Session != "s1" || d.Seq != 3 || d.DecisionID == "" || d.LatencyNS != 1e6 {
 		t.Fatalf("decision = %+v", d)
 	}
 	// The handler's arguments are untouched.
@@ -68,7 +68,7 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk ful
 func TestDecisionLog_WriteFailureIsAnError(t *testing.T) {
 	p, _ := loadMap(map[string]string{"p.rego": maskedPolicy, "schemas/login.json": `{}`})
 	in := Input{Kind: KindCommand, Name: "login"}
-	if err := NewDecisionLog(failingWriter{}).Record(context.Background(), p, Prepare(in), p.Check(context.Background(), in), 0); err == nil {
+	if err := NewDecisionLog(failingWriter{}).Record(context.Background(), Entry{Policy: p, Input: Prepare(in), Verdict: p.Check(context.Background(), in)}); err == nil {
 		t.Fatal("a failed write was not reported")
 	}
 }
@@ -88,7 +88,7 @@ func TestDecisionLog_InputOPACannotRepresentIsWithheld(t *testing.T) {
 	if v.Allow {
 		t.Fatalf("allowed: %+v", v)
 	}
-	if err := NewDecisionLog(&buf).Record(context.Background(), p, Prepare(in), v, time.Millisecond); err != nil {
+	if err := NewDecisionLog(&buf).Record(context.Background(), Entry{Policy: p, Input: Prepare(in), Verdict: v, Latency: time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	var d Decision

@@ -41,7 +41,7 @@ func Load(ctx context.Context, fsys fs.FS) (*Policy, error) {
 }
 
 func load(ctx context.Context, files map[string][]byte) (*Policy, error) {
-	p := &Policy{EvalTimeout: DefaultEvalTimeout, Revision: revision(files), hook: files[HookFile]}
+	p := &Policy{evalTimeout: DefaultEvalTimeout, revision: revision(files), hook: files[HookFile]}
 	var err error
 	if p.schemas, p.raw, err = compileSchemas(files); err != nil {
 		return nil, err
@@ -143,7 +143,7 @@ func compileSchemas(files map[string][]byte) (map[string]*jsonschema.Schema, map
 			continue
 		}
 		n := strings.TrimSuffix(path.Base(name), ".json")
-		if !NamePattern.MatchString(n) {
+		if !ValidName(n) {
 			return nil, nil, &LoadError{File: name, Code: CodeSchema, Message: fmt.Sprintf("%q is not a valid command or event name", n)}
 		}
 		if err := jsonSyntax(name, b); err != nil {

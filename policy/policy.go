@@ -31,8 +31,15 @@ const (
 // recurses badly denies instead of stalling the message path.
 const DefaultEvalTimeout = time.Second
 
-// NamePattern is what a command, event or schema name may look like.
-var NamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.:-]{0,127}$`)
+// NamePattern is what a command, event or schema name may look like,
+// written in the regular-expression syntax Go and JavaScript share (the
+// iframe gets it in its frame config).
+const NamePattern = `^[A-Za-z][A-Za-z0-9_.:-]{0,127}$`
+
+var namePattern = regexp.MustCompile(NamePattern)
+
+// ValidName reports whether name matches NamePattern.
+func ValidName(name string) bool { return namePattern.MatchString(name) }
 
 // HookFile is the optional isolation hook: JavaScript the isolation iframe
 // runs on every message before sealing it. It is the security team's code,
@@ -81,8 +88,8 @@ type Verdict struct {
 // Policy is one whole, loaded policy directory. It is immutable and safe for
 // concurrent use.
 type Policy struct {
-	Revision    string // sha256 of the loaded files, names and contents
-	EvalTimeout time.Duration
+	revision    string        // sha256 of the loaded files, names and contents
+	evalTimeout time.Duration // bounds one evaluation
 
 	schemas map[string]*jsonschema.Schema
 	raw     map[string]json.RawMessage
@@ -92,6 +99,10 @@ type Policy struct {
 	fast    map[[2]string]*specialized // nil: the policy takes the generic path
 	generic string                     // why it does
 }
+
+// Revision identifies what was loaded: the sha256 of the files' names and
+// contents, shortened.
+func (p *Policy) Revision() string { return p.revision }
 
 // Names lists the command and event names that have a schema.
 func (p *Policy) Names() []string {
@@ -211,7 +222,7 @@ func evalFailed(err error) Verdict {
 }
 
 func (p *Policy) decideWith(ctx context.Context, q rego.PreparedEvalQuery, input ast.Value, opts ...rego.EvalOption) Verdict {
-	ctx, cancel := context.WithTimeout(ctx, p.EvalTimeout)
+	ctx, cancel := context.WithTimeout(ctx, p.evalTimeout)
 	defer cancel()
 	rs, err := q.Eval(ctx, append(opts, rego.EvalParsedInput(input))...)
 	if err != nil {

@@ -103,7 +103,7 @@ func TestDecide_EvaluationTimeoutDenied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.EvalTimeout = 1
+	p.evalTimeout = 1
 	if v := p.Check(context.Background(), Input{Kind: KindCommand, Name: "x"}); v.Allow {
 		t.Fatalf("timed-out evaluation allowed: %+v", v)
 	}

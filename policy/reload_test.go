@@ -124,7 +124,7 @@ func TestReload_BrokenPolicyKeepsLastGood(t *testing.T) {
 	}
 	writeVersion(t, dir, "B")
 	w.Poll(context.Background())
-	if got == nil || got.Revision == p.Revision {
+	if got == nil || got.revision == p.revision {
 		t.Fatal("a fixed policy was not loaded after a broken one")
 	}
 }

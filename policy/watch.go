@@ -21,7 +21,7 @@ type Watcher struct {
 
 // NewWatcher watches fsys, which current was loaded from.
 func NewWatcher(fsys fs.FS, current *Policy, onLoad func(*Policy), onError func(error)) *Watcher {
-	return &Watcher{FS: fsys, OnLoad: onLoad, OnError: onError, current: current.Revision}
+	return &Watcher{FS: fsys, OnLoad: onLoad, OnError: onError, current: current.revision}
 }
 
 // Poll checks the directory once and reloads it if it changed. A directory

@@ -50,7 +50,7 @@ func policyCheck(args []string, stdout io.Writer) error {
 	if err != nil {
 		return exitError{1, err.Error()}
 	}
-	fmt.Fprintf(stdout, "ok: %d schemas (%s), revision %s\n", len(p.Names()), strings.Join(p.Names(), ", "), p.Revision)
+	fmt.Fprintf(stdout, "ok: %d schemas (%s), revision %s\n", len(p.Names()), strings.Join(p.Names(), ", "), p.Revision())
 	if n, why := p.FastPath(); why != "" {
 		fmt.Fprintf(stdout, "note: every message evaluates the whole policy (the generic path): %s\n", why)
 	} else {
@@ -152,7 +152,7 @@ func policyEval(args []string, stdout io.Writer) error {
 		policy.Verdict
 		Revision    string   `json:"revision"`
 		Explanation []string `json:"explanation,omitempty"`
-	}{Revision: p.Revision}
+	}{Revision: p.Revision()}
 	if explain.mode != "" {
 		out.Verdict, out.Explanation = p.Explain(context.Background(), *in, explain.mode)
 	} else {

@@ -227,7 +227,6 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 			return badf("--decision-log: %v", err)
 		}
 		defer cfg.DecisionLog.Close()
-		cfg.DecisionLog.DryRun = sf.dryRun
 	}
 	if a.upstream != nil {
 		cfg.Upstream = a.upstream(log, stderr)
@@ -246,7 +245,7 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 	}
 	if a.watch {
 		w := policy.NewWatcher(a.policy, p,
-			func(p *policy.Policy) { c.SetPolicy(p); log.Info("policy reloaded", "revision", p.Revision) },
+			func(p *policy.Policy) { c.SetPolicy(p); log.Info("policy reloaded", "revision", p.Revision()) },
 			func(err error) { log.Error("policy reload refused; the last good policy keeps serving", "err", err) })
 		go w.Run(ctx, policyPoll)
 	}
