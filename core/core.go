@@ -111,6 +111,7 @@ type LimitError struct {
 	Value, Max int64
 }
 
+// Error names the field and its bound.
 func (e *LimitError) Error() string {
 	if e.Value < 0 {
 		return fmt.Sprintf("Limits.%s is %d: must not be negative (0 takes the default)", e.Field, e.Value)

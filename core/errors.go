@@ -14,6 +14,7 @@ type Error struct {
 	Message string
 }
 
+// Error is "code: message".
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
 
 // Errorf returns a handler_error whose message the page will see.

@@ -63,9 +63,6 @@ type Decision struct {
 	Masked     []string  `json:"masked,omitempty"`
 }
 
-// Record masks the input as the policy's system.log mask rule says (OPA's
-// convention: JSON pointers such as "/input/args/password" to erase, or
-// {"op": "upsert", "path": ..., "value": ...} to replace) and writes the line.
 // Entry is one decision to record.
 type Entry struct {
 	Policy  *Policy   // the policy that decided
@@ -75,6 +72,11 @@ type Entry struct {
 	DryRun  bool // the verdict was not enforced (the core's Config.DryRun)
 }
 
+// Record masks the entry's input as the policy's system.log mask rule says
+// (OPA's convention: JSON pointers such as "/input/args/password" to erase,
+// or {"op": "upsert", "path": ..., "value": ...} to replace) and writes the
+// line. An error means the decision is not on record: the core then
+// rejects the message.
 func (l *DecisionLog) Record(ctx context.Context, e Entry) error {
 	p, pr, v, latency := e.Policy, e.Input, e.Verdict, e.Latency
 	in := &pr.in

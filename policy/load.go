@@ -285,6 +285,7 @@ const (
 	CodeRego    = "rego_error"    // an OPA error without OPA's structure
 )
 
+// Error is one line: "file:line: code: message".
 func (e *LoadError) Error() string {
 	var b strings.Builder
 	if e.File != "" {
@@ -301,4 +302,5 @@ func (e *LoadError) Error() string {
 	return b.String()
 }
 
+// Unwrap is the underlying error.
 func (e *LoadError) Unwrap() error { return e.Err }
