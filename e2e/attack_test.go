@@ -103,7 +103,7 @@ func TestAttack_CapturedFramesReplayedFromOutsideDoNothing(t *testing.T) {
 	ctx, cap := capturingBrowser(t)
 	openApp(t, ctx, p.URL)
 	_, before := cap.get()
-	base := p.settledDecisions(t, "demo.greet", 0)
+	base := p.decisions(t, "demo.greet")
 	for _, name := range []string{"Ada", "Bo"} {
 		if o := invoke(t, ctx, `'demo.greet'`, `{name: '`+name+`'}`); !o.OK {
 			t.Fatalf("greet %s: %+v", name, o)
@@ -143,7 +143,7 @@ func TestAttack_CapturedFramesReplayedFromOutsideDoNothing(t *testing.T) {
 			}
 		}
 	}
-	if n := p.settledDecisions(t, "demo.greet", base+2) - base; n != 2 {
+	if n := p.decisions(t, "demo.greet") - base; n != 2 {
 		t.Fatalf("core decided %d demo.greet messages, want the 2 the page sent", n)
 	}
 }
@@ -152,7 +152,7 @@ func TestAttack_ThirdPartyFrameCannotForgeRequestsOrReplies(t *testing.T) {
 	p := startLogged(t, "demo", "--browser")
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
-	base := p.settledDecisions(t, "demo.greet", 0)
+	base := p.decisions(t, "demo.greet")
 	// A third-party iframe (think: an ad) inside the page floods the bridge
 	// with reply-shaped messages and the isolation iframe with request-shaped
 	// ones, while the page makes real calls.
@@ -179,7 +179,7 @@ func TestAttack_ThirdPartyFrameCannotForgeRequestsOrReplies(t *testing.T) {
 			t.Fatalf("call %d settled with %+v while a third-party frame forged replies", i, o)
 		}
 	}
-	if n := p.settledDecisions(t, "demo.greet", base+10) - base; n != 10 {
+	if n := p.decisions(t, "demo.greet") - base; n != 10 {
 		t.Fatalf("core decided %d demo.greet messages, want only the page's 10", n)
 	}
 }
@@ -188,12 +188,12 @@ func TestAttack_IsolationHookVetoes(t *testing.T) {
 	p := startLogged(t, "demo", "--browser")
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
-	base := p.settledDecisions(t, "demo.greet", 0)
+	base := p.decisions(t, "demo.greet")
 	o := invoke(t, ctx, `'demo.greet'`, `{name: '<img src=x onerror=alert(1)>'}`)
 	if o.OK || o.Code != "hook_rejected" {
 		t.Fatalf("markup past the hook: %+v", o)
 	}
-	if n := p.settledDecisions(t, "demo.greet", base) - base; n != 0 {
+	if n := p.decisions(t, "demo.greet") - base; n != 0 {
 		t.Fatalf("a vetoed call reached the core (%d decisions)", n)
 	}
 }
@@ -205,7 +205,7 @@ func TestAttack_SecondChannelFromThePageIsIgnored(t *testing.T) {
 	p := startLogged(t, "demo", "--browser")
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
-	base := p.settledDecisions(t, "demo.notes.write", 0)
+	base := p.decisions(t, "demo.notes.write")
 	replies := eval[int](t, ctx, `new Promise((resolve) => {
 	  const frame = document.querySelector('iframe[sandbox]').contentWindow;
 	  const ch = new MessageChannel();
@@ -215,15 +215,16 @@ func TestAttack_SecondChannelFromThePageIsIgnored(t *testing.T) {
 	  const req = (id) => ({type: 'invoke', id, kind: 'command', name: 'demo.notes.write', args: {path: 'second-channel.txt', text: 'x'}});
 	  ch.port1.postMessage(req(910001));
 	  ch.port1.postMessage({type: 'batch', messages: [req(910002), req(910003)]});
-	  setTimeout(() => resolve(n), 1000);
+	  // A call on the bridge's channel after them: by its reply the iframe
+	  // has handled all three, and the core has logged whatever reached it.
+	  isogate.invoke('demo.greet', {name: 'after'}).then(
+	    () => setTimeout(() => resolve(n), 0), // and any port message queued before it has run
+	    () => resolve(-1));
 	})`)
 	if replies != 0 {
-		t.Fatalf("%d messages came back on the page's own channel", replies)
+		t.Fatalf("%d messages came back on the page's own channel (-1: the bridge's own channel stopped working)", replies)
 	}
-	if n := p.settledDecisions(t, "demo.notes.write", base) - base; n != 0 {
+	if n := p.decisions(t, "demo.notes.write") - base; n != 0 {
 		t.Fatalf("the core decided %d requests sent on the page's channel", n)
-	}
-	if o := invoke(t, ctx, `'demo.greet'`, `{name: 'after'}`); !o.OK {
-		t.Fatalf("the bridge's own channel stopped working: %+v", o)
 	}
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestEvents_ListenEmitOnceThroughTheGate(t *testing.T) {
@@ -96,14 +95,20 @@ func TestLimits_RateLimitedAndTooLargeFromThePage(t *testing.T) {
 	p := startIsogate(t, "demo", "--browser", "--rate", "5", "--burst", "5", "--max-message-bytes", "4096")
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
-	time.Sleep(1500 * time.Millisecond) // let the bucket the page's own start-up drained fill again
+	// The iframe answers too_large itself: no token of the core's is spent.
 	o := invoke(t, ctx, `'demo.notes.write'`, `{path: 'big.txt', text: 'x'.repeat(5000)}`)
 	if o.Code != "too_large" {
 		t.Fatalf("a 5000-byte note with --max-message-bytes 4096: %+v", o)
 	}
-	if o := invoke(t, ctx, `'demo.notes.write'`, `{path: 'small.txt', text: 'x'.repeat(3000)}`); !o.OK {
-		t.Fatalf("a note under the limit: %+v", o)
-	}
+	// The page's own start-up may have drained the bucket: the note under
+	// the limit goes through once a token is back.
+	eventually(t, "a note under the limit to go through", func() bool {
+		o := invoke(t, ctx, `'demo.notes.write'`, `{path: 'small.txt', text: 'x'.repeat(3000)}`)
+		if !o.OK && o.Code != "rate_limited" {
+			t.Fatalf("a note under the limit: %+v", o)
+		}
+		return o.OK
+	})
 	codes := eval[[]string](t, ctx, `Promise.allSettled(Array.from({length: 20}, (_, i) => isogate.invoke('demo.greet', {name: 'r' + i})))
 	  .then((out) => out.map((o) => o.status === 'fulfilled' ? 'ok' : o.reason.code))`)
 	limited := 0

@@ -81,24 +81,11 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// settledDecisions waits until the decision log has caught up (at least
-// want decisions for name, then no change for 300 ms) and returns the count.
-func (p *proc) settledDecisions(t *testing.T, name string, want int) int {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for p.decisions(t, name) < want && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	for {
-		n := p.decisions(t, name)
-		time.Sleep(300 * time.Millisecond)
-		if p.decisions(t, name) == n {
-			return n
-		}
-	}
-}
-
-// decisions counts the decisions logged for name in the decision log.
+// decisions counts the decisions logged for name in the decision log. The
+// core logs a decision before it answers, and decides a session's messages
+// in order: once a page has the reply to a call, every message it sent
+// before that call which reached the core is counted. Nothing here waits
+// for the log to "settle".
 func (p *proc) decisions(t *testing.T, name string) int {
 	t.Helper()
 	if p.decisionLog == "" {

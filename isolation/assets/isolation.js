@@ -1660,11 +1660,16 @@ Known schemas:
         return;
       }
       let settled = false;
+      let finished;
+      hooks.add(new Promise((r) => {
+        finished = r;
+      }));
       const once = (v) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         done(v);
+        finished();
       };
       const timer = setTimeout(() => once("the isolation hook did not answer in time"), HOOK_TIMEOUT_MS);
       try {
@@ -1676,8 +1681,19 @@ Known schemas:
     function handle(data) {
       unbatch(data, handleOne);
     }
+    const hooks = /* @__PURE__ */ new Set();
+    async function idle() {
+      for (; ; ) {
+        const s = sending;
+        const r = receiving;
+        const pending = [...hooks];
+        await Promise.allSettled([s, r, ...pending]);
+        for (const h of pending) hooks.delete(h);
+        if (s === sending && r === receiving && hooks.size === 0) return;
+      }
+    }
     connect();
-    return { handle };
+    return { handle, idle };
   }
 
   // src/isolation-main.js

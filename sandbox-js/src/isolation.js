@@ -221,11 +221,14 @@ export async function createIsolation({
       return;
     }
     let settled = false;
+    let finished;
+    hooks.add(new Promise((r) => { finished = r; }));
     const once = (v) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       done(v);
+      finished();
     };
     const timer = setTimeout(() => once('the isolation hook did not answer in time'), HOOK_TIMEOUT_MS);
     try {
@@ -240,6 +243,21 @@ export async function createIsolation({
     unbatch(data, handleOne);
   }
 
+  // idle resolves once nothing started so far is still under way: hooks
+  // that have not answered, frames being sealed or sent, frames from the
+  // core being opened. Tests wait on it instead of on time.
+  const hooks = new Set();
+  async function idle() {
+    for (;;) {
+      const s = sending;
+      const r = receiving;
+      const pending = [...hooks];
+      await Promise.allSettled([s, r, ...pending]);
+      for (const h of pending) hooks.delete(h);
+      if (s === sending && r === receiving && hooks.size === 0) return;
+    }
+  }
+
   connect();
-  return { handle };
+  return { handle, idle };
 }

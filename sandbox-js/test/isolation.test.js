@@ -33,7 +33,15 @@ function harness(hook = null, timers = { setTimeout: () => 0, clearTimeout: () =
   return { posted, sockets, start: () => createIsolation({ config, post: (m) => posted.push(m), WebSocket: FakeSocket, hook, ...timers }) };
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 10));
+// until waits for cond, a turn of the event loop at a time (the fake
+// socket opens on one); it fails rather than spin forever.
+async function until(cond, what = 'the condition') {
+  for (let i = 0; !cond(); i++) {
+    if (i > 10000) assert.fail(`gave up waiting for ${what}`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+const ready = (h) => until(() => h.posted.some((m) => m.type === 'ready'), 'the socket to open');
 
 async function decryptSent(frame) {
   const k = await coreKeys();
@@ -47,11 +55,11 @@ async function decryptSent(frame) {
 test('a valid call is sealed and sent; the transport token is the derived one', async () => {
   const h = harness();
   const iso = await h.start();
-  await tick();
+  await ready(h);
   assert.deepEqual(h.posted, [{ type: 'ready' }]);
   assert.match(h.sockets[0].url, new RegExp(`\\?s=${session}&a=[A-Za-z0-9_-]{43}$`));
   iso.handle({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
-  await tick();
+  await iso.idle();
   assert.equal(h.sockets[0].sent.length, 1);
   assert.deepEqual(await decryptSent(h.sockets[0].sent[0]), { type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
 });
@@ -59,11 +67,11 @@ test('a valid call is sealed and sent; the transport token is the derived one', 
 test('schema breaches and unknown names are answered locally and never sent', async () => {
   const h = harness();
   const iso = await h.start();
-  await tick();
+  await ready(h);
   iso.handle({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 5 } });
   iso.handle({ type: 'invoke', id: 2, kind: 'command', name: 'fs.read', args: {} });
   iso.handle({ type: 'invoke', id: 3, kind: 'command', name: 'demo.greet', args: new Date() });
-  await tick();
+  await iso.idle();
   assert.equal(h.sockets[0].sent.length, 0);
   assert.deepEqual(h.posted.slice(1).map((m) => [m.id, m.error.code]), [[1, 'invalid_args'], [2, 'unknown_command'], [3, 'invalid_args']]);
 });
@@ -71,22 +79,22 @@ test('schema breaches and unknown names are answered locally and never sent', as
 test('a genuine reply is relayed; a forged or replayed one is not', async () => {
   const h = harness();
   const iso = await h.start();
-  await tick();
+  await ready(h);
   iso.handle({ type: 'invoke', id: 7, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
   iso.handle({ type: 'invoke', id: 8, kind: 'command', name: 'demo.greet', args: { name: 'Bo' } });
-  await tick();
+  await iso.idle();
   const k = await coreKeys();
   const body = (id) => new TextEncoder().encode(JSON.stringify({ type: 'reply', id, ok: true, result: { greeting: 'hi' } }));
   const good = await seal(k.toFrame, TO_FRAME, fromHex(session), 1, body(7));
   const sock = h.sockets[0];
   sock.onmessage({ data: good.buffer });
-  await tick();
+  await iso.idle();
   assert.deepEqual(h.posted.at(-1), { type: 'reply', id: 7, ok: true, result: { greeting: 'hi' } });
 
   // Replayed: same frame again. Must not be relayed (and the socket is dropped).
   const before = h.posted.length;
   sock.onmessage({ data: good.buffer });
-  await tick();
+  await iso.idle();
   assert.equal(h.posted.filter((m) => m.type === 'reply' && m.ok).length, 1);
   assert.ok(sock.closed, 'a replayed frame closes the connection');
   // The call still in flight is settled as unavailable, never left hanging.
@@ -96,12 +104,12 @@ test('a genuine reply is relayed; a forged or replayed one is not', async () => 
 test('a reply sealed with the request key (reflection) is refused', async () => {
   const h = harness();
   const iso = await h.start();
-  await tick();
+  await ready(h);
   iso.handle({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
-  await tick();
+  await iso.idle();
   const sock = h.sockets[0];
   sock.onmessage({ data: sock.sent[0].buffer }); // the iframe's own request, bounced back
-  await tick();
+  await iso.idle();
   assert.ok(sock.closed);
   assert.deepEqual(h.posted.at(-1).error.code, 'unavailable');
 });
@@ -122,9 +130,9 @@ test('the isolation hook vetoes with hook_rejected unless it answers exactly tru
   for (const [name, [hook, allowed]] of Object.entries(hooks)) {
     const h = harness(hook, timers);
     const iso = await h.start();
-    await tick();
+    await ready(h);
     iso.handle({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
-    await tick();
+    await iso.idle();
     assert.equal(h.sockets[0].sent.length, allowed ? 1 : 0, name);
     if (!allowed) assert.equal(h.posted.at(-1).error.code, 'hook_rejected', name);
   }
@@ -133,9 +141,9 @@ test('the isolation hook vetoes with hook_rejected unless it answers exactly tru
 test('the hook gets a copy: changing it changes nothing sent', async () => {
   const h = harness((m) => { m.args.name = 'Mallory'; return true; });
   const iso = await h.start();
-  await tick();
+  await ready(h);
   iso.handle({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
-  await tick();
+  await iso.idle();
   assert.equal((await decryptSent(h.sockets[0].sent[0])).args.name, 'Ada');
 });
 
@@ -143,9 +151,9 @@ test("the hook sees the page's window label, as the core gave it", async () => {
   const seen = [];
   const h = harness((m) => { seen.push(m.window); return m.window === 'main'; });
   const iso = await h.start();
-  await tick();
+  await ready(h);
   iso.handle({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
-  await tick();
+  await iso.idle();
   assert.deepEqual(seen, ['editor']);
   assert.equal(h.posted.at(-1).error.code, 'hook_rejected');
   assert.equal(h.sockets[0].sent.length, 0);
@@ -154,11 +162,11 @@ test("the hook sees the page's window label, as the core gave it", async () => {
 test('a batch from the page is handled message by message; batches do not nest', async () => {
   const h = harness();
   const iso = await h.start();
-  await tick();
+  await ready(h);
   const greet = (id, name) => ({ type: 'invoke', id, kind: 'command', name: 'demo.greet', args: { name } });
   iso.handle({ type: 'batch', messages: [greet(1, 'Ada'), { type: 'invoke', id: 2, kind: 'command', name: 'demo.greet', args: { name: 7 } }, greet(3, 'Cy')] });
   iso.handle({ type: 'batch', messages: [{ type: 'batch', messages: [greet(4, 'Nested')] }] });
-  await tick();
+  await iso.idle();
   const sent = await Promise.all(h.sockets[0].sent.map(decryptSent));
   assert.equal(sent.length, 1, 'requests handled together leave in one frame');
   assert.deepEqual(Object.keys(sent[0]), ['type', 'messages']);
@@ -186,12 +194,12 @@ test('a batch of replies from the core settles each call; a malformed batch ends
   for (const [name, [plaintext, good]] of Object.entries(cases)) {
     const h = harness();
     const iso = await h.start();
-    await tick();
+    await ready(h);
     for (const id of [1, 2]) iso.handle({ type: 'invoke', id, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
-    await tick();
+    await iso.idle();
     const sock = h.sockets[0];
     sock.onmessage({ data: await coreFrame(plaintext, 1) });
-    await tick();
+    await iso.idle();
     const replies = h.posted.filter((p) => p.type === 'reply');
     if (good) {
       assert.deepEqual(replies.map((p) => [p.id, p.ok, p.result]), [[1, true, 1], [2, true, 2]], name);
