@@ -8,8 +8,14 @@ SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: demo test fuzz bench deps js-deps build
 
 # Packages with native Go fuzz targets; make fuzz runs each target FUZZTIME.
-FUZZ_PKGS = ./crypto ./policy ./core ./fuzz
+FUZZ_PKGS = ./crypto ./policy ./core ./fuzz ./jsonrpc
 FUZZTIME ?= 30s
+
+# The packages of the message path, which make test also runs under the
+# race detector, and the pinned staticcheck (fetched through the module
+# proxy by go run; nothing is installed).
+RACE_PKGS   = ./crypto ./core ./policy ./isolation ./jsonrpc ./codes ./fuzz ./internal/... ./cmd/isogate
+STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # The URL line stays the first line of output: nothing is echoed before it.
 demo: deps
@@ -18,9 +24,11 @@ demo: deps
 
 test: deps js-deps
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 	cd sandbox-js && node build.mjs --check && npm test --silent && npx tsc -p tsconfig.json
 	xvfb-run -a -s "-screen 0 1280x800x24" env ISOGATE_REQUIRE_BROWSER=1 ISOGATE_REQUIRE_DISPLAY=1 \
 	  $(GO) test -timeout 8m ./...
+	$(GO) test -race -timeout 10m $(RACE_PKGS)
 
 build:
 	$(GO) build -o bin/isogate ./cmd/isogate

@@ -331,11 +331,3 @@ func callID(v any) (uint64, error) {
 	}
 	return id, nil
 }
-
-func (m *message) blobBytes() int {
-	n := 0
-	for _, b := range m.Bins {
-		n += len(b.data)
-	}
-	return n
-}

@@ -1,8 +1,6 @@
 package core
 
 import (
-	"io"
-	"log/slog"
 	"reflect"
 	"testing"
 
@@ -89,5 +87,3 @@ func FuzzDecodeMessage(f *testing.F) {
 		}
 	})
 }
-
-var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
