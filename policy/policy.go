@@ -1,10 +1,12 @@
 package policy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"sort"
 	"strings"
@@ -115,11 +117,13 @@ func (p *Policy) Names() []string {
 }
 
 // Schemas returns the raw schema documents by name, for the isolation iframe
-// to run the same checks before sealing.
-func (p *Policy) Schemas() map[string]json.RawMessage { return p.raw }
+// to run the same checks before sealing. The map is the caller's; the
+// documents are shared and must not be changed.
+func (p *Policy) Schemas() map[string]json.RawMessage { return maps.Clone(p.raw) }
 
-// Hook returns the isolation hook's source, or nil when there is none.
-func (p *Policy) Hook() []byte { return p.hook }
+// Hook returns a copy of the isolation hook's source, or nil when there is
+// none.
+func (p *Policy) Hook() []byte { return bytes.Clone(p.hook) }
 
 // Check runs the schema step and then the policy step on one message whose
 // args were decoded with json.Number (as the core's strict decoder does).
