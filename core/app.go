@@ -10,7 +10,10 @@ import (
 	"path"
 	"strings"
 
+	"github.com/isogate/isogate/codes"
+	"github.com/isogate/isogate/httpapi"
 	"github.com/isogate/isogate/isolation"
+	"github.com/isogate/isogate/policy"
 )
 
 // appHandler serves the wrapped app on one window's origin, to the browser
@@ -25,7 +28,49 @@ func (c *Core) appHandler(win *window) http.Handler {
 	} else {
 		mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) { c.serveApp(win, w, r) })
 	}
-	return isolation.HostGuard(win.host, c.launchGate(win, mux))
+	return isolation.HostGuard(win.host, c.unsealedGuard(win, c.launchGate(win, mux)))
+}
+
+// unsealedGuard refuses what may only come through the gate: any request
+// that could reach an API prefix, and any request with a method other than
+// GET, HEAD or OPTIONS (a <form> post, a local process's curl -X DELETE).
+// Gated requests never come this way: the core makes them itself. Each
+// refusal is a decision on record, and answers as HTTP (problem+json).
+func (c *Core) unsealedGuard(win *window, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		why := ""
+		switch {
+		case c.api.Reaches(r):
+			why = "a request for the app's API that did not come through the isolation iframe"
+		case !httpapi.SafeMethod(r.Method) && !(r.Method == http.MethodPost && r.URL.Path == isolation.FramePath):
+			why = "a " + r.Method + " request that did not come through the isolation iframe"
+		default:
+			next.ServeHTTP(w, r)
+			return
+		}
+		c.log.Warn("unsealed request refused", "window", win.label, "method", r.Method, "path", r.URL.EscapedPath(), "remote", r.RemoteAddr)
+		if c.decisions != nil {
+			p := c.policy.Load()
+			in := policy.Prepare(policy.Input{Kind: policy.KindHTTP, Name: r.Method + " " + r.URL.EscapedPath(), Origin: win.origin,
+				Window: win.label, Attributes: unsealedAttributes(r)})
+			v := policy.Verdict{Code: codes.Denied, Reasons: []string{"unsealed: " + why}}
+			if err := c.decisions.Record(r.Context(), policy.Entry{Policy: p, Input: in, Verdict: v}); err != nil {
+				c.log.Error("unsealed refusal not logged", "err", err)
+			}
+		}
+		httpapi.WriteProblem(w, codes.Denied, "isogate: "+why+"; the app's API answers only through the gate", []string{"unsealed"})
+	})
+}
+
+// unsealedAttributes is what the decision log records of an unsealed
+// request: its method, path, query and host (never its headers, which
+// carry the launch cookie).
+func unsealedAttributes(r *http.Request) *policy.Attributes {
+	a := &policy.Attributes{}
+	h := &a.Request.HTTP
+	h.Method, h.Path, h.Query, h.Host, h.Scheme = r.Method, r.URL.RequestURI(), r.URL.RawQuery, r.Host, "http"
+	h.Headers = map[string]string{}
+	return a
 }
 
 func (c *Core) serveApp(win *window, w http.ResponseWriter, r *http.Request) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/isogate/isogate/codes"
 
+	"github.com/isogate/isogate/httpapi"
 	"github.com/isogate/isogate/isolation"
 	"github.com/isogate/isogate/policy"
 )
@@ -149,6 +150,12 @@ type Config struct {
 	Logger *slog.Logger   // default slog.Default()
 	Limits Limits
 
+	// API names the app's own HTTP API prefixes. A request under one is
+	// answered only through the gate (kind "http"); any request for one that
+	// did not come sealed is refused, and so is every unsealed request with
+	// a method other than GET, HEAD or OPTIONS, on any path.
+	API httpapi.Routes
+
 	// Upstream, if set, gets the allowed commands that have no Go handler;
 	// Serve starts and stops it (see Upstream).
 	Upstream Upstream
@@ -182,6 +189,7 @@ type Core struct {
 	decisions *policy.DecisionLog
 	dryRun    bool
 	upstream  Upstream
+	api       httpapi.Routes
 
 	wmu      sync.Mutex // guards windows and serving
 	main     *window    // windows[0], "main"; fixed at New
@@ -204,12 +212,16 @@ func New(cfg Config) (*Core, error) {
 	if err := cfg.Limits.Validate(); err != nil {
 		return nil, fmt.Errorf("core: %w", err)
 	}
+	if err := cfg.API.Validate(); err != nil {
+		return nil, fmt.Errorf("core: %w", err)
+	}
 	addr := cfg.Addr
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
 	c := &Core{log: cfg.Logger, app: cfg.App, appURL: cfg.AppURL, limits: cfg.Limits.withDefaults(), handlers: map[string]Handler{},
-		events: map[string][]EventHandler{}, observe: cfg.Observe, decisions: cfg.DecisionLog, dryRun: cfg.DryRun, upstream: cfg.Upstream}
+		events: map[string][]EventHandler{}, observe: cfg.Observe, decisions: cfg.DecisionLog, dryRun: cfg.DryRun, upstream: cfg.Upstream,
+		api: cfg.API}
 	if c.log == nil {
 		c.log = slog.Default()
 	}

@@ -129,7 +129,8 @@ func countDefs(modules map[string]*ast.Module, r *ast.Rule) int {
 // readsInputByField says where a module reads the input other than field
 // by field, or calls a nondeterministic builtin; "" when none does.
 func readsInputByField(modules map[string]*ast.Module) string {
-	known := map[string]bool{"kind": true, "name": true, "args": true, "origin": true, "window": true, "session": true, "seq": true}
+	known := map[string]bool{"kind": true, "name": true, "args": true, "origin": true, "window": true, "session": true, "seq": true,
+		"attributes": true, "parsed_path": true, "parsed_query": true, "parsed_body": true}
 	why := ""
 	found := func(m *ast.Module, loc *ast.Location, what string) {
 		if why == "" {
@@ -188,7 +189,8 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 	// a policy that computes a lot at load gets the generic path instead.
 	ctx, cancel := context.WithTimeout(ctx, SpecializeTimeout)
 	defer cancel()
-	unknowns := []string{"input.args", "input.origin", "input.window", "input.session", "input.seq"}
+	unknowns := []string{"input.args", "input.origin", "input.window", "input.session", "input.seq",
+		"input.attributes", "input.parsed_path", "input.parsed_query", "input.parsed_body"}
 	partial := func(query, kind, name string) (*rego.PartialQueries, error) {
 		return rego.New(rego.Query(query), rego.Compiler(compiler), rego.Store(store),
 			rego.Input(map[string]any{"kind": kind, "name": name}), rego.Unknowns(unknowns),

@@ -27,6 +27,7 @@ const (
 	KindCommand = "command"
 	KindEvent   = "event"
 	KindListen  = "listen"
+	KindHTTP    = "http" // a request to the app's own HTTP API
 )
 
 // DefaultEvalTimeout bounds one policy evaluation. A policy that loops or
@@ -58,6 +59,31 @@ type Input struct {
 	Window  string `json:"window"`
 	Session string `json:"session"`
 	Seq     uint64 `json:"seq"`
+
+	// For kind "http", the request in the shape OPA's Envoy plugin gives
+	// policies (docs/policy.md), so that policies written for it port.
+	Attributes  *Attributes         `json:"attributes,omitempty"`
+	ParsedPath  []string            `json:"parsed_path,omitempty"`
+	ParsedQuery map[string][]string `json:"parsed_query,omitempty"`
+	ParsedBody  any                 `json:"parsed_body,omitempty"` // the JSON body, decoded; absent otherwise
+}
+
+// Attributes is input.attributes of an http request.
+type Attributes struct {
+	Request struct {
+		HTTP HTTPRequest `json:"http"`
+	} `json:"request"`
+}
+
+// HTTPRequest is input.attributes.request.http: as Envoy's, path holds
+// the query too; headers have lowercase names, repeated ones joined by ", ".
+type HTTPRequest struct {
+	Method  string            `json:"method"`
+	Path    string            `json:"path"`  // escaped path, "?" and the query when there is one: byte for byte what the upstream gets
+	Query   string            `json:"query"` // the raw query, without "?"
+	Host    string            `json:"host"`
+	Scheme  string            `json:"scheme"`
+	Headers map[string]string `json:"headers"`
 }
 
 // Prepared is an Input with the value OPA evaluates built once, so that the
@@ -188,7 +214,10 @@ func (p *Policy) FastPath() (specialized int, generic string) { return len(p.fas
 // checkSchema is the schema step. Listen requests carry no args and have no
 // schema: the policy alone decides them.
 func (p *Policy) checkSchema(in *Input) (Verdict, bool) {
-	if in.Kind == KindListen {
+	if in.Kind == KindListen || in.Kind == KindHTTP {
+		// An http request is held to the policy directory's OpenAPI
+		// document where there is one (by the core, before Check); the
+		// policy decides it either way.
 		return Verdict{}, true
 	}
 	s, ok := p.schemas[in.Name]
@@ -296,7 +325,7 @@ func (in *Input) build() (ast.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ast.NewObject(
+	obj := ast.NewObject(
 		ast.Item(ast.InternedTerm("kind"), ast.StringTerm(in.Kind)),
 		ast.Item(ast.InternedTerm("name"), ast.StringTerm(in.Name)),
 		ast.Item(ast.InternedTerm("args"), args),
@@ -304,7 +333,55 @@ func (in *Input) build() (ast.Value, error) {
 		ast.Item(ast.InternedTerm("window"), ast.StringTerm(in.Window)),
 		ast.Item(ast.InternedTerm("session"), ast.StringTerm(in.Session)),
 		ast.Item(ast.InternedTerm("seq"), ast.UIntNumberTerm(in.Seq)),
-	), nil
+	)
+	if in.Attributes != nil || in.ParsedPath != nil || in.ParsedQuery != nil || in.ParsedBody != nil {
+		// The request parts go through OPA's own conversion: they are plain
+		// strings, lists and maps (and the body decoded with json.Number).
+		for k, v := range in.httpDocument() {
+			t, err := termOf(v)
+			if err != nil {
+				return nil, err
+			}
+			obj.Insert(ast.StringTerm(k), t)
+		}
+	}
+	return obj, nil
+}
+
+// httpDocument is the http request's members of the input document.
+func (in *Input) httpDocument() map[string]any {
+	doc := map[string]any{}
+	if in.Attributes != nil {
+		h := in.Attributes.Request.HTTP
+		headers := make(map[string]any, len(h.Headers))
+		for k, v := range h.Headers {
+			headers[k] = v
+		}
+		doc["attributes"] = map[string]any{"request": map[string]any{"http": map[string]any{
+			"method": h.Method, "path": h.Path, "query": h.Query, "host": h.Host, "scheme": h.Scheme, "headers": headers}}}
+	}
+	if in.ParsedPath != nil {
+		list := make([]any, len(in.ParsedPath))
+		for i, s := range in.ParsedPath {
+			list[i] = s
+		}
+		doc["parsed_path"] = list
+	}
+	if in.ParsedQuery != nil {
+		q := make(map[string]any, len(in.ParsedQuery))
+		for k, vs := range in.ParsedQuery {
+			list := make([]any, len(vs))
+			for i, s := range vs {
+				list[i] = s
+			}
+			q[k] = list
+		}
+		doc["parsed_query"] = q
+	}
+	if in.ParsedBody != nil {
+		doc["parsed_body"] = in.ParsedBody
+	}
+	return doc
 }
 
 func termOf(v any) (*ast.Term, error) {
@@ -350,10 +427,14 @@ func termOf(v any) (*ast.Term, error) {
 }
 
 func (in *Input) document() map[string]any {
-	return map[string]any{
+	doc := map[string]any{
 		"kind": in.Kind, "name": in.Name, "args": in.Args, "origin": in.Origin,
 		"window": in.Window, "session": in.Session, "seq": json.Number(fmt.Sprint(in.Seq)),
 	}
+	for k, v := range in.httpDocument() {
+		doc[k] = v
+	}
+	return doc
 }
 
 // listed matches the property lists jsonschema prints in map order.

@@ -18,6 +18,7 @@ import (
 	"github.com/isogate/isogate/core"
 	"github.com/isogate/isogate/demo"
 	"github.com/isogate/isogate/desktop"
+	"github.com/isogate/isogate/httpapi"
 	"github.com/isogate/isogate/jsonrpc"
 	"github.com/isogate/isogate/policy"
 )
@@ -34,6 +35,12 @@ type serveFlags struct {
 	windows     labels
 	limits      core.Limits
 }
+
+// apiFlags collects the repeatable --api flag.
+type apiFlags []string
+
+func (a *apiFlags) String() string     { return strings.Join(*a, ",") }
+func (a *apiFlags) Set(v string) error { *a = append(*a, v); return nil }
 
 // labels collects the repeatable --window flag.
 type labels []string
@@ -118,6 +125,7 @@ type app struct {
 	policy   fs.FS
 	watch    bool // reload the policy when its directory changes
 	register func(context.Context, *core.Core) error
+	api      httpapi.Routes // the app's own HTTP API prefixes
 	// upstream makes the backend; core.Serve starts and stops it.
 	upstream func(*slog.Logger, io.Writer) core.Upstream
 }
@@ -159,6 +167,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	pol := fl.String("policy", "", "policy directory")
 	upURL := fl.String("upstream", "", "JSON-RPC backend over HTTP POST")
 	upCmd := fl.String("upstream-cmd", "", "JSON-RPC backend over stdio: the command line to start")
+	var apis apiFlags
+	fl.Var(&apis, "api", "PREFIX=URL: the app's own HTTP API under PREFIX, at URL, only through the gate (repeatable; PREFIX alone: the dev server of --app URL)")
 	pos, err := parse(fl, args)
 	if err != nil {
 		return err
@@ -185,6 +195,16 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := isDir("run", *pol); err != nil {
 		return err
+	}
+	for _, spec := range apis {
+		r, err := httpapi.ParseRoute(spec, a.url)
+		if err != nil {
+			return badf("run: %v", err)
+		}
+		a.api = append(a.api, r)
+	}
+	if err := a.api.Validate(); err != nil {
+		return badf("run: --api: %v", err)
 	}
 	switch {
 	case *upURL != "" && *upCmd != "":
@@ -221,7 +241,7 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg := core.Config{App: a.fs, AppURL: a.url, Policy: p, Addr: fmt.Sprintf("127.0.0.1:%d", sf.port),
-		Logger: log, DryRun: sf.dryRun, Limits: sf.limits}
+		Logger: log, DryRun: sf.dryRun, Limits: sf.limits, API: a.api}
 	if sf.decisionLog != "" {
 		if cfg.DecisionLog, err = policy.OpenDecisionLog(sf.decisionLog); err != nil {
 			return badf("--decision-log: %v", err)
