@@ -190,6 +190,7 @@ type Core struct {
 	dryRun    bool
 	upstream  Upstream
 	api       httpapi.Routes
+	forwarder *httpapi.Forwarder
 
 	wmu      sync.Mutex // guards windows and serving
 	main     *window    // windows[0], "main"; fixed at New
@@ -222,6 +223,7 @@ func New(cfg Config) (*Core, error) {
 	c := &Core{log: cfg.Logger, app: cfg.App, appURL: cfg.AppURL, limits: cfg.Limits.withDefaults(), handlers: map[string]Handler{},
 		events: map[string][]EventHandler{}, observe: cfg.Observe, decisions: cfg.DecisionLog, dryRun: cfg.DryRun, upstream: cfg.Upstream,
 		api: cfg.API}
+	c.forwarder = httpapi.NewForwarder(c.limits.MaxBinaryBytes)
 	if c.log == nil {
 		c.log = slog.Default()
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/isogate/isogate/httpapi"
 	"github.com/isogate/isogate/isolation"
 	"github.com/isogate/isogate/policy"
 )
@@ -25,6 +26,7 @@ type message struct {
 	Name string
 	Args any // null, bool, string, json.Number, []any, map[string]any
 	Bins []binRef
+	http *httpapi.Request // kind http: the checked request, made by decide
 }
 
 // decoded is one message of a frame: err set means the message is answered
@@ -88,7 +90,7 @@ func (l Limits) frame() isolation.Limits {
 		MaxDepth:         l.MaxDepth,
 		MaxBatchMessages: MaxBatchMessages,
 		NamePattern:      policy.NamePattern,
-		Kinds:            []string{policy.KindCommand, policy.KindEvent, policy.KindListen},
+		Kinds:            []string{policy.KindCommand, policy.KindEvent, policy.KindListen, policy.KindHTTP},
 	}
 }
 
@@ -299,7 +301,7 @@ func messageOf(obj map[string]any, blobs []byte) (*message, error) {
 	}
 	m.Kind, _ = obj["kind"].(string)
 	switch m.Kind {
-	case policy.KindCommand, policy.KindEvent:
+	case policy.KindCommand, policy.KindEvent, policy.KindHTTP:
 	case policy.KindListen:
 		if obj["args"] != nil {
 			return m, errors.New("a listen request carries no args")

@@ -2,13 +2,20 @@ package core
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"testing/fstest"
+
+	"github.com/coder/websocket"
+	"github.com/isogate/isogate/codes"
 
 	"github.com/isogate/isogate/httpapi"
 	"github.com/isogate/isogate/internal/frameclient"
@@ -80,3 +87,188 @@ func TestUnsealed_APIAndUnsafeMethodsRefused(t *testing.T) {
 }
 
 func bufioReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
+
+const httpPolicy = `package isogate
+
+allow if {
+	input.kind == "http"
+	input.attributes.request.http.method in {"GET", "POST"}
+	input.parsed_path[0] == "api"
+}
+
+deny contains "notes cannot be deleted" if {
+	input.kind == "http"
+	input.attributes.request.http.method == "DELETE"
+}
+
+deny contains "no secrets in notes" if {
+	input.kind == "http"
+	contains(input.parsed_body.text, "secret")
+}
+`
+
+// seen is what the upstream received.
+type seen struct {
+	method, target string
+	header         http.Header
+	body           string
+}
+
+// httpHarness is a core with /api routed to a real HTTP server that
+// records every request and sets a session cookie.
+func httpHarness(t *testing.T) (*harness, chan seen) {
+	t.Helper()
+	got := make(chan seen, 16)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{r.Method, r.RequestURI, r.Header.Clone(), string(b)}
+		http.SetCookie(w, &http.Cookie{Name: "sid", Value: "s3cret", HttpOnly: true, Path: "/"})
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Add("X-Upstream", "a")
+		w.Header().Add("X-Upstream", "b")
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintf(w, `{"method":%q,"len":%d}`, r.Method, len(b))
+	}))
+	t.Cleanup(up.Close)
+	u, _ := url.Parse(up.URL)
+	p, err := policy.Load(context.Background(), fstest.MapFS{"p.rego": {Data: []byte(httpPolicy)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarnessWith(t, func(c *Config) {
+		c.API = httpapi.Routes{{Prefix: "/api", URL: u}}
+		c.Policy = p
+	})
+	return h, got
+}
+
+// httpCall sends one sealed http request (body as raw bytes when set) and
+// returns the reply's JSON and its blobs.
+func httpCall(t *testing.T, f *fakeFrame, c *websocket.Conn, id int, method, path, query string, headers map[string]string, body []byte) (*replyMsg, [][]byte) {
+	t.Helper()
+	args := map[string]any{"path": path, "query": query, "headers": headers, "body": nil}
+	msg, _ := json.Marshal(map[string]any{"type": "invoke", "id": id, "kind": "http", "name": method, "args": args})
+	pt := msg
+	if body != nil {
+		var m map[string]any
+		json.Unmarshal(msg, &m)
+		m["bin"] = []any{map[string]any{"path": "/body", "len": len(body)}}
+		js, _ := json.Marshal(m)
+		pt = joinPlaintext(js, [][]byte{body})
+	}
+	f.send(c, pt)
+	_, frame, err := c.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _, err := f.Opener.Open(nil, frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, blobs, err := splitPlaintext(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r replyMsg
+	if err := json.Unmarshal(js, &r); err != nil || r.ID != id {
+		t.Fatalf("reply %s: %v", js, err)
+	}
+	var bin struct{ Bin []binEntry }
+	json.Unmarshal(js, &bin)
+	var out [][]byte
+	for _, e := range bin.Bin {
+		out = append(out, blobs[:e.Len])
+		blobs = blobs[e.Len:]
+	}
+	return &r, out
+}
+
+// An allowed GET and a POST with a JSON body reach the upstream byte for
+// byte and come back with status, headers and body; the upstream's cookie
+// stays in the core's jar and is sent on the next request; a denied DELETE
+// never reaches the upstream.
+func TestHTTP_GatedRequestsRoundTrip(t *testing.T) {
+	h, got := httpHarness(t)
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	r, blobs := httpCall(t, f, c, 1, "GET", "/api/notes/%C3%A9t%C3%A9", "x=1&y=%20", map[string]string{"Accept": "application/json"}, nil)
+	if !r.OK {
+		t.Fatalf("GET: %+v", r.Error)
+	}
+	var res struct {
+		Status  int
+		Headers [][2]string
+	}
+	json.Unmarshal(r.Result, &res)
+	if res.Status != 201 || len(blobs) != 1 || string(blobs[0]) != `{"method":"GET","len":0}` {
+		t.Fatalf("GET result %s, body %q", r.Result, blobs)
+	}
+	for _, hv := range res.Headers {
+		if hv[0] == "set-cookie" {
+			t.Fatalf("Set-Cookie reached the page: %v", res.Headers)
+		}
+	}
+	if !strings.Contains(string(r.Result), `["x-upstream","a"],["x-upstream","b"]`) {
+		t.Fatalf("repeated headers not kept in order: %s", r.Result)
+	}
+	s := <-got
+	if s.method != "GET" || s.target != "/api/notes/%C3%A9t%C3%A9?x=1&y=%20" || s.header.Get("Accept") != "application/json" {
+		t.Fatalf("upstream saw %+v", s)
+	}
+	r, blobs = httpCall(t, f, c, 2, "POST", "/api/notes", "", map[string]string{"content-type": "application/json"}, []byte(`{"text":"hello"}`))
+	if !r.OK || len(blobs) != 1 || string(blobs[0]) != `{"method":"POST","len":16}` {
+		t.Fatalf("POST: %+v %q", r, blobs)
+	}
+	s = <-got
+	if s.body != `{"text":"hello"}` || !strings.Contains(s.header.Get("Cookie"), "sid=s3cret") {
+		t.Fatalf("upstream saw body %q and cookie %q; want the body and the jar's cookie", s.body, s.header.Get("Cookie"))
+	}
+	r, _ = httpCall(t, f, c, 3, "DELETE", "/api/notes/1", "", nil, nil)
+	wantCode(t, r, codes.Denied)
+	r, _ = httpCall(t, f, c, 4, "POST", "/api/notes", "", map[string]string{"content-type": "application/json"}, []byte(`{"text":"my secret"}`))
+	wantCode(t, r, codes.Denied)
+	select {
+	case s := <-got:
+		t.Fatalf("a denied request reached the upstream: %+v", s)
+	default:
+	}
+}
+
+// Every ambiguous path, smuggled header and malformed request is refused
+// before the policy, and nothing reaches the upstream.
+func TestHTTP_AmbiguousPathsAndSmuggledHeadersRefused(t *testing.T) {
+	h, got := httpHarness(t)
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	id := 0
+	for _, p := range []string{"/api//notes", "/api/./notes", "/api/../admin", "/api/%2e%2e/x", "/api%2Fx", "/api/%5C", "/api/a;b", "/api/%00",
+		"/api/%C0%AF", "/api/%61", "/api/%2f", "/api\\x", "api/x", "/api/%25"} {
+		id++
+		r, _ := httpCall(t, f, c, id, "GET", p, "", nil, nil)
+		wantCode(t, r, codes.InvalidArgs)
+	}
+	for _, hdr := range []string{"Host", "Transfer-Encoding", "Content-Length", "Connection", "Upgrade", "X-Forwarded-For", "Forwarded", "Cookie", "TE", "Keep-Alive", "Proxy-Authorization"} {
+		id++
+		r, _ := httpCall(t, f, c, id, "GET", "/api/notes", "", map[string]string{hdr: "x"}, nil)
+		wantCode(t, r, codes.InvalidArgs)
+	}
+	for _, bad := range []map[string]string{{"X-A": "a\r\nHost: evil"}, {"X A": "x"}, {"X-A": "a\x00"}} {
+		id++
+		r, _ := httpCall(t, f, c, id, "GET", "/api/notes", "", bad, nil)
+		wantCode(t, r, codes.InvalidArgs)
+	}
+	id++
+	r, _ := httpCall(t, f, c, id, "GET", "/other", "", nil, nil)
+	wantCode(t, r, codes.UnknownCommand)
+	id++
+	r, _ = httpCall(t, f, c, id, "CONNECT", "/api/x", "", nil, nil)
+	wantCode(t, r, codes.InvalidArgs)
+	id++
+	r, _ = httpCall(t, f, c, id, "POST", "/api/notes", "", map[string]string{"content-type": "application/json"}, []byte(`{"text":`))
+	wantCode(t, r, codes.InvalidArgs)
+	select {
+	case s := <-got:
+		t.Fatalf("a refused request reached the upstream: %+v", s)
+	default:
+	}
+}

@@ -94,12 +94,17 @@ func (c *Core) admit(s *session, seq uint64, d decoded) error {
 // the evaluation.
 func (c *Core) decide(s *session, seq uint64, m *message) error {
 	start := time.Now()
-	in := policy.Prepare(policy.Input{
-		Kind: m.Kind, Name: m.Name, Args: m.Args,
-		Origin: s.origin, Window: s.window, Session: s.id, Seq: seq,
-	})
 	p := c.policy.Load()
-	v := p.CheckPrepared(s.ctx, in)
+	// The policy's input, by kind. A message that cannot be put to the
+	// policy at all (an http request whose path is ambiguous) is refused
+	// as it is, on record, dry run or not: there is nothing to let through.
+	in, refused := c.input(s, seq, m)
+	var v policy.Verdict
+	if refused != nil {
+		v = policy.Verdict{Code: refused.Code, Reasons: []string{refused.Message}}
+	} else {
+		v = p.CheckPrepared(s.ctx, in)
+	}
 	// The decision log is the record of every decision; stderr gets the
 	// denials, and the rest only at debug level.
 	level := slog.LevelDebug
@@ -116,10 +121,25 @@ func (c *Core) decide(s *session, seq uint64, m *message) error {
 			return &Error{Code: codes.Unavailable, Message: "the decision could not be logged"}
 		}
 	}
+	if refused != nil {
+		return refused
+	}
 	if !v.Allow && !c.dryRun {
 		return &Error{Code: v.Code, Message: rejection(m, v)}
 	}
 	return nil
+}
+
+// input is the policy's input for m: for an http request, the request in
+// Envoy's shape (httpInput); for the other kinds, the message's args.
+func (c *Core) input(s *session, seq uint64, m *message) (*policy.Prepared, *Error) {
+	in := policy.Input{Kind: m.Kind, Name: m.Name, Args: m.Args, Origin: s.origin, Window: s.window, Session: s.id, Seq: seq}
+	if m.Kind == policy.KindHTTP {
+		if err := c.httpInput(s, m, &in); err != nil {
+			return policy.Prepare(in), err
+		}
+	}
+	return policy.Prepare(in), nil
 }
 
 // dispatchAndReply runs an admitted message and hands its reply to group.
@@ -158,6 +178,9 @@ func (c *Core) dispatch(s *session, m *message) (any, error) {
 			}
 		}
 		return nil, nil
+	}
+	if m.Kind == policy.KindHTTP {
+		return c.call(s, m, func(ctx context.Context, _ any) (any, error) { return c.forwardHTTP(ctx, m) })
 	}
 	if h, ok := c.handlers[m.Name]; ok {
 		return c.call(s, m, h)

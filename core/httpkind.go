@@ -1,0 +1,133 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/url"
+	"strings"
+
+	"github.com/isogate/isogate/codes"
+	"github.com/isogate/isogate/httpapi"
+	"github.com/isogate/isogate/policy"
+)
+
+// A gated request to the app's own HTTP API travels as a message of kind
+// "http" (docs/protocol.md): name is the method, args are
+//
+//	{"path": "/api/notes/1", "query": "a=1", "headers": {"accept": "..."}, "body": <raw bytes> | null}
+//
+// httpInput checks it against the routes and makes the policy's input in
+// the shape of OPA's Envoy plugin; forwardHTTP makes the allowed request
+// upstream and answers {"status", "statusText", "headers", "body"}.
+
+// httpInput fills in with m's request, or says why it cannot be put to
+// the policy.
+func (c *Core) httpInput(s *session, m *message, in *policy.Input) *Error {
+	in.Args = nil // the policy sees the request in Envoy's shape, not the wire's
+	in.Name = m.Name
+	args, ok := m.Args.(map[string]any)
+	if !ok {
+		return &Error{Code: codes.InvalidArgs, Message: "an http request's args are an object"}
+	}
+	for k := range args {
+		switch k {
+		case "path", "query", "headers", "body":
+		default:
+			return &Error{Code: codes.InvalidArgs, Message: fmt.Sprintf("unexpected field %q in an http request", k)}
+		}
+	}
+	path, _ := args["path"].(string)
+	query, _ := args["query"].(string)
+	headers := map[string]string{}
+	if h, ok := args["headers"].(map[string]any); ok {
+		for k, v := range h {
+			sv, ok := v.(string)
+			if !ok {
+				return &Error{Code: codes.InvalidArgs, Message: fmt.Sprintf("header %q is not a string", k)}
+			}
+			headers[k] = sv
+		}
+	} else if args["headers"] != nil {
+		return &Error{Code: codes.InvalidArgs, Message: "headers are an object of strings"}
+	}
+	var body []byte
+	switch b := args["body"].(type) {
+	case nil:
+	case map[string]any: // the placeholder of the raw bytes
+		for _, ref := range m.Bins {
+			if len(ref.path) == 1 && ref.path[0] == "body" {
+				body = ref.data
+			}
+		}
+	default:
+		_ = b
+		return &Error{Code: codes.InvalidArgs, Message: "an http request's body is raw bytes or null"}
+	}
+	req, err := c.api.NewRequest(m.Name, path, query, headers, body)
+	if err != nil {
+		var he *httpapi.Error
+		if errors.As(err, &he) {
+			return &Error{Code: he.Code, Message: he.Message}
+		}
+		return &Error{Code: codes.InvalidArgs, Message: err.Error()}
+	}
+	m.http = req
+	in.Name = req.Method + " " + req.Path
+	a := &policy.Attributes{}
+	h := &a.Request.HTTP
+	h.Method, h.Path, h.Query, h.Host, h.Scheme, h.Headers = req.Method, req.Target(), req.Query, strings.TrimPrefix(s.origin, "http://"), "http", req.Headers
+	in.Attributes = a
+	in.ParsedPath = []string{}
+	for _, seg := range strings.Split(strings.TrimPrefix(req.Path, "/"), "/") {
+		d, _ := url.PathUnescape(seg) // CheckPath made sure every escape is valid
+		in.ParsedPath = append(in.ParsedPath, d)
+	}
+	in.ParsedQuery, _ = url.ParseQuery(req.Query)
+	if in.ParsedQuery == nil {
+		in.ParsedQuery = url.Values{}
+	}
+	if isJSON(req.Headers["content-type"]) && len(body) > 0 {
+		if int64(len(body)) > c.limits.MaxMessageBytes {
+			return &Error{Code: codes.TooLarge, Message: fmt.Sprintf("a JSON body is at most %d bytes", c.limits.MaxMessageBytes)}
+		}
+		if d := jsonDepth(body); d > c.limits.MaxDepth {
+			return &Error{Code: codes.InvalidArgs, Message: fmt.Sprintf("the JSON body is nested more than %d deep", c.limits.MaxDepth)}
+		}
+		dec := json.NewDecoder(strings.NewReader(string(body)))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil || dec.More() {
+			return &Error{Code: codes.InvalidArgs, Message: "the body is not the JSON its content-type says"}
+		}
+		in.ParsedBody = v
+	}
+	return nil
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// forwardHTTP makes m's allowed request upstream.
+func (c *Core) forwardHTTP(ctx context.Context, m *message) (any, error) {
+	if m.http == nil {
+		return nil, &Error{Code: codes.InvalidArgs, Message: "not an http request"} // decide made it; never reached
+	}
+	resp, err := c.forwarder.Forward(ctx, m.http)
+	if err != nil {
+		var he *httpapi.Error
+		if errors.As(err, &he) {
+			return nil, &Error{Code: he.Code, Message: he.Message}
+		}
+		return nil, err
+	}
+	headers := make([]any, len(resp.Headers))
+	for i, h := range resp.Headers {
+		headers[i] = []any{h[0], h[1]}
+	}
+	return map[string]any{"status": resp.Status, "statusText": resp.StatusText, "headers": headers, "body": resp.Body}, nil
+}
