@@ -43,11 +43,12 @@ func splitPlaintext(b []byte) (jsonPart, blobs []byte, err error) {
 }
 
 // placeBlobs checks the table against args and blobs, puts the placeholder
-// in each blob's place, and returns the blobs to attach after the policy.
-func placeBlobs(args any, table any, blobs []byte) ([]binRef, error) {
+// in each blob's place, and returns args (the placeholder itself when the
+// args are one blob, path "") and the blobs to attach after the policy.
+func placeBlobs(args any, table any, blobs []byte) (any, []binRef, error) {
 	entries, ok := table.([]any)
 	if !ok {
-		return nil, errors.New("bin must be an array")
+		return nil, nil, errors.New("bin must be an array")
 	}
 	var refs []binRef
 	for _, e := range entries {
@@ -55,33 +56,48 @@ func placeBlobs(args any, table any, blobs []byte) ([]binRef, error) {
 		p, _ := obj["path"].(string)
 		n, err := strconv.ParseUint(fmt.Sprint(obj["len"]), 10, 63)
 		if len(obj) != 2 || err != nil || n > uint64(len(blobs)) {
-			return nil, errors.New("malformed bin entry")
+			return nil, nil, errors.New("malformed bin entry")
 		}
 		toks, err := jsonptr.Parse(p)
-		if err != nil || len(toks) == 0 {
-			return nil, errors.New("bin path must point inside args")
+		if err != nil {
+			return nil, nil, errors.New("malformed bin path")
+		}
+		placeholder := map[string]any{"$binary": json.Number(strconv.FormatUint(n, 10))}
+		if len(toks) == 0 { // the args are the blob
+			if args != nil || len(entries) != 1 {
+				return nil, nil, errors.New("a bin path of \"\" means the args are one blob, and null")
+			}
+			args = placeholder
+			refs = append(refs, binRef{nil, blobs[:n:n]})
+			blobs = blobs[n:]
+			continue
 		}
 		last := toks[len(toks)-1]
 		parent, ok := jsonptr.Parent(args, toks)
 		if v, present := jsonptr.Get(parent, last); !ok || !present || v != nil {
-			return nil, fmt.Errorf("bin path %q does not point at a null", p)
+			return nil, nil, fmt.Errorf("bin path %q does not point at a null", p)
 		}
-		jsonptr.Set(parent, last, map[string]any{"$binary": json.Number(strconv.FormatUint(n, 10))})
+		jsonptr.Set(parent, last, placeholder)
 		refs = append(refs, binRef{toks, blobs[:n:n]})
 		blobs = blobs[n:]
 	}
 	if len(blobs) != 0 {
-		return nil, errors.New("bytes after the last blob")
+		return nil, nil, errors.New("bytes after the last blob")
 	}
-	return refs, nil
+	return args, refs, nil
 }
 
-// attachBlobs replaces the placeholders with the bytes, for the handler.
-func attachBlobs(args any, refs []binRef) {
+// attachBlobs replaces the placeholders with the bytes, for the handler,
+// and returns the args (the bytes themselves when they are one blob).
+func attachBlobs(args any, refs []binRef) any {
 	for _, r := range refs {
+		if len(r.path) == 0 {
+			return r.data
+		}
 		parent, _ := jsonptr.Parent(args, r.path)
 		jsonptr.Set(parent, r.path[len(r.path)-1], r.data)
 	}
+	return args
 }
 
 type binEntry struct {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/isogate/isogate/internal/jsonptr"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/messages/contract.json from DefaultLimits")
@@ -42,6 +45,10 @@ func TestFrameContract_File(t *testing.T) {
 //	expect: ok invalid_args        one outcome per message (ok, invalid_args, too_large), or fatal
 //	limits: maxDepth=4             overrides of the default contract
 //	only: core                     the body cannot be a value a page posts (or: js)
+//
+// In the body, {"$bytes": "<hex>"} stands for raw bytes: the iframe's test
+// makes it a Uint8Array, and this one sends the message in the binary form
+// the iframe would (sealedForm).
 type corpusCase struct {
 	name   string
 	expect []string
@@ -116,7 +123,7 @@ func TestDecodeFrame_SharedCorpus(t *testing.T) {
 				}
 			}
 			var got []string
-			ds, err := decodeFrame(c.body, l)
+			ds, err := decodeFrame(sealedForm(t, c.body), l)
 			if err != nil {
 				got = []string{"fatal"}
 			}
@@ -132,4 +139,49 @@ func TestDecodeFrame_SharedCorpus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sealedForm turns a corpus body with {"$bytes": hex} values into the
+// plaintext the iframe seals: those values null in the JSON, a bin table of
+// their JSON pointers, and the bytes after the JSON. A body without them
+// is returned as it is.
+func sealedForm(t *testing.T, body []byte) []byte {
+	if !bytes.Contains(body, []byte(`"$bytes"`)) {
+		return body
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var msg map[string]any
+	if err := dec.Decode(&msg); err != nil {
+		t.Fatalf("a $bytes body must be one message object: %v", err)
+	}
+	var table []any
+	var blobs []byte
+	var walk func(v any, ptr string) any
+	walk = func(v any, ptr string) any {
+		switch x := v.(type) {
+		case map[string]any:
+			if h, ok := x["$bytes"].(string); ok && len(x) == 1 {
+				b, err := hex.DecodeString(h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				table = append(table, map[string]any{"path": ptr, "len": len(b)})
+				blobs = append(blobs, b...)
+				return nil
+			}
+			for k, e := range x {
+				x[k] = walk(e, ptr+"/"+jsonptr.Escape(k))
+			}
+		case []any:
+			for i, e := range x {
+				x[i] = walk(e, ptr+"/"+strconv.Itoa(i))
+			}
+		}
+		return v
+	}
+	msg["args"] = walk(msg["args"], "")
+	msg["bin"] = table
+	js, _ := json.Marshal(msg)
+	return joinPlaintext(js, [][]byte{blobs})
 }

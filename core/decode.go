@@ -48,12 +48,14 @@ var (
 // request with binary values always travels alone).
 //
 // A message that breaks a limit or the request shape is answered on its
-// own: too_large for a frame over the size limits or holding more than
-// MaxBatchMessages messages (nothing in it is decoded beyond its ids),
-// invalid_args for args nested deeper than MaxDepth or a malformed field.
-// An error means nothing in the frame can be answered: it is not JSON, or a
-// message has no usable id. The iframe never sends such a frame, so the
-// peer is broken and the connection ends.
+// own: too_large for a frame over the size limits (of which only each
+// message's type and id are read: every other value is skipped, checked
+// for syntax only), invalid_args for args nested deeper than MaxDepth or a
+// malformed field. An error means nothing in the frame can be answered: it
+// is not JSON, a message has no usable id, or it holds more than
+// MaxBatchMessages messages (so one frame never asks for more replies than
+// that). The iframe never sends such a frame, so the peer is broken and the
+// connection ends.
 func decodeFrame(plaintext []byte, l Limits) ([]decoded, error) {
 	b, blobs, err := splitPlaintext(plaintext)
 	if err != nil {
@@ -126,7 +128,7 @@ func (fd *frameDecoder) frame(blobs []byte) ([]decoded, error) {
 			}
 			continue
 		}
-		if obj[k], err = fd.value(0); err != nil {
+		if obj[k], err = fd.member(k, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -146,10 +148,6 @@ func (fd *frameDecoder) frame(blobs []byte) ([]decoded, error) {
 	if len(obj) != 1 || obj["type"] != "batch" {
 		return nil, errors.New("a batch has exactly the fields type and messages")
 	}
-	var tooMany *Error
-	if len(batch) > MaxBatchMessages {
-		tooMany = &Error{Code: codes.TooLarge, Message: fmt.Sprintf("the frame holds %d messages; the limit is %d", len(batch), MaxBatchMessages)}
-	}
 	out := make([]decoded, 0, len(batch))
 	ids := make(map[uint64]bool, len(batch))
 	for i, o := range batch {
@@ -166,13 +164,13 @@ func (fd *frameDecoder) frame(blobs []byte) ([]decoded, error) {
 			return nil, errors.New("a batch holds one message per call id") // two answers to one id would confuse the iframe
 		}
 		ids[m.ID] = true
-		out = append(out, decoded{m, firstError(fd.tooLarge, tooMany, faults[i], invalid(shape), invalid(err))})
+		out = append(out, decoded{m, firstError(fd.tooLarge, faults[i], invalid(shape), invalid(err))})
 	}
 	return out, nil
 }
 
-// batch decodes a batch's non-empty array of message objects, each at level
-// -1, with each one's fault. Past MaxBatchMessages only ids are read.
+// batch decodes a batch's array of 1 to MaxBatchMessages message objects,
+// each at level -1, with each one's fault.
 func (fd *frameDecoder) batch() ([]map[string]any, []*Error, error) {
 	dec := fd.dec
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '[' {
@@ -184,8 +182,8 @@ func (fd *frameDecoder) batch() ([]map[string]any, []*Error, error) {
 		if dec.PeekKind() != '{' {
 			return nil, nil, errors.New("a batch holds only message objects")
 		}
-		if len(list) == MaxBatchMessages && fd.tooLarge == nil {
-			fd.tooLarge = &Error{Code: codes.TooLarge, Message: fmt.Sprintf("the frame holds more than %d messages", MaxBatchMessages)}
+		if len(list) == MaxBatchMessages {
+			return nil, nil, fmt.Errorf("a batch holds 1 to %d messages", MaxBatchMessages) // before decoding the rest
 		}
 		fd.fault = nil
 		v, err := fd.value(-1)
@@ -203,6 +201,22 @@ func (fd *frameDecoder) batch() ([]map[string]any, []*Error, error) {
 		return nil, nil, fmt.Errorf("a batch holds 1 to %d messages", MaxBatchMessages)
 	}
 	return list, faults, nil
+}
+
+// member decodes the value of member k at depth. Of a message's members
+// (depth 0) in a frame over the size limits only type and id are read: the
+// rest is skipped, checked for syntax only, and decodes as null. The bin
+// table does not count towards the depth limit, which is for args.
+func (fd *frameDecoder) member(k string, depth int) (any, error) {
+	if depth == 0 && fd.tooLarge != nil && k != "type" && k != "id" {
+		return nil, fd.dec.SkipValue()
+	}
+	if depth == 0 && k == "bin" {
+		saved := fd.maxDepth
+		fd.maxDepth = 2 // [{"path", "len"}]: its shape is placeBlobs' to check
+		defer func() { fd.maxDepth = saved }()
+	}
+	return fd.value(depth)
 }
 
 // value decodes one JSON value at depth. A container past the depth limit,
@@ -237,7 +251,7 @@ func (fd *frameDecoder) value(depth int) (any, error) {
 				return nil, err
 			}
 			k := kt.String()
-			if obj[k], err = fd.value(depth + 1); err != nil {
+			if obj[k], err = fd.member(k, depth+1); err != nil {
 				return nil, err
 			}
 		}
@@ -315,11 +329,46 @@ func messageOf(obj map[string]any, blobs []byte) (*message, error) {
 	}
 	m.Args = obj["args"]
 	if table, ok := obj["bin"]; ok || blobs != nil {
-		if m.Bins, err = placeBlobs(m.Args, table, blobs); err != nil {
+		if m.Args, m.Bins, err = placeBlobs(m.Args, table, blobs); err != nil {
 			return m, err
 		}
 	}
+	if m.Kind == policy.KindHTTP {
+		return m, httpShape(m.Args)
+	}
 	return m, nil
+}
+
+// httpShape checks an http request's args as the iframe does: exactly
+// path and query (strings), headers (an object of strings) and body (raw
+// bytes, whose placeholder is here, or null). What they say is checked
+// against the routes when the message is decided.
+func httpShape(args any) error {
+	obj, ok := args.(map[string]any)
+	if !ok || len(obj) != 4 {
+		return errors.New("an http request's args are exactly path, query, headers and body")
+	}
+	_, p := obj["path"].(string)
+	_, q := obj["query"].(string)
+	h, hok := obj["headers"].(map[string]any)
+	if !p || !q || !hok {
+		return errors.New("an http request's path and query are strings, its headers an object")
+	}
+	for _, v := range h {
+		if _, ok := v.(string); !ok {
+			return errors.New("an http request's header values are strings")
+		}
+	}
+	if b, present := obj["body"]; !present || b != nil && !isPlaceholder(b) {
+		return errors.New("an http request's body is raw bytes or null")
+	}
+	return nil
+}
+
+func isPlaceholder(v any) bool {
+	m, ok := v.(map[string]any)
+	_, n := m["$binary"]
+	return ok && len(m) == 1 && n
 }
 
 func callID(v any) (uint64, error) {

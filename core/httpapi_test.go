@@ -146,6 +146,9 @@ func httpHarness(t *testing.T) (*harness, chan seen) {
 // returns the reply's JSON and its blobs.
 func httpCall(t *testing.T, f *fakeFrame, c *websocket.Conn, id int, method, path, query string, headers map[string]string, body []byte) (*replyMsg, [][]byte) {
 	t.Helper()
+	if headers == nil {
+		headers = map[string]string{}
+	}
 	args := map[string]any{"path": path, "query": query, "headers": headers, "body": nil}
 	msg, _ := json.Marshal(map[string]any{"type": "invoke", "id": id, "kind": "http", "name": method, "args": args})
 	pt := msg

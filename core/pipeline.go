@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/isogate/isogate/codes"
 
 	"github.com/coder/websocket"
@@ -166,7 +168,7 @@ func (c *Core) dispatchAndReply(s *session, m *message, group *replyGroup) {
 // upstream, or the event's subscribers, by kind. Handlers get the bytes
 // where the policy saw placeholders.
 func (c *Core) dispatch(s *session, m *message) (any, error) {
-	attachBlobs(m.Args, m.Bins)
+	m.Args = attachBlobs(m.Args, m.Bins)
 	switch m.Kind {
 	case policy.KindListen:
 		s.listen(m.Name)
@@ -274,6 +276,13 @@ func (c *Core) answer(s *session, id uint64, result any, err error) []byte {
 			c.log.Error("result not encodable", "session", s.id, "err", err)
 			r.OK = false
 			err = &Error{Code: codes.HandlerError, Message: "command result could not be encoded"}
+		} else if !jsontext.Value(r.Result).IsValid() {
+			// A backend's raw result passes json.Marshal as it is: one with
+			// a lone surrogate or invalid UTF-8 would make the iframe drop
+			// the whole connection.
+			c.log.Error("result is not valid JSON", "session", s.id)
+			r.OK = false
+			err = &Error{Code: codes.HandlerError, Message: "command result is not valid JSON"}
 		} else if d := jsonDepth(r.Result); d > c.limits.MaxDepth {
 			// The iframe holds replies to the same depth limit as requests.
 			c.log.Error("result nested too deeply", "session", s.id, "depth", d, "limit", c.limits.MaxDepth)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/isogate/isogate/codes"
 	"github.com/isogate/isogate/crypto"
 )
 
@@ -92,6 +93,9 @@ func (c *Core) readLoop(s *session, conn *websocket.Conn) {
 		if err != nil {
 			c.dropConn(s, conn, websocket.StatusPolicyViolation, "undecodable message: "+err.Error())
 			return
+		}
+		if len(msgs) > 0 && msgs[0].err != nil && msgs[0].err.Code == codes.TooLarge {
+			c.log.Warn("frame over the size limits; each of its messages answered too_large", "session", s.id, "messages", len(msgs), "bytes", len(plaintext))
 		}
 		c.takeFrame(s, conn, seq, msgs)
 	}

@@ -1190,6 +1190,7 @@ Known schemas:
     return n;
   }
   async function seal(key, direction, sessionID, seq, plaintext, subtle = globalThis.crypto.subtle) {
+    if (!Number.isSafeInteger(seq) || seq < 1) throw new Error("sequence numbers exhausted");
     const h = header(direction, sessionID, seq);
     const ct = await subtle.encrypt({ name: "AES-GCM", iv: nonceOf(h), additionalData: h, tagLength: 128 }, key, plaintext);
     const out = new Uint8Array(HEADER_SIZE + ct.byteLength);
@@ -1293,6 +1294,14 @@ Known schemas:
         return "type";
     }
   }
+  function httpShape(args) {
+    if (!isPlainObject(args) || Object.keys(args).length !== 4) return "an http request's args are exactly path, query, headers and body";
+    if (typeof args.path !== "string" || typeof args.query !== "string" || !isPlainObject(args.headers)) return "an http request's path and query are strings, its headers an object";
+    if (Object.values(args.headers).some((v) => typeof v !== "string")) return "an http request's header values are strings";
+    const b = args.body;
+    if (!("body" in args) || !(b === null || b instanceof Uint8Array || b instanceof ArrayBuffer)) return "an http request's body is raw bytes or null";
+    return "";
+  }
   function isCallID(id) {
     return Number.isSafeInteger(id) && id > 0;
   }
@@ -1315,6 +1324,10 @@ Known schemas:
         return bad("args must be plain JSON");
     }
     if (data.kind === "listen" && args !== null) return bad("a listen request carries no args");
+    if (data.kind === "http") {
+      const why = httpShape(args);
+      if (why) return bad(why);
+    }
     return { ok: true, req: { type: "invoke", id, kind: data.kind, name: data.name, args } };
   }
   function parseCoreMessage(m, c) {
@@ -1613,7 +1626,7 @@ Known schemas:
       }
       const { req, parts, body } = checked;
       if (inFlight.has(req.id)) return;
-      if (req.kind !== "listen") {
+      if (req.kind === "command" || req.kind === "event") {
         const validator = validators.get(req.name);
         if (validator === void 0) {
           post(failure(req.id, "unknown_command", `unknown ${req.kind} ${req.name}`));

@@ -51,6 +51,9 @@ function nonceOf(h) {
 // seal returns version|direction|session|seq || AES-GCM(plaintext) with the
 // header as associated data and the sequence number as nonce.
 export async function seal(key, direction, sessionID, seq, plaintext, subtle = globalThis.crypto.subtle) {
+  // Past 2^53-1 the counter no longer counts exactly, and a nonce would
+  // repeat: the session must end instead (crypto.MaxSeq in Go).
+  if (!Number.isSafeInteger(seq) || seq < 1) throw new Error('sequence numbers exhausted');
   const h = header(direction, sessionID, seq);
   const ct = await subtle.encrypt({ name: 'AES-GCM', iv: nonceOf(h), additionalData: h, tagLength: 128 }, key, plaintext);
   const out = new Uint8Array(HEADER_SIZE + ct.byteLength);

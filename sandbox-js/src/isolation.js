@@ -167,7 +167,7 @@ export async function createIsolation({
     }
     const { req, parts, body } = checked;
     if (inFlight.has(req.id)) return; // a second request with a live id would confuse the first
-    if (req.kind !== 'listen') {
+    if (req.kind === 'command' || req.kind === 'event') {
       const validator = validators.get(req.name);
       if (validator === undefined) {
         post(failure(req.id, 'unknown_command', `unknown ${req.kind} ${req.name}`));

@@ -85,6 +85,18 @@ function jsonProblem(v, maxDepth, depth) {
   }
 }
 
+// httpShape says what is wrong with an http request's args, as the core's
+// decoder checks them: exactly path and query (strings), headers (an object
+// of strings) and body (raw bytes or null).
+function httpShape(args) {
+  if (!isPlainObject(args) || Object.keys(args).length !== 4) return "an http request's args are exactly path, query, headers and body";
+  if (typeof args.path !== 'string' || typeof args.query !== 'string' || !isPlainObject(args.headers)) return "an http request's path and query are strings, its headers an object";
+  if (Object.values(args.headers).some((v) => typeof v !== 'string')) return "an http request's header values are strings";
+  const b = args.body;
+  if (!('body' in args) || !(b === null || b instanceof Uint8Array || b instanceof ArrayBuffer)) return "an http request's body is raw bytes or null";
+  return '';
+}
+
 export function isCallID(id) {
   return Number.isSafeInteger(id) && id > 0;
 }
@@ -111,6 +123,10 @@ export function parseRequest(data, c) {
       return bad('args must be plain JSON');
   }
   if (data.kind === 'listen' && args !== null) return bad('a listen request carries no args');
+  if (data.kind === 'http') {
+    const why = httpShape(args);
+    if (why) return bad(why);
+  }
   return { ok: true, req: { type: 'invoke', id, kind: data.kind, name: data.name, args } };
 }
 
