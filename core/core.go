@@ -26,8 +26,9 @@ import (
 // negative ones are refused by New.
 type Limits struct {
 	// MaxMessageBytes bounds the JSON of one frame: decoding, schema and
-	// policy costs grow with it. The iframe answers too_large above it; a
-	// frame over it that reaches the core closes the connection undecoded.
+	// policy costs grow with it. The iframe answers too_large above it; of
+	// a frame over it that reaches the core only the call ids are read, and
+	// each call is answered too_large.
 	MaxMessageBytes int64
 	// MaxBinaryBytes bounds the raw bytes (Uint8Array, ArrayBuffer) of one
 	// message, in the same way. A frame larger than both limits
@@ -393,7 +394,9 @@ func (c *Core) SetPolicy(p *policy.Policy) {
 // or streamed responses lift the read and write bounds for themselves.
 func (c *Core) Serve(ctx context.Context) error {
 	if c.upstream != nil {
-		if err := c.upstream.Start(ctx, c.EmitTarget); err != nil {
+		// Its lifetime is Stop's, after every connection is closed, not
+		// ctx's: calls still being answered at shutdown get their replies.
+		if err := c.upstream.Start(context.WithoutCancel(ctx), c.EmitTarget); err != nil {
 			return fmt.Errorf("upstream: %w", err)
 		}
 		defer c.upstream.Stop() // after every connection is closed
