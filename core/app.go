@@ -155,7 +155,7 @@ func (c *Core) newPage(win *window, r *http.Request, page []byte) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	return isolation.InjectBridge(page, url), nil
+	return isolation.InjectBridge(page, url, c.bridgeAPI), nil
 }
 
 // newFrame starts a session of window win and returns its single-use

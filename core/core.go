@@ -192,6 +192,7 @@ type Core struct {
 	upstream  Upstream
 	api       httpapi.Routes
 	forwarder *httpapi.Forwarder
+	bridgeAPI string // the bridge's HTTP configuration, "" without API routes
 
 	wmu      sync.Mutex // guards windows and serving
 	main     *window    // windows[0], "main"; fixed at New
@@ -225,6 +226,7 @@ func New(cfg Config) (*Core, error) {
 		events: map[string][]EventHandler{}, observe: cfg.Observe, decisions: cfg.DecisionLog, dryRun: cfg.DryRun, upstream: cfg.Upstream,
 		api: cfg.API}
 	c.forwarder = httpapi.NewForwarder(c.limits.MaxBinaryBytes)
+	c.bridgeAPI = c.api.BridgeConfig()
 	if c.log == nil {
 		c.log = slog.Default()
 	}

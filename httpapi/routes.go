@@ -145,6 +145,27 @@ func Status(code codes.Code) int {
 	return http.StatusInternalServerError // handler_error and anything new
 }
 
+// BridgeConfig is the JSON the bridge takes over fetch and XMLHttpRequest
+// with: the prefixes, and the status each rejection code answers with.
+func (rs Routes) BridgeConfig() string {
+	if len(rs) == 0 {
+		return ""
+	}
+	cfg := struct {
+		Prefixes []string           `json:"prefixes"`
+		Status   map[codes.Code]int `json:"status"`
+	}{Status: map[codes.Code]int{}}
+	for _, r := range rs {
+		cfg.Prefixes = append(cfg.Prefixes, r.Prefix)
+	}
+	for _, c := range []codes.Code{codes.Denied, codes.InvalidArgs, codes.UnknownCommand, codes.HookRejected, codes.TooLarge,
+		codes.RateLimited, codes.Timeout, codes.HandlerError, codes.Unavailable} {
+		cfg.Status[c] = Status(c)
+	}
+	b, _ := json.Marshal(cfg)
+	return string(b)
+}
+
 // WriteProblem answers a refusal as HTTP: the status for code, the code in
 // X-Isogate-Code, and a problem+json body.
 func WriteProblem(w http.ResponseWriter, code codes.Code, detail string, reasons []string) {

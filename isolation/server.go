@@ -200,8 +200,16 @@ func ServeBridge(w http.ResponseWriter, r *http.Request) {
 // the first script the browser runs: right after the doctype when there is
 // one, else at the very start. The tag is short, so a <meta charset> stays in
 // the first 1024 bytes.
-func InjectBridge(page []byte, frameURL string) []byte {
-	tag := `<script src="` + BridgePath + `" data-isogate-frame="` + html.EscapeString(frameURL) + `"></script>`
+//
+// api, when not empty, is the bridge's HTTP configuration (JSON: the API
+// prefixes and the status for each rejection code), for it to take over the
+// page's fetch and XMLHttpRequest for those prefixes.
+func InjectBridge(page []byte, frameURL, api string) []byte {
+	tag := `<script src="` + BridgePath + `" data-isogate-frame="` + html.EscapeString(frameURL) + `"`
+	if api != "" {
+		tag += ` data-isogate-api="` + html.EscapeString(api) + `"`
+	}
+	tag += `></script>`
 	at := 0
 	trimmed := bytes.TrimLeft(page, " \t\r\n\ufeff")
 	if len(trimmed) >= 9 && strings.EqualFold(string(trimmed[:9]), "<!doctype") {

@@ -28,7 +28,7 @@
 
   // src/bridge.js
   var WATCH_MS = 250;
-  function createBridge({ frameURL, document: document2, fetch, MessageChannel = globalThis.MessageChannel }) {
+  function createBridge({ frameURL, document: document2, fetch, MessageChannel = globalThis.MessageChannel, withCall = null }) {
     const pending = /* @__PURE__ */ new Map();
     const listeners = /* @__PURE__ */ new Map();
     let nextID = 1;
@@ -181,6 +181,7 @@
     setInterval(() => {
       if (frame !== null && !iframe.isConnected) retry();
     }, WATCH_MS);
+    if (withCall) withCall(call);
     return Object.freeze({
       invoke,
       emit,
@@ -192,13 +193,276 @@
     });
   }
 
+  // src/http.js
+  var REDIRECTS = /* @__PURE__ */ new Set([301, 302, 303, 307, 308]);
+  var MAX_REDIRECTS = 20;
+  function installHTTP({ win, call, prefixes, status }) {
+    const origin = win.location.origin;
+    const nativeFetch = win.fetch.bind(win);
+    function gatedURL(input) {
+      let u;
+      try {
+        u = new URL(input, win.location.href);
+      } catch {
+        return null;
+      }
+      if (u.origin !== origin) return null;
+      for (const p of prefixes) {
+        if (u.pathname === p || u.pathname.startsWith(p + "/")) return u;
+      }
+      return null;
+    }
+    function problem(err) {
+      const code = typeof err.code === "string" ? err.code : "unavailable";
+      const st = status[code] || 500;
+      const body = JSON.stringify({ type: `urn:isogate:problem:${code}`, title: code, status: st, detail: String(err.message), code });
+      return { status: st, statusText: "", headers: [["content-type", "application/problem+json"], ["x-isogate-code", code]], body: new TextEncoder().encode(body) };
+    }
+    async function send(method, u, headers, body) {
+      const args = { path: u.pathname, query: u.search.slice(1), headers, body: body && body.byteLength ? new Uint8Array(body) : null };
+      try {
+        return await call("http", method, args);
+      } catch (err) {
+        return problem(err);
+      }
+    }
+    async function gatedFetch(input, init) {
+      const req = new Request(input, init);
+      let u = gatedURL(req.url);
+      if (u === null) return nativeFetch(input, init);
+      const signal = req.signal;
+      const aborted = () => signal.reason !== void 0 ? signal.reason : new DOMException("The operation was aborted.", "AbortError");
+      if (signal.aborted) throw aborted();
+      let method = req.method;
+      let headers = {};
+      req.headers.forEach((v, k) => {
+        headers[k] = v;
+      });
+      let body = method === "GET" || method === "HEAD" ? null : await req.arrayBuffer();
+      for (let hops = 0; ; hops++) {
+        const res = await new Promise((resolve, reject) => {
+          const onAbort = () => reject(aborted());
+          signal.addEventListener("abort", onAbort, { once: true });
+          send(method, u, headers, body).then((r) => {
+            signal.removeEventListener("abort", onAbort);
+            resolve(r);
+          }, reject);
+        });
+        const location = res.headers.find(([k]) => k === "location");
+        if (!REDIRECTS.has(res.status) || !location || req.redirect !== "follow") return toResponse(res, u);
+        if (hops === MAX_REDIRECTS) throw new TypeError("isogate: too many redirects");
+        const next = new URL(location[1], u);
+        if (res.status === 303 || res.status <= 302 && method === "POST") {
+          method = "GET";
+          body = null;
+          delete headers["content-type"];
+        }
+        const gated = gatedURL(next.href);
+        if (gated === null) return nativeFetch(next.href, { method, headers, body, signal, credentials: req.credentials });
+        u = gated;
+      }
+    }
+    function toResponse(res, u) {
+      const nullBody = res.status === 204 || res.status === 205 || res.status === 304 || res.status < 200;
+      const r = new Response(nullBody ? null : res.body, { status: res.status, statusText: res.statusText, headers: res.headers });
+      Object.defineProperty(r, "url", { value: u.href });
+      return r;
+    }
+    win.fetch = gatedFetch;
+    win.XMLHttpRequest = gatedXHR(win.XMLHttpRequest, gatedURL, send);
+    if (win.navigator && typeof win.navigator.sendBeacon === "function") {
+      const nativeBeacon = win.navigator.sendBeacon.bind(win.navigator);
+      win.navigator.sendBeacon = (url, data) => {
+        const u = gatedURL(url);
+        if (u === null) return nativeBeacon(url, data);
+        const req = new Request(u.href, { method: "POST", body: data === void 0 ? null : data });
+        const headers = {};
+        req.headers.forEach((v, k) => {
+          headers[k] = v;
+        });
+        req.arrayBuffer().then((b) => send("POST", u, headers, b)).catch(() => {
+        });
+        return true;
+      };
+    }
+    for (const name of ["WebSocket", "EventSource"]) {
+      const Native = win[name];
+      if (typeof Native !== "function") continue;
+      win[name] = new Proxy(Native, {
+        construct(target, args) {
+          const u = args.length ? gatedURL(String(args[0]).replace(/^ws/, "http")) : null;
+          if (u !== null) throw new DOMException(`isogate: a ${name} to the app's API (${u.pathname}) does not go through the gate`, "SecurityError");
+          return Reflect.construct(target, args);
+        }
+      });
+    }
+  }
+  function gatedXHR(Native, gatedURL, send) {
+    const nativeOpen = Native.prototype.open;
+    const nativeSend = Native.prototype.send;
+    const nativeSet = Native.prototype.setRequestHeader;
+    const nativeAbort = Native.prototype.abort;
+    const props = ["readyState", "status", "statusText", "response", "responseText", "responseURL", "responseXML"];
+    const g = /* @__PURE__ */ new WeakMap();
+    class XMLHttpRequest extends Native {
+      open(method, url, async = true, ...rest) {
+        const u = gatedURL(url);
+        if (u === null) {
+          g.delete(this);
+          return nativeOpen.call(this, method, url, async, ...rest);
+        }
+        if (async === false) {
+          console.error(`isogate: synchronous XMLHttpRequest to ${u.pathname} is not supported: the gate answers asynchronously`);
+          throw new DOMException("isogate: synchronous XMLHttpRequest to the app's API is not supported", "InvalidAccessError");
+        }
+        g.set(this, { method: String(method).toUpperCase(), u, headers: {}, readyState: 1, status: 0, statusText: "", res: null, done: false, aborted: false });
+        this.dispatchEvent(new Event("readystatechange"));
+      }
+      setRequestHeader(name, value) {
+        const s = g.get(this);
+        if (s === void 0) return nativeSet.call(this, name, value);
+        const k = String(name).toLowerCase();
+        s.headers[k] = k in s.headers ? `${s.headers[k]}, ${value}` : String(value);
+      }
+      send(body) {
+        const s = g.get(this);
+        if (s === void 0) return nativeSend.call(this, body);
+        const init = { method: s.method, headers: s.headers };
+        if (body !== void 0 && body !== null && s.method !== "GET" && s.method !== "HEAD") init.body = body;
+        const req = new Request(s.u.href, init);
+        const headers = {};
+        req.headers.forEach((v, k) => {
+          headers[k] = v;
+        });
+        const fire = (type, init2) => this.dispatchEvent(type === "readystatechange" ? new Event(type) : new ProgressEvent(type, init2));
+        fire("loadstart", { loaded: 0, total: 0 });
+        let timer = null;
+        if (this.timeout > 0) {
+          timer = setTimeout(() => {
+            if (s.done) return;
+            s.done = true;
+            s.readyState = 4;
+            fire("readystatechange");
+            fire("timeout");
+            fire("loadend");
+          }, this.timeout);
+        }
+        (init.body === void 0 ? Promise.resolve(null) : req.arrayBuffer()).then((b) => send(s.method, s.u, headers, b)).then((res) => {
+          if (s.done) return;
+          s.done = true;
+          clearTimeout(timer);
+          s.res = res;
+          s.status = res.status;
+          s.statusText = res.statusText;
+          s.readyState = 2;
+          fire("readystatechange");
+          s.readyState = 3;
+          fire("readystatechange");
+          const n = res.body ? res.body.byteLength : 0;
+          fire("progress", { lengthComputable: true, loaded: n, total: n });
+          s.readyState = 4;
+          fire("readystatechange");
+          fire("load", { lengthComputable: true, loaded: n, total: n });
+          fire("loadend", { lengthComputable: true, loaded: n, total: n });
+        }, () => {
+          if (s.done) return;
+          s.done = true;
+          s.readyState = 4;
+          fire("readystatechange");
+          fire("error");
+          fire("loadend");
+        });
+      }
+      abort() {
+        const s = g.get(this);
+        if (s === void 0) return nativeAbort.call(this);
+        if (s.done || s.readyState === 0) return;
+        s.done = true;
+        s.aborted = true;
+        s.readyState = 4;
+        this.dispatchEvent(new Event("readystatechange"));
+        this.dispatchEvent(new ProgressEvent("abort"));
+        this.dispatchEvent(new ProgressEvent("loadend"));
+        s.readyState = 0;
+      }
+      getResponseHeader(name) {
+        const s = g.get(this);
+        if (s === void 0) return super.getResponseHeader(name);
+        if (!s.res || s.readyState < 2) return null;
+        const k = String(name).toLowerCase();
+        const vs = s.res.headers.filter(([h]) => h === k).map(([, v]) => v);
+        return vs.length ? vs.join(", ") : null;
+      }
+      getAllResponseHeaders() {
+        const s = g.get(this);
+        if (s === void 0) return super.getAllResponseHeaders();
+        if (!s.res || s.readyState < 2) return "";
+        return s.res.headers.map(([k, v]) => `${k}: ${v}\r
+`).join("");
+      }
+    }
+    const text = (s) => s.res && s.res.body ? new TextDecoder().decode(s.res.body) : "";
+    const values = {
+      readyState: (s) => s.readyState,
+      status: (s) => s.aborted ? 0 : s.status,
+      statusText: (s) => s.statusText,
+      responseURL: (s) => s.res ? s.u.href : "",
+      responseXML: () => null,
+      responseText: (s, xhr) => {
+        if (xhr.responseType !== "" && xhr.responseType !== "text") throw new DOMException("responseText is only for text", "InvalidStateError");
+        return s.readyState === 4 ? text(s) : "";
+      },
+      response: (s, xhr) => {
+        if (s.readyState !== 4 || !s.res) return xhr.responseType === "" || xhr.responseType === "text" ? "" : null;
+        const bytes = s.res.body || new Uint8Array(0);
+        switch (xhr.responseType) {
+          case "arraybuffer":
+            return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+          case "blob": {
+            const ct = s.res.headers.find(([k]) => k === "content-type");
+            return new Blob([bytes], { type: ct ? ct[1] : "" });
+          }
+          case "json":
+            try {
+              return JSON.parse(text(s));
+            } catch {
+              return null;
+            }
+          default:
+            return text(s);
+        }
+      }
+    };
+    for (const p of props) {
+      const native = Object.getOwnPropertyDescriptor(Native.prototype, p) || Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Native.prototype), p);
+      Object.defineProperty(XMLHttpRequest.prototype, p, {
+        configurable: true,
+        enumerable: true,
+        get() {
+          const s = g.get(this);
+          if (s === void 0) return native.get.call(this);
+          return values[p](s, this);
+        }
+      });
+    }
+    return XMLHttpRequest;
+  }
+
   // src/bridge-main.js
   (() => {
     const script = document.currentScript;
     const frameURL = script && script.getAttribute("data-isogate-frame");
     if (!frameURL || window.isogate) return;
+    const apiConfig = script.getAttribute("data-isogate-api");
     script.remove();
-    const api = createBridge({ frameURL, document, fetch: window.fetch.bind(window) });
+    let call = null;
+    const api = createBridge({ frameURL, document, fetch: window.fetch.bind(window), withCall: (c) => {
+      call = c;
+    } });
     Object.defineProperty(window, "isogate", { value: api, enumerable: true });
+    if (apiConfig) {
+      const { prefixes, status } = JSON.parse(apiConfig);
+      installHTTP({ win: window, call, prefixes, status });
+    }
   })();
 })();

@@ -9,7 +9,7 @@ import { batcher, unbatch } from './batch.js';
 // How often the bridge checks that its iframe is still in the document.
 const WATCH_MS = 250;
 
-export function createBridge({ frameURL, document, fetch, MessageChannel = globalThis.MessageChannel }) {
+export function createBridge({ frameURL, document, fetch, MessageChannel = globalThis.MessageChannel, withCall = null }) {
   const pending = new Map(); // call id -> {resolve, reject}
   const listeners = new Map(); // event name -> Set of handlers
   let nextID = 1;
@@ -173,6 +173,7 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
     if (frame !== null && !iframe.isConnected) retry();
   }, WATCH_MS);
 
+  if (withCall) withCall(call); // for the bridge's own users of other kinds (http.js)
   return Object.freeze({
     invoke, emit, listen, once,
     get ready() { return ready; },

@@ -1,0 +1,180 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// apiApp starts the notes API (testdata/api/server.py, a real HTTP server)
+// and an isogate wrapping a static app that loads axios from npm, with
+// --api /api pointing at it. It returns the isogate, the browser context
+// with the app open, and a function reading what reached the API.
+func apiApp(t *testing.T) (*proc, context.Context, func() []apiRequest) {
+	t.Helper()
+	dir := t.TempDir()
+	logPath, portFile := filepath.Join(dir, "api.log"), filepath.Join(dir, "port")
+	srv := exec.Command(python(t), "testdata/api/server.py", portFile, logPath)
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	var port []byte
+	eventually(t, "the API server to listen", func() bool { port, _ = os.ReadFile(portFile); return len(port) > 0 })
+	app := filepath.Join(dir, "app")
+	os.Mkdir(app, 0o755)
+	for src, dst := range map[string]string{
+		"testdata/api/app/index.html":                        "index.html",
+		"../sandbox-js/node_modules/axios/dist/axios.min.js": "axios.min.js", // the real npm package (make js-deps)
+	} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatalf("%v (make js-deps installs axios)", err)
+		}
+		os.WriteFile(filepath.Join(app, dst), b, 0o644)
+	}
+	p := startLogged(t, "run", "--browser", "--app", app, "--policy", "testdata/api/policy",
+		"--api", "/api=http://127.0.0.1:"+string(port))
+	ctx := browser(t)
+	openApp(t, ctx, p.URL)
+	seen := func() []apiRequest {
+		b, _ := os.ReadFile(logPath)
+		var out []apiRequest
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var r apiRequest
+			if json.Unmarshal([]byte(line), &r) == nil {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	return p, ctx, seen
+}
+
+type apiRequest struct {
+	Method, Target, Body string
+	Headers              map[string]string
+}
+
+type fetched struct {
+	Status  int
+	Headers map[string]string
+	Body    string
+	Cookie  string
+}
+
+// The app's own HTTP API, reached with plain fetch and with axios (XHR) in
+// real Chromium: allowed requests round trip with status, headers and
+// body; a denied DELETE answers 403 with the policy's reason and never
+// reaches the server; the server's session cookie authenticates later
+// calls but is never visible to the page.
+func TestAPI_FetchAndAxiosThroughTheGate(t *testing.T) {
+	p, ctx, seen := apiApp(t)
+	got := eval[fetched](t, ctx, `(async () => {
+	  const r = await fetch('/api/notes?sort=new', {headers: {'Accept': 'application/json'}});
+	  const h = {}; r.headers.forEach((v, k) => { h[k] = v; });
+	  return {Status: r.status, Headers: h, Body: await r.text(), Cookie: document.cookie};
+	})()`)
+	if got.Status != 200 || got.Headers["x-api"] != "notes" || !strings.Contains(got.Body, `"first"`) {
+		t.Fatalf("fetch GET: %+v", got)
+	}
+	if _, ok := got.Headers["set-cookie"]; ok || strings.Contains(got.Cookie, "s3cret") {
+		t.Fatalf("the API's session cookie reached the page: headers %v, document.cookie %q", got.Headers, got.Cookie)
+	}
+	// axios uses XMLHttpRequest; its JSON body and response go through the gate.
+	ax := eval[fetched](t, ctx, `axios.post('/api/notes', {text: 'from axios'}).then((r) => ({
+	  Status: r.status, Headers: r.headers.toJSON ? r.headers.toJSON() : r.headers, Body: JSON.stringify(r.data), Cookie: document.cookie}))`)
+	if ax.Status != 201 || !strings.Contains(ax.Body, `"from axios"`) || ax.Headers["location"] != "/api/notes/2" {
+		t.Fatalf("axios POST: %+v", ax)
+	}
+	again := eval[fetched](t, ctx, `axios.get('/api/notes').then((r) => ({Status: r.status, Body: JSON.stringify(r.data)}))`)
+	if again.Status != 200 || !strings.Contains(again.Body, `"cookie": "sid=s3cret-session"`) && !strings.Contains(again.Body, `"cookie":"sid=s3cret-session"`) {
+		t.Fatalf("the server's cookie was not sent back on the next gated call: %+v", again)
+	}
+	denied := eval[fetched](t, ctx, `(async () => {
+	  const r = await fetch('/api/notes/1', {method: 'DELETE'});
+	  const h = {}; r.headers.forEach((v, k) => { h[k] = v; });
+	  return {Status: r.status, Headers: h, Body: await r.text()};
+	})()`)
+	if denied.Status != 403 || denied.Headers["x-isogate-code"] != "denied" || !strings.Contains(denied.Body, "notes cannot be deleted") ||
+		!strings.HasPrefix(denied.Headers["content-type"], "application/problem+json") {
+		t.Fatalf("denied DELETE: %+v", denied)
+	}
+	axDenied := eval[int](t, ctx, `axios.delete('/api/notes/1').then(() => 0, (e) => e.response ? e.response.status : -1)`)
+	if axDenied != 403 {
+		t.Fatalf("axios DELETE settled with %d, want 403", axDenied)
+	}
+	bad := eval[int](t, ctx, `axios.post('/api/notes', {title: 'no text'}).then(() => 0, (e) => e.response ? e.response.status : -1)`)
+	if bad != 403 {
+		t.Fatalf("a POST without text: %d, want 403 (denied by the policy)", bad)
+	}
+	for _, r := range seen() {
+		if r.Method == "DELETE" || strings.Contains(r.Body, "no text") {
+			t.Fatalf("a denied request reached the API server: %+v", r)
+		}
+		if _, ok := r.Headers["X-Forwarded-For"]; ok || strings.Contains(r.Headers["Cookie"], "isogate-launch") {
+			t.Fatalf("the API server got forwarding headers or isogate's launch cookie: %v", r.Headers)
+		}
+	}
+	if n := p.decisions(t, "DELETE /api/notes/1"); n != 2 {
+		t.Fatalf("%d decisions on record for the denied DELETE, want 2", n)
+	}
+}
+
+// Requests to the API that do not come through the gate are refused: a
+// local process (curl), and in the page an <img>, a <form> post, and a
+// fetch from a fresh iframe realm the bridge never patched.
+func TestAPI_UnsealedRequestsRefused(t *testing.T) {
+	p, ctx, seen := apiApp(t)
+	for _, method := range []string{"GET", "DELETE", "POST"} {
+		req, _ := http.NewRequest(method, p.Origin+"api/notes/1", strings.NewReader(`{"text":"x"}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 403 || resp.Header.Get("X-Isogate-Code") != "denied" {
+			t.Fatalf("curl -X %s: %d %s", method, resp.StatusCode, b)
+		}
+	}
+	out := eval[map[string]int](t, ctx, `(async () => {
+	  const img = await new Promise((resolve) => {
+	    const i = new Image(); i.onload = () => resolve(1); i.onerror = () => resolve(0); i.src = '/api/notes/1.png';
+	  });
+	  const realm = document.createElement('iframe');
+	  document.body.appendChild(realm);
+	  const raw = await realm.contentWindow.fetch('/api/notes', {method: 'POST', body: '{"text":"around"}'}).then((r) => r.status, () => -1);
+	  const rawGet = await realm.contentWindow.fetch('/api/notes').then((r) => r.status, () => -1);
+	  return {img, raw, rawGet};
+	})()`)
+	if out["img"] != 0 || out["raw"] != 403 || out["rawGet"] != 403 {
+		t.Fatalf("unsealed requests from the page: %v, want the image to fail and both fetches 403", out)
+	}
+	// A <form> post navigates: it lands on the refusal.
+	code := eval[string](t, ctx, `new Promise((resolve) => {
+	  const f = document.createElement('iframe'); f.name = 'sink'; document.body.appendChild(f);
+	  f.onload = () => resolve(f.contentDocument ? f.contentDocument.body.innerText : 'opaque');
+	  const form = document.createElement('form'); form.method = 'POST'; form.action = '/api/notes'; form.target = 'sink';
+	  const i = document.createElement('input'); i.name = 'text'; i.value = 'form'; form.appendChild(i);
+	  document.body.appendChild(form); form.submit();
+	})`)
+	if !strings.Contains(code, `"denied"`) {
+		t.Fatalf("a <form> post to the API: %q, want the problem body", code)
+	}
+	for _, r := range seen() {
+		if r.Method != "GET" || !strings.HasPrefix(r.Target, "/api/notes") {
+			t.Fatalf("an unsealed request reached the API server: %+v", r)
+		}
+	}
+	if len(seen()) != 0 {
+		t.Fatalf("unsealed requests reached the API server: %+v", seen())
+	}
+}

@@ -1,0 +1,63 @@
+"""The wrapped app's own HTTP API for the e2e tests: a real HTTP server on
+loopback. It writes its port to argv[1] and every request it receives, one
+JSON line each, to argv[2], so the tests can see what reached it."""
+import json
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+notes = {"1": {"id": "1", "text": "first"}}
+log = open(sys.argv[2], "a", buffering=1)
+
+
+class API(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def record(self, body):
+        log.write(json.dumps({"method": self.command, "target": self.path, "headers": dict(self.headers),
+                              "body": body.decode("latin-1")}) + "\n")
+
+    def reply(self, status, obj, extra=()):
+        b = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(b)))
+        self.send_header("Set-Cookie", "sid=s3cret-session; HttpOnly; Path=/")
+        self.send_header("X-Api", "notes")
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(b)
+
+    def body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def do_GET(self):
+        self.record(b"")
+        if self.path.startswith("/api/notes"):
+            self.reply(200, {"notes": list(notes.values()), "cookie": self.headers.get("Cookie", "")})
+        else:
+            self.reply(404, {"error": "not found"})
+
+    def do_POST(self):
+        b = self.body()
+        self.record(b)
+        note = json.loads(b or b"{}")
+        note["id"] = str(len(notes) + 1)
+        notes[note["id"]] = note
+        self.reply(201, note, [("Location", "/api/notes/" + note["id"])])
+
+    def do_DELETE(self):
+        self.record(b"")
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+srv = ThreadingHTTPServer(("127.0.0.1", 0), API)
+with open(sys.argv[1], "w") as f:
+    f.write(str(srv.server_address[1]))
+srv.serve_forever()
