@@ -167,6 +167,10 @@ type Config struct {
 	// DryRun decides and logs every message but lets denied ones through to
 	// their handlers. For trying a new policy; never for production.
 	DryRun bool
+	// groupWait replaces the reply group's hold (groupWait) for tests that
+	// need a wider one than the machine's scheduling noise.
+	groupWait time.Duration
+
 	// Observe, if set, is told of session milestones: "page" (an HTML page
 	// was served with a new session) and "connected" (its isolation iframe
 	// authenticated the transport). isogate doctor uses it.
@@ -192,6 +196,7 @@ type Core struct {
 	upstream  Upstream
 	api       httpapi.Routes
 	forwarder *httpapi.Forwarder
+	groupWait time.Duration
 	bridgeAPI string // the bridge's HTTP configuration, "" without API routes
 
 	wmu      sync.Mutex // guards windows and serving
@@ -227,6 +232,10 @@ func New(cfg Config) (*Core, error) {
 		api: cfg.API}
 	c.forwarder = httpapi.NewForwarder(c.limits.MaxBinaryBytes)
 	c.bridgeAPI = c.api.BridgeConfig()
+	c.groupWait = groupWait
+	if cfg.groupWait > 0 {
+		c.groupWait = cfg.groupWait
+	}
 	if c.log == nil {
 		c.log = slog.Default()
 	}

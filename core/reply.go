@@ -40,7 +40,7 @@ func (g *replyGroup) add(b []byte) {
 	g.ready = append(g.ready, b)
 	if g.waiting > 0 {
 		if g.timer == nil {
-			g.timer = time.AfterFunc(groupWait, g.flush)
+			g.timer = time.AfterFunc(g.c.groupWait, g.flush)
 		}
 		g.mu.Unlock()
 		return
