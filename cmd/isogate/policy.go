@@ -177,9 +177,9 @@ func readInput(path string) (*policy.Input, error) {
 		return nil, badf("policy eval: %s: not a valid input document: %v", path, err)
 	}
 	switch in.Kind {
-	case policy.KindCommand, policy.KindEvent, policy.KindListen:
+	case policy.KindCommand, policy.KindEvent, policy.KindListen, policy.KindHTTP:
 	default:
-		return nil, badf("policy eval: %s: kind must be command, event or listen", path)
+		return nil, badf("policy eval: %s: kind must be command, event, listen or http", path)
 	}
 	if in.Name == "" {
 		return nil, badf("policy eval: %s: name is missing", path)
