@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/isogate/isogate/codes"
@@ -273,5 +274,103 @@ func TestHTTP_AmbiguousPathsAndSmuggledHeadersRefused(t *testing.T) {
 	case s := <-got:
 		t.Fatalf("a refused request reached the upstream: %+v", s)
 	default:
+	}
+}
+
+// An API server that hangs, is gone, answers garbage or a body past the
+// limit costs that call alone: timeout, unavailable, unavailable,
+// too_large; the core answers the next call.
+func TestHTTP_BrokenUpstreamsCostOneCall(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				line, _ := bufio.NewReader(conn).ReadString('\n')
+				switch {
+				case strings.Contains(line, "/api/hang"):
+					io.Copy(io.Discard, conn) // never answers
+				case strings.Contains(line, "/api/garbage"):
+					io.WriteString(conn, "this is not HTTP\r\n\r\n")
+				case strings.Contains(line, "/api/huge"):
+					io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n")
+					chunk := make([]byte, 1<<16)
+					for i := 0; i < 2048; i++ { // 128 MiB, more than MaxBinaryBytes
+						if _, err := conn.Write(chunk); err != nil {
+							return
+						}
+					}
+				case strings.Contains(line, "/api/cut"):
+					io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
+				default:
+					io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+				}
+			}()
+		}
+	}()
+	gone, _ := net.Listen("tcp", "127.0.0.1:0")
+	goneURL, _ := url.Parse("http://" + gone.Addr().String())
+	gone.Close()
+	up, _ := url.Parse("http://" + ln.Addr().String())
+	p, err := policy.Load(context.Background(), fstest.MapFS{"p.rego": {Data: []byte("package isogate\n\nallow if input.kind == \"http\"\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarnessWith(t, func(c *Config) {
+		c.API = httpapi.Routes{{Prefix: "/api", URL: up}, {Prefix: "/gone", URL: goneURL}}
+		c.Policy = p
+		c.Limits = Limits{CallTimeout: 500 * time.Millisecond, MaxBinaryBytes: 1 << 20}
+	})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	for i, want := range []struct {
+		path string
+		code codes.Code
+	}{
+		{"/api/hang", codes.Timeout}, {"/gone/x", codes.Unavailable}, {"/api/garbage", codes.Unavailable},
+		{"/api/huge", codes.TooLarge}, {"/api/cut", codes.Unavailable},
+	} {
+		r, _ := httpCall(t, f, c, i+1, "GET", want.path, "", nil, nil)
+		wantCode(t, r, want.code)
+	}
+	if r, blobs := httpCall(t, f, c, 99, "GET", "/api/ok", "", nil, nil); !r.OK || len(blobs) != 1 || string(blobs[0]) != "ok" {
+		t.Fatalf("a call after the broken ones: %+v %q", r, blobs)
+	}
+}
+
+// A route may be an http.Handler in the same process: the Go user's own
+// API, behind the gate, with no socket; its cookies stay in the core too.
+func TestHTTP_InProcessHandler(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/me", func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie("sid"); err == nil {
+			fmt.Fprintf(w, "hello %s", c.Value)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: "sid", Value: "ada", Path: "/"})
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+	p, _ := policy.Load(context.Background(), fstest.MapFS{"p.rego": {Data: []byte("package isogate\n\nallow if input.kind == \"http\"\n")}})
+	h := newHarnessWith(t, func(c *Config) {
+		c.API = httpapi.Routes{{Prefix: "/api", Handler: mux}}
+		c.Policy = p
+	})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	r, _ := httpCall(t, f, c, 1, "GET", "/api/me", "", nil, nil)
+	if !r.OK || !strings.Contains(string(r.Result), `"status":401`) || strings.Contains(string(r.Result), "set-cookie") {
+		t.Fatalf("first call: %s", r.Result)
+	}
+	r, blobs := httpCall(t, f, c, 2, "GET", "/api/me", "", nil, nil)
+	if !r.OK || len(blobs) != 1 || string(blobs[0]) != "hello ada" {
+		t.Fatalf("second call: %s %q", r.Result, blobs)
 	}
 }
