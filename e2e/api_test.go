@@ -18,6 +18,16 @@ import (
 // with the app open, and a function reading what reached the API.
 func apiApp(t *testing.T) (*proc, context.Context, func() []apiRequest) {
 	t.Helper()
+	p, seen := startAPIApp(t, false)
+	ctx := browser(t)
+	openApp(t, ctx, p.URL)
+	return p, ctx, seen
+}
+
+// startAPIApp starts the notes API and an isogate wrapping the app (in a
+// window, running selftest.js, when window is set).
+func startAPIApp(t *testing.T, window bool) (*proc, func() []apiRequest) {
+	t.Helper()
 	dir := t.TempDir()
 	logPath, portFile := filepath.Join(dir, "api.log"), filepath.Join(dir, "port")
 	srv := exec.Command(python(t), "testdata/api/server.py", portFile, logPath)
@@ -32,18 +42,27 @@ func apiApp(t *testing.T) (*proc, context.Context, func() []apiRequest) {
 	os.Mkdir(app, 0o755)
 	for src, dst := range map[string]string{
 		"testdata/api/app/index.html":                        "index.html",
+		"testdata/api/app/selftest.js":                       "selftest.js",
 		"../sandbox-js/node_modules/axios/dist/axios.min.js": "axios.min.js", // the real npm package (make js-deps)
 	} {
 		b, err := os.ReadFile(src)
 		if err != nil {
 			t.Fatalf("%v (make js-deps installs axios)", err)
 		}
+		if dst == "index.html" && window {
+			b = []byte(strings.Replace(string(b), "</head>", `<script src="/selftest.js"></script></head>`, 1))
+		}
 		os.WriteFile(filepath.Join(app, dst), b, 0o644)
 	}
-	p := startLogged(t, "run", "--browser", "--app", app, "--policy", "testdata/api/policy",
-		"--api", "/api=http://127.0.0.1:"+string(port))
-	ctx := browser(t)
-	openApp(t, ctx, p.URL)
+	args := []string{"run", "--app", app, "--policy", "testdata/api/policy", "--api", "/api=http://127.0.0.1:" + string(port)}
+	var p *proc
+	if window {
+		logPath := filepath.Join(dir, "decisions.jsonl")
+		p = startWindow(t, append(args, "--width", "640", "--height", "480", "--decision-log", logPath)...)
+		p.decisionLog = logPath
+	} else {
+		p = startLogged(t, append([]string{"run", "--browser"}, args[1:]...)...)
+	}
 	seen := func() []apiRequest {
 		b, _ := os.ReadFile(logPath)
 		var out []apiRequest
@@ -55,7 +74,7 @@ func apiApp(t *testing.T) (*proc, context.Context, func() []apiRequest) {
 		}
 		return out
 	}
-	return p, ctx, seen
+	return p, seen
 }
 
 type apiRequest struct {
@@ -176,5 +195,55 @@ func TestAPI_UnsealedRequestsRefused(t *testing.T) {
 	}
 	if len(seen()) != 0 {
 		t.Fatalf("unsealed requests reached the API server: %+v", seen())
+	}
+}
+
+// The same gated calls in the desktop window, real WebKitGTK under Xvfb:
+// the page reports what it got as a note through the gate itself.
+func TestDesktop_APIThroughTheGateInWebKitGTK(t *testing.T) {
+	requireDisplay(t)
+	p, seen := startAPIApp(t, true)
+	var report struct {
+		Get, GetNotes, Post, Del, AxiosDel int
+		GetHeader, PostText, DelCode       string
+		DelBody, Cookie, Error             string
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(p.decisionLog)
+			t.Logf("API server saw: %+v\ndecisions:\n%s\nstderr:\n%s", seen(), b, p.stderr.String())
+		}
+	})
+	eventually(t, "the window's report", func() bool {
+		for _, r := range seen() {
+			var note struct {
+				Text   string
+				Report json.RawMessage
+			}
+			if r.Method == "POST" && json.Unmarshal([]byte(r.Body), &note) == nil && note.Text == "report" {
+				return json.Unmarshal(note.Report, &report) == nil
+			}
+		}
+		return false
+	})
+	if report.Error != "" {
+		t.Fatalf("the page failed: %s", report.Error)
+	}
+	if report.Get != 200 || report.GetHeader != "notes" || report.GetNotes < 1 || report.Post != 201 || report.PostText != "from webkit" {
+		t.Fatalf("allowed calls in WebKitGTK: %+v", report)
+	}
+	if report.Del != 403 || report.DelCode != "denied" || !strings.Contains(report.DelBody, "notes cannot be deleted") || report.AxiosDel != 403 {
+		t.Fatalf("denied DELETE in WebKitGTK: %+v", report)
+	}
+	if strings.Contains(report.Cookie, "s3cret") {
+		t.Fatalf("the API's cookie is visible to the page: %q", report.Cookie)
+	}
+	for _, r := range seen() {
+		if r.Method == "DELETE" {
+			t.Fatalf("a denied DELETE reached the API server: %+v", r)
+		}
+	}
+	if code := p.stop(t); code != 0 {
+		t.Fatalf("isogate exited %d on SIGTERM", code)
 	}
 }
