@@ -247,3 +247,66 @@ func TestDesktop_APIThroughTheGateInWebKitGTK(t *testing.T) {
 		t.Fatalf("isogate exited %d on SIGTERM", code)
 	}
 }
+
+// What apps rely on besides a plain call: redirects followed as new gated
+// requests, AbortSignal, XHR responseType, sendBeacon; and what cannot go
+// through the gate says so (synchronous XHR, a WebSocket to the API).
+func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
+	_, ctx, seen := apiApp(t)
+	out := eval[map[string]any](t, ctx, `(async () => {
+	  const o = {};
+	  const r = await fetch('/api/notes/old');
+	  o.redirect = r.status + ' ' + (await r.json()).notes.length;
+	  const c = new AbortController();
+	  const slow = fetch('/api/notes/slow', {signal: c.signal});
+	  c.abort();
+	  o.abort = await slow.then(() => 'resolved', (e) => e.name);
+	  o.preAborted = await fetch('/api/notes', {signal: AbortSignal.abort()}).then(() => 'resolved', (e) => e.name);
+	  const xhr = (type) => new Promise((resolve) => {
+	    const x = new XMLHttpRequest();
+	    x.open('GET', '/api/notes/bytes');
+	    x.responseType = type;
+	    x.onload = () => resolve(x.response);
+	    x.onerror = () => resolve('error');
+	    x.send();
+	  });
+	  const ab = await xhr('arraybuffer');
+	  o.arraybuffer = ab instanceof ArrayBuffer ? new Uint8Array(ab)[255] : String(ab);
+	  const blob = await xhr('blob');
+	  o.blob = blob instanceof Blob ? blob.size + ' ' + blob.type : String(blob);
+	  const js = await new Promise((resolve) => {
+	    const x = new XMLHttpRequest(); x.open('GET', '/api/notes'); x.responseType = 'json';
+	    x.onreadystatechange = () => { if (x.readyState === 4) resolve(x.status + ' ' + x.response.notes.length + ' ' + x.getResponseHeader('X-Api')); };
+	    x.send();
+	  });
+	  o.json = js;
+	  try { const x = new XMLHttpRequest(); x.open('GET', '/api/notes', false); x.send(); o.sync = 'sent ' + x.status; } catch (e) { o.sync = e.name; }
+	  try { new WebSocket('ws://' + location.host + '/api/notes'); o.ws = 'opened'; } catch (e) { o.ws = e.name; }
+	  o.beacon = navigator.sendBeacon('/api/notes', new Blob([JSON.stringify({text: 'beacon'})], {type: 'application/json'}));
+	  return o;
+	})()`)
+	want := map[string]any{"redirect": "200 1", "abort": "AbortError", "preAborted": "AbortError", "arraybuffer": float64(255),
+		"blob": "256 application/octet-stream", "json": "200 1 notes", "sync": "InvalidAccessError", "ws": "SecurityError", "beacon": true}
+	for k, v := range want {
+		if out[k] != v {
+			t.Errorf("%s = %v, want %v", k, out[k], v)
+		}
+	}
+	eventually(t, "the beacon to reach the server", func() bool {
+		for _, r := range seen() {
+			if r.Method == "POST" && strings.Contains(r.Body, "beacon") {
+				return true
+			}
+		}
+		return false
+	})
+	redirected := false
+	for _, r := range seen() {
+		if r.Target == "/api/notes?from=old" {
+			redirected = true
+		}
+	}
+	if !redirected {
+		t.Fatalf("the redirect was not followed as a gated request: %+v", seen())
+	}
+}

@@ -34,7 +34,21 @@ class API(BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.record(b"")
-        if self.path.startswith("/api/notes"):
+        if self.path.startswith("/api/notes/old"):
+            self.send_response(302)
+            self.send_header("Location", "/api/notes?from=old")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.path.startswith("/api/notes/slow"):
+            self.rfile.read(1)  # until the client goes away
+        elif self.path.startswith("/api/notes/bytes"):
+            b = bytes(range(256))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(b)))
+            self.end_headers()
+            self.wfile.write(b)
+        elif self.path.startswith("/api/notes"):
             self.reply(200, {"notes": list(notes.values()), "cookie": self.headers.get("Cookie", "")})
         else:
             self.reply(404, {"error": "not found"})
