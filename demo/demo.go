@@ -6,8 +6,10 @@ package demo
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -106,6 +108,25 @@ func Register(ctx context.Context, c *core.Core, notesDir string) error {
 		}
 	}()
 	return nil
+}
+
+// API is the demo's own small HTTP API, which isogate demo mounts under
+// /api behind the gate (in process, no socket): the page calls it with
+// plain fetch, and the policy decides each request like any message.
+func API(notesDir string) http.Handler {
+	started := time.Now()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, r *http.Request) {
+		entries, _ := os.ReadDir(notesDir)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"notes": len(entries), "uptime_s": int(time.Since(started).Seconds())})
+	})
+	mux.HandleFunc("DELETE /api/notes/{name}", func(w http.ResponseWriter, r *http.Request) {
+		// Never reached from the page: the policy denies it. Were it
+		// reached, it would only say so.
+		http.Error(w, "the demo deletes nothing", http.StatusMethodNotAllowed)
+	})
+	return mux
 }
 
 // NotesDir makes the demo's notes folder under dir with a first note in it.

@@ -310,3 +310,33 @@ func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
 		t.Fatalf("the redirect was not followed as a gated request: %+v", seen())
 	}
 }
+
+// The demo's HTTP panel: its own API mounted in process under /api; the
+// allowed GET answers, the DELETE the policy denies comes back as 403 with
+// the reason.
+func TestDemo_HTTPPanel(t *testing.T) {
+	p := startLogged(t, "demo", "--browser")
+	ctx := browser(t)
+	openApp(t, ctx, p.URL)
+	out := eval[[]string](t, ctx, `(async () => {
+	  const got = [];
+	  for (const id of ['api-get', 'api-delete']) {
+	    document.getElementById(id).click();
+	    await new Promise((resolve) => {
+	      const o = document.getElementById('api-out');
+	      const seen = o.textContent;
+	      const poll = () => (o.textContent !== seen && o.textContent !== '' ? resolve() : setTimeout(poll, 20));
+	      poll();
+	    });
+	    got.push(document.getElementById('api-out').textContent);
+	  }
+	  return got;
+	})()`)
+	if len(out) != 2 || !strings.HasPrefix(out[0], "GET /api/status → 200") || !strings.Contains(out[0], "uptime_s") ||
+		!strings.Contains(out[1], "→ 403 (denied)") || !strings.Contains(out[1], "the demo's API is read-only") {
+		t.Fatalf("HTTP panel: %q", out)
+	}
+	if n := p.decisions(t, "DELETE /api/notes/todo.txt"); n != 1 {
+		t.Fatalf("%d decisions for the panel's DELETE, want 1", n)
+	}
+}

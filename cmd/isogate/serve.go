@@ -156,6 +156,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	return serve(sf, app{
 		fs: demo.App(), policy: demo.Policy(),
 		register: func(ctx context.Context, c *core.Core) error { return demo.Register(ctx, c, notes) },
+		api:      httpapi.Routes{{Prefix: "/api", Handler: demo.API(notes)}},
 	}, stdout, stderr)
 }
 

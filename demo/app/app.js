@@ -91,6 +91,20 @@ async function runAttacks() {
   }
 }
 
+// The app's own HTTP API: plain fetch, gated by the bridge and the policy.
+// A refusal comes back as an HTTP response (403 with a problem+json body).
+async function callAPI(method, path) {
+  const r = await fetch(path, { method });
+  const body = await r.text();
+  let detail = body;
+  try { const p = JSON.parse(body); detail = p.reasons ? p.reasons.join('; ') : p.detail || body; } catch {}
+  const code = r.headers.get('x-isogate-code');
+  $('api-out').textContent = `${method} ${path} → ${r.status}${code ? ` (${code})` : ''}: ${detail}`;
+  $('api-out').className = r.ok ? 'ok' : 'blocked';
+}
+
+$('api-get').addEventListener('click', () => callAPI('GET', '/api/status'));
+$('api-delete').addEventListener('click', () => callAPI('DELETE', '/api/notes/todo.txt'));
 $('greet-form').addEventListener('submit', (ev) => { ev.preventDefault(); greet($('greet-name').value); });
 $('click-btn').addEventListener('click', () => isogate.emit('demo.clicked', { button: 'demo' }));
 $('attack-btn').addEventListener('click', runAttacks);

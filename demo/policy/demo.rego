@@ -52,3 +52,18 @@ deny contains sprintf("%q is not a note name: notes stay in the notes folder", [
 	input.name in {"demo.notes.read", "demo.notes.write"}
 	contains(input.args.path, "..")
 }
+
+# The demo's own HTTP API (isogate demo mounts it under /api): the page's
+# fetch calls are decided like any message. Reading the status is allowed;
+# the API is read-only, so a DELETE is denied with a reason the page sees
+# as a 403 response.
+allow if {
+	input.kind == "http"
+	input.attributes.request.http.method == "GET"
+	input.parsed_path == ["api", "status"]
+}
+
+deny contains "the demo's API is read-only" if {
+	input.kind == "http"
+	input.attributes.request.http.method != "GET"
+}

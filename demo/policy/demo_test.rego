@@ -45,3 +45,11 @@ test_clicked_event_allowed_only_as_event if {
 test_note_text_masked_in_decision_log if {
 	"/input/args/text" in data.system.log.mask
 }
+
+test_http_status_allowed if {
+	isogate.allow with input as {"kind": "http", "attributes": {"request": {"http": {"method": "GET"}}}, "parsed_path": ["api", "status"]}
+}
+
+test_http_delete_denied if {
+	"the demo's API is read-only" in isogate.deny with input as {"kind": "http", "attributes": {"request": {"http": {"method": "DELETE"}}}, "parsed_path": ["api", "notes", "todo.txt"]}
+}
