@@ -196,6 +196,7 @@ type Core struct {
 	upstream  Upstream
 	api       httpapi.Routes
 	forwarder *httpapi.Forwarder
+	spec      atomic.Pointer[policySpec] // the OpenAPI routes of the latest policy asked for
 	groupWait time.Duration
 	bridgeAPI string // the bridge's HTTP configuration, "" without API routes
 
@@ -393,6 +394,9 @@ func (c *Core) EmitTarget(t Target, name string, payload any) int {
 // Pages already loaded keep the schemas and hook they were served with.
 func (c *Core) SetPolicy(p *policy.Policy) {
 	c.policy.Store(p)
+	if _, err := c.specFor(p); err != nil { // compiled now, so that a bad document shows at once
+		c.log.Error("the policy's OpenAPI document has no usable routes: http requests are refused", "err", err)
+	}
 	c.iso.SetHook(p.Hook())
 }
 

@@ -25,7 +25,7 @@ import (
 
 // httpInput fills in with m's request, or says why it cannot be put to
 // the policy.
-func (c *Core) httpInput(s *session, m *message, in *policy.Input) *Error {
+func (c *Core) httpInput(s *session, m *message, in *policy.Input, p *policy.Policy) *Error {
 	in.Args = nil // the policy sees the request in Envoy's shape, not the wire's
 	in.Name = m.Name
 	args, ok := m.Args.(map[string]any)
@@ -76,9 +76,25 @@ func (c *Core) httpInput(s *session, m *message, in *policy.Input) *Error {
 	}
 	m.http = req
 	in.Name = req.Method + " " + req.Path
+	host := strings.TrimPrefix(s.origin, "http://")
+	if spec, err := c.specFor(p); err != nil {
+		c.log.Error("the policy's OpenAPI document has no usable routes; http request refused", "err", err)
+		return &Error{Code: codes.Unavailable, Message: "the API's OpenAPI document cannot be used"}
+	} else if spec != nil {
+		// The operation, its parameters and its body, before the policy.
+		name, err := spec.Check(s.ctx, req, host)
+		if err != nil {
+			var he *httpapi.Error
+			if errors.As(err, &he) {
+				return &Error{Code: he.Code, Message: he.Message}
+			}
+			return &Error{Code: codes.InvalidArgs, Message: err.Error()}
+		}
+		in.Name = name
+	}
 	a := &policy.Attributes{}
 	h := &a.Request.HTTP
-	h.Method, h.Path, h.Query, h.Host, h.Scheme, h.Headers = req.Method, req.Target(), req.Query, strings.TrimPrefix(s.origin, "http://"), "http", req.Headers
+	h.Method, h.Path, h.Query, h.Host, h.Scheme, h.Headers = req.Method, req.Target(), req.Query, host, "http", req.Headers
 	in.Attributes = a
 	in.ParsedPath = []string{}
 	for _, seg := range strings.Split(strings.TrimPrefix(req.Path, "/"), "/") {
@@ -130,4 +146,25 @@ func (c *Core) forwardHTTP(ctx context.Context, m *message) (any, error) {
 		headers[i] = []any{h[0], h[1]}
 	}
 	return map[string]any{"status": resp.Status, "statusText": resp.StatusText, "headers": headers, "body": resp.Body}, nil
+}
+
+// policySpec is the compiled OpenAPI document of one policy.
+type policySpec struct {
+	p    *policy.Policy
+	spec *httpapi.Spec
+	err  error
+}
+
+// specFor is p's compiled OpenAPI document (nil when it has none), made
+// once per policy.
+func (c *Core) specFor(p *policy.Policy) (*httpapi.Spec, error) {
+	if cur := c.spec.Load(); cur != nil && cur.p == p {
+		return cur.spec, cur.err
+	}
+	ps := &policySpec{p: p}
+	if doc := p.OpenAPI(); doc != nil {
+		ps.spec, ps.err = httpapi.NewSpec(doc)
+	}
+	c.spec.Store(ps)
+	return ps.spec, ps.err
 }

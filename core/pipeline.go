@@ -100,7 +100,7 @@ func (c *Core) decide(s *session, seq uint64, m *message) error {
 	// The policy's input, by kind. A message that cannot be put to the
 	// policy at all (an http request whose path is ambiguous) is refused
 	// as it is, on record, dry run or not: there is nothing to let through.
-	in, refused := c.input(s, seq, m)
+	in, refused := c.input(s, seq, m, p)
 	var v policy.Verdict
 	if refused != nil {
 		v = policy.Verdict{Code: refused.Code, Reasons: []string{refused.Message}}
@@ -134,10 +134,10 @@ func (c *Core) decide(s *session, seq uint64, m *message) error {
 
 // input is the policy's input for m: for an http request, the request in
 // Envoy's shape (httpInput); for the other kinds, the message's args.
-func (c *Core) input(s *session, seq uint64, m *message) (*policy.Prepared, *Error) {
+func (c *Core) input(s *session, seq uint64, m *message, p *policy.Policy) (*policy.Prepared, *Error) {
 	in := policy.Input{Kind: m.Kind, Name: m.Name, Args: m.Args, Origin: s.origin, Window: s.window, Session: s.id, Seq: seq}
 	if m.Kind == policy.KindHTTP {
-		if err := c.httpInput(s, m, &in); err != nil {
+		if err := c.httpInput(s, m, &in, p); err != nil {
 			return policy.Prepare(in), err
 		}
 	}

@@ -134,15 +134,27 @@ func TestAPI_FetchAndAxiosThroughTheGate(t *testing.T) {
 	if bad != 403 {
 		t.Fatalf("a POST without text: %d, want 403 (denied by the policy)", bad)
 	}
+	// A body that breaks the OpenAPI document is refused before the policy.
+	schema := eval[fetched](t, ctx, `(async () => {
+	  const r = await fetch('/api/notes', {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({text: 7})});
+	  return {Status: r.status, Body: await r.text()};
+	})()`)
+	if schema.Status != 400 || !strings.Contains(schema.Body, `"invalid_args"`) || !strings.Contains(schema.Body, "request body") {
+		t.Fatalf("a body breaking the OpenAPI schema: %+v, want 400 invalid_args", schema)
+	}
+	unknown := eval[int](t, ctx, `fetch('/api/notes/1', {method: 'PUT', body: 'x'}).then((r) => r.status)`)
+	if unknown != 404 {
+		t.Fatalf("an operation the OpenAPI document does not have: %d, want 404", unknown)
+	}
 	for _, r := range seen() {
-		if r.Method == "DELETE" || strings.Contains(r.Body, "no text") {
+		if r.Method == "DELETE" || r.Method == "PUT" || strings.Contains(r.Body, "no text") || strings.Contains(r.Body, `"text": 7`) {
 			t.Fatalf("a denied request reached the API server: %+v", r)
 		}
 		if _, ok := r.Headers["X-Forwarded-For"]; ok || strings.Contains(r.Headers["Cookie"], "isogate-launch") {
 			t.Fatalf("the API server got forwarding headers or isogate's launch cookie: %v", r.Headers)
 		}
 	}
-	if n := p.decisions(t, "DELETE /api/notes/1"); n != 2 {
+	if n := p.decisions(t, "deleteNote"); n != 2 {
 		t.Fatalf("%d decisions on record for the denied DELETE, want 2", n)
 	}
 }

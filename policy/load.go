@@ -46,6 +46,9 @@ func load(ctx context.Context, files map[string][]byte) (*Policy, error) {
 	if p.schemas, p.raw, err = compileSchemas(files); err != nil {
 		return nil, err
 	}
+	if p.openapi, err = loadOpenAPI(ctx, files); err != nil {
+		return nil, err
+	}
 	modules, err := parseModules(files)
 	if err != nil {
 		return nil, err
@@ -105,7 +108,7 @@ func isTestFile(name string) bool {
 
 func isPolicyFile(name string) bool {
 	switch {
-	case name == "data.json", name == HookFile:
+	case name == "data.json", name == HookFile, name == "openapi.json", name == "openapi.yaml", name == "openapi.yml":
 		return true
 	case path.Dir(name) == "schemas":
 		return strings.HasSuffix(name, ".json")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/isogate/isogate/codes"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -124,6 +125,7 @@ type Policy struct {
 	query   rego.PreparedEvalQuery
 	mask    rego.PreparedEvalQuery
 	hook    []byte
+	openapi *openapi3.T                // the app's HTTP API, or nil
 	fast    map[[2]string]*specialized // nil: the policy takes the generic path
 	generic string                     // why it does
 }

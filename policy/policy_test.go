@@ -235,3 +235,24 @@ func TestLoad_ErrorsAreTyped(t *testing.T) {
 		})
 	}
 }
+
+// An OpenAPI document that does not parse, is not valid, or refers to
+// anything outside itself does not load.
+func TestLoad_OpenAPIRefused(t *testing.T) {
+	for name, doc := range map[string]string{
+		"not json":   `{"openapi": `,
+		"invalid":    `{"openapi": "3.0.3", "info": {"title": "x"}, "paths": {"/a": {"get": {}}}}`,
+		"remote ref": `{"openapi": "3.0.3", "info": {"title": "x", "version": "1"}, "paths": {"/a": {"$ref": "https://example.com/evil.json#/a"}}}`,
+		"file ref":   `{"openapi": "3.0.3", "info": {"title": "x", "version": "1"}, "paths": {"/a": {"$ref": "other.json#/a"}}}`,
+	} {
+		_, err := loadMap(map[string]string{"p.rego": "package isogate\n", "openapi.json": doc})
+		var le *LoadError
+		if !errors.As(err, &le) || le.File != "openapi.json" || le.Code != CodeOpenAPI {
+			t.Errorf("%s: %v, want an openapi_error in openapi.json", name, err)
+		}
+	}
+	p, err := loadMap(map[string]string{"p.rego": "package isogate\n", "openapi.yaml": "openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths:\n  /a:\n    get:\n      responses: {'200': {description: ok}}\n"})
+	if err != nil || p.OpenAPI() == nil {
+		t.Fatalf("a valid YAML document: %v", err)
+	}
+}

@@ -51,6 +51,13 @@ func policyCheck(args []string, stdout io.Writer) error {
 		return exitError{1, err.Error()}
 	}
 	fmt.Fprintf(stdout, "ok: %d schemas (%s), revision %s\n", len(p.Names()), strings.Join(p.Names(), ", "), p.Revision())
+	if doc := p.OpenAPI(); doc != nil {
+		n := 0
+		for _, item := range doc.Paths.Map() {
+			n += len(item.Operations())
+		}
+		fmt.Fprintf(stdout, "openapi: %d operations of the app's HTTP API (%s %s)\n", n, doc.Info.Title, doc.Info.Version)
+	}
 	if n, why := p.FastPath(); why != "" {
 		fmt.Fprintf(stdout, "note: every message evaluates the whole policy (the generic path): %s\n", why)
 	} else {
