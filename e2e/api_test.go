@@ -43,6 +43,7 @@ func startAPIApp(t *testing.T, window bool) (*proc, func() []apiRequest) {
 	for src, dst := range map[string]string{
 		"testdata/api/app/index.html":                        "index.html",
 		"testdata/api/app/selftest.js":                       "selftest.js",
+		"testdata/api/app/sw.js":                             "sw.js",
 		"../sandbox-js/node_modules/axios/dist/axios.min.js": "axios.min.js", // the real npm package (make js-deps)
 	} {
 		b, err := os.ReadFile(src)
@@ -199,6 +200,22 @@ func TestAPI_UnsealedRequestsRefused(t *testing.T) {
 	})`)
 	if !strings.Contains(code, `"denied"`) {
 		t.Fatalf("a <form> post to the API: %q, want the problem body", code)
+	}
+	// A service worker's own fetches never pass the bridge.
+	sw := eval[[]int](t, ctx, `(async () => {
+	  const reg = await navigator.serviceWorker.register('/sw.js');
+	  const worker = reg.active || await new Promise((resolve) => {
+	    const w = reg.installing || reg.waiting;
+	    w.addEventListener('statechange', () => { if (w.state === 'activated') resolve(w); });
+	  });
+	  const ask = (method) => new Promise((resolve) => {
+	    navigator.serviceWorker.addEventListener('message', (e) => resolve(e.data), {once: true});
+	    worker.postMessage(method);
+	  });
+	  return [await ask('GET'), await ask('POST')];
+	})()`)
+	if len(sw) != 2 || sw[0] != 403 || sw[1] != 403 {
+		t.Fatalf("a service worker's fetches to the API: %v, want 403 and 403", sw)
 	}
 	for _, r := range seen() {
 		if r.Method != "GET" || !strings.HasPrefix(r.Target, "/api/notes") {
