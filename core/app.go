@@ -175,6 +175,7 @@ func (c *Core) newFrame(win *window) (string, error) {
 		Window:  win.label,
 		Parent:  win.origin,
 		Limits:  c.limits.frame(),
+		HTTP:    c.compiledSpec(p).frame,
 	})
 	if err != nil {
 		c.sessions.end(s, "frame not issued")

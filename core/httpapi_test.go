@@ -374,3 +374,42 @@ func TestHTTP_InProcessHandler(t *testing.T) {
 		t.Fatalf("second call: %s %q", r.Result, blobs)
 	}
 }
+
+// With an OpenAPI document, the core holds a request to it before the
+// policy, even one sent past the iframe's own check: no operation is
+// unknown_command, a body breaking its schema invalid_args, and the
+// policy's input names the operation by its operationId.
+func TestHTTP_OpenAPIBeforeThePolicy(t *testing.T) {
+	var log strings.Builder
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer up.Close()
+	u, _ := url.Parse(up.URL)
+	doc := `{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {"/api/notes": {"post": {"operationId": "addNote",
+	  "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}}}},
+	  "responses": {"201": {"description": "ok"}}}}}}`
+	p, err := policy.Load(context.Background(), fstest.MapFS{
+		"p.rego":       {Data: []byte("package isogate\n\nallow if input.name == \"addNote\"\n")},
+		"openapi.json": {Data: []byte(doc)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarnessWith(t, func(c *Config) {
+		c.API = httpapi.Routes{{Prefix: "/api", URL: u}}
+		c.Policy = p
+		c.DecisionLog = policy.NewDecisionLog(&log)
+	})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	json := map[string]string{"content-type": "application/json"}
+	if r, _ := httpCall(t, f, c, 1, "POST", "/api/notes", "", json, []byte(`{"text":"hi"}`)); !r.OK {
+		t.Fatalf("a request fitting the document: %+v", r.Error)
+	}
+	r, _ := httpCall(t, f, c, 2, "POST", "/api/notes", "", json, []byte(`{"text":7}`))
+	wantCode(t, r, codes.InvalidArgs)
+	r, _ = httpCall(t, f, c, 3, "GET", "/api/notes", "", nil, nil)
+	wantCode(t, r, codes.UnknownCommand)
+	if !strings.Contains(log.String(), `"name":"addNote"`) || strings.Count(log.String(), `"code":"invalid_args"`) != 1 {
+		t.Fatalf("decision log:\n%s", log.String())
+	}
+}

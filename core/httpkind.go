@@ -150,21 +150,30 @@ func (c *Core) forwardHTTP(ctx context.Context, m *message) (any, error) {
 
 // policySpec is the compiled OpenAPI document of one policy.
 type policySpec struct {
-	p    *policy.Policy
-	spec *httpapi.Spec
-	err  error
+	p     *policy.Policy
+	spec  *httpapi.Spec
+	frame []byte // its operations for the iframe
+	err   error
 }
 
 // specFor is p's compiled OpenAPI document (nil when it has none), made
 // once per policy.
 func (c *Core) specFor(p *policy.Policy) (*httpapi.Spec, error) {
+	ps := c.compiledSpec(p)
+	return ps.spec, ps.err
+}
+
+func (c *Core) compiledSpec(p *policy.Policy) *policySpec {
 	if cur := c.spec.Load(); cur != nil && cur.p == p {
-		return cur.spec, cur.err
+		return cur
 	}
 	ps := &policySpec{p: p}
 	if doc := p.OpenAPI(); doc != nil {
 		ps.spec, ps.err = httpapi.NewSpec(doc)
+		if ps.err == nil {
+			ps.frame, ps.err = httpapi.FrameSpec(doc)
+		}
 	}
 	c.spec.Store(ps)
-	return ps.spec, ps.err
+	return ps
 }

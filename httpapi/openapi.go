@@ -3,9 +3,12 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -94,4 +97,122 @@ func firstLine(err error, fallback string) string {
 		s = s[:300]
 	}
 	return s
+}
+
+// FrameOperation is one operation of the OpenAPI document as the isolation
+// iframe checks it before sealing: the method, the path template as a
+// regular expression (one group per path parameter), the parameters and the
+// JSON body, each with a JSON Schema (OpenAPI 3.0's nullable made a type).
+type FrameOperation struct {
+	Method  string           `json:"method"`
+	Path    string           `json:"path"`
+	Pattern string           `json:"pattern"`
+	Params  []FrameParameter `json:"params"`
+	Body    *FrameBody       `json:"body,omitempty"`
+}
+
+// FrameParameter is a path, query or header parameter.
+type FrameParameter struct {
+	Name     string          `json:"name"`
+	In       string          `json:"in"`
+	Required bool            `json:"required"`
+	Schema   json.RawMessage `json:"schema,omitempty"`
+}
+
+// FrameBody is an operation's request body, when it has a JSON one.
+type FrameBody struct {
+	Required bool            `json:"required"`
+	Schema   json.RawMessage `json:"schema,omitempty"`
+}
+
+// FrameSpec is the JSON of doc's operations for the iframe, with the JSON
+// Schema draft its schemas are in ("4" for OpenAPI 3.0, "2020-12" for 3.1).
+func FrameSpec(doc *openapi3.T) ([]byte, error) {
+	out := struct {
+		Draft      string           `json:"draft"`
+		Operations []FrameOperation `json:"operations"`
+	}{Draft: "4"}
+	if strings.HasPrefix(doc.OpenAPI, "3.1") {
+		out.Draft = "2020-12"
+	}
+	paths := doc.Paths.InMatchingOrder()
+	for _, path := range paths {
+		item := doc.Paths.Value(path)
+		pattern := "^" + regexp.QuoteMeta(path) + "$"
+		pattern = pathParam.ReplaceAllString(pattern, `([^/]+)`)
+		ops := item.Operations()
+		methods := make([]string, 0, len(ops))
+		for m := range ops {
+			methods = append(methods, m)
+		}
+		sort.Strings(methods)
+		for _, method := range methods {
+			op := ops[method]
+			fo := FrameOperation{Method: strings.ToUpper(method), Path: path, Pattern: pattern}
+			params := append(openapi3.Parameters{}, item.Parameters...)
+			params = append(params, op.Parameters...)
+			for _, ref := range params {
+				p := ref.Value
+				if p == nil || p.In == openapi3.ParameterInCookie {
+					continue
+				}
+				fp := FrameParameter{Name: p.Name, In: p.In, Required: p.Required}
+				if p.Schema != nil && p.Schema.Value != nil {
+					var err error
+					if fp.Schema, err = jsonSchema(p.Schema.Value); err != nil {
+						return nil, err
+					}
+				}
+				fo.Params = append(fo.Params, fp)
+			}
+			if rb := op.RequestBody; rb != nil && rb.Value != nil {
+				fb := &FrameBody{Required: rb.Value.Required}
+				if mt := rb.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil && mt.Schema.Value != nil {
+					var err error
+					if fb.Schema, err = jsonSchema(mt.Schema.Value); err != nil {
+						return nil, err
+					}
+				}
+				fo.Body = fb
+			}
+			out.Operations = append(out.Operations, fo)
+		}
+	}
+	return json.Marshal(out)
+}
+
+var pathParam = regexp.MustCompile(`\\\{[^/]+?\\\}`)
+
+// jsonSchema is s as plain JSON Schema: $refs resolved (kin-openapi has
+// them in place), nullable as a "null" type.
+func jsonSchema(s *openapi3.Schema) (json.RawMessage, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(nullable(v))
+}
+
+func nullable(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = nullable(e)
+		}
+		if n, _ := x["nullable"].(bool); n {
+			if t, ok := x["type"].(string); ok {
+				x["type"] = []any{t, "null"}
+			}
+		}
+		delete(x, "nullable")
+	case []any:
+		for i, e := range x {
+			x[i] = nullable(e)
+		}
+	}
+	return v
 }

@@ -2,8 +2,13 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
 	"net/url"
+	"os"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -39,63 +44,100 @@ func TestCheckPath_AmbiguousFormsRefused(t *testing.T) {
 	}
 }
 
-const notesAPI = `{"openapi": "3.0.3", "info": {"title": "notes", "version": "1"},
- "servers": [{"url": "https://api.example.com/v1"}],
- "paths": {
-  "/api/notes": {
-   "get": {"operationId": "listNotes", "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 100}}], "responses": {"200": {"description": "ok"}}},
-   "post": {"operationId": "addNote", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string", "maxLength": 10}}, "additionalProperties": false}}}}, "responses": {"201": {"description": "ok"}}}},
-  "/api/notes/{id}": {"get": {"parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}], "responses": {"200": {"description": "ok"}}}}
- }}`
+var update = flag.Bool("update", false, "rewrite the frame spec in testdata/messages/openapi-cases.json")
 
-// The OpenAPI document names each request's operation and refuses what
-// breaks it, with kin-openapi's validator.
-func TestSpec_OperationsAndValidation(t *testing.T) {
-	doc, err := openapi3.NewLoader().LoadFromData([]byte(notesAPI))
+type openapiCases struct {
+	Comment string          `json:"comment"`
+	OpenAPI json.RawMessage `json:"openapi"`
+	Frame   json.RawMessage `json:"frame"`
+	Cases   []struct {
+		Method      string     `json:"method"`
+		Path        string     `json:"path"`
+		Query       string     `json:"query"`
+		ContentType string     `json:"contentType"`
+		Body        string     `json:"body"`
+		Expect      codes.Code `json:"expect"`
+	} `json:"cases"`
+}
+
+func loadCases(t *testing.T) (*openapiCases, *openapi3.T) {
+	t.Helper()
+	b, err := os.ReadFile("../testdata/messages/openapi-cases.json")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var c openapiCases
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(c.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &c, doc
+}
+
+// The OpenAPI document names each request's operation and refuses what
+// breaks it, with kin-openapi's validator. The iframe's test runs the same
+// cases (sandbox-js/test/openapi.test.js).
+func TestSpec_OperationsAndValidation(t *testing.T) {
+	cs, doc := loadCases(t)
 	s, err := NewSpec(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rs := Routes{{Prefix: "/api", URL: &url.URL{Scheme: "http", Host: "x"}}}
-	for _, c := range []struct {
-		method, path, query, ctype, body string
-		name                             string
-		code                             codes.Code
-	}{
-		{"GET", "/api/notes", "limit=5", "", "", "listNotes", ""},
-		{"GET", "/api/notes", "limit=500", "", "", "", codes.InvalidArgs},
-		{"GET", "/api/notes", "limit=x", "", "", "", codes.InvalidArgs},
-		{"POST", "/api/notes", "", "application/json", `{"text":"hi"}`, "addNote", ""},
-		{"POST", "/api/notes", "", "application/json", `{"text":"far too long a note"}`, "", codes.InvalidArgs},
-		{"POST", "/api/notes", "", "application/json", `{"text":"hi","admin":true}`, "", codes.InvalidArgs},
-		{"POST", "/api/notes", "", "", "", "", codes.InvalidArgs},
-		{"GET", "/api/notes/7", "", "", "", "GET /api/notes/{id}", ""},
-		{"GET", "/api/notes/seven", "", "", "", "", codes.InvalidArgs},
-		{"DELETE", "/api/notes/7", "", "", "", "", codes.UnknownCommand},
-		{"GET", "/api/users", "", "", "", "", codes.UnknownCommand},
-	} {
+	for _, c := range cs.Cases {
 		h := map[string]string{}
-		if c.ctype != "" {
-			h["content-type"] = c.ctype
+		if c.ContentType != "" {
+			h["content-type"] = c.ContentType
 		}
 		var body []byte
-		if c.body != "" {
-			body = []byte(c.body)
+		if c.Body != "" {
+			body = []byte(c.Body)
 		}
-		req, err := rs.NewRequest(c.method, c.path, c.query, h, body)
+		req, err := rs.NewRequest(c.Method, c.Path, c.Query, h, body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		name, err := s.Check(context.Background(), req, "127.0.0.1:1")
+		_, err = s.Check(context.Background(), req, "127.0.0.1:1")
 		var he *Error
-		switch {
-		case c.code == "" && (err != nil || name != c.name):
-			t.Errorf("%s %s?%s: %q %v, want %q", c.method, c.path, c.query, name, err, c.name)
-		case c.code != "" && (!errors.As(err, &he) || he.Code != c.code):
-			t.Errorf("%s %s?%s %s: %v, want %s", c.method, c.path, c.query, c.body, err, c.code)
+		got := codes.Code("ok")
+		if errors.As(err, &he) {
+			got = he.Code
+		} else if err != nil {
+			got = codes.Code(err.Error())
+		}
+		if got != c.Expect {
+			t.Errorf("%s %s?%s %s: %s (%v), want %s", c.Method, c.Path, c.Query, c.Body, got, err, c.Expect)
+		}
+	}
+}
+
+// The operations the iframe gets are the document's, and the file its test
+// reads is current.
+func TestFrameSpec_Operations(t *testing.T) {
+	cs, doc := loadCases(t)
+	b, err := FrameSpec(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		cs.Frame = b
+		out, _ := json.MarshalIndent(cs, "", " ")
+		if err := os.WriteFile("../testdata/messages/openapi-cases.json", append(out, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var have, want any
+	json.Unmarshal(cs.Frame, &have)
+	json.Unmarshal(b, &want)
+	if !reflect.DeepEqual(have, want) {
+		t.Fatal("testdata/messages/openapi-cases.json has a stale frame; run go test ./httpapi -run FrameSpec -update")
+	}
+	for _, want := range []string{`"method":"POST","path":"/api/notes"`, `"pattern":"^/api/notes/([^/]+)$"`, `"name":"limit","in":"query"`, `"required":["text"]`, `"draft":"4"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("frame spec lacks %s:\n%s", want, b)
 		}
 	}
 }

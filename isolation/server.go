@@ -40,6 +40,9 @@ type Frame struct {
 	Window  string                     `json:"window"` // the page's window label, for the hook
 	Parent  string                     `json:"-"`      // the app origin allowed to frame it
 	Limits  Limits                     `json:"limits"`
+	// HTTP is the app's HTTP API operations the iframe holds requests of
+	// kind http to (httpapi.FrameSpec), or absent without an OpenAPI document.
+	HTTP json.RawMessage `json:"http,omitempty"`
 }
 
 // Limits are the core's bounds, which the iframe enforces before sealing so

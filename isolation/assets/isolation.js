@@ -1499,6 +1499,95 @@ Known schemas:
     return out;
   }
 
+  // src/openapi.js
+  function compileOperations(spec) {
+    if (!spec) return null;
+    const v = (schema) => schema ? new Validator(schema, spec.draft, false) : null;
+    return spec.operations.map((op) => ({
+      method: op.method,
+      path: op.path,
+      pattern: new RegExp(op.pattern),
+      names: (op.path.match(/\{[^/]+?\}/g) || []).map((p) => p.slice(1, -1)),
+      params: (op.params || []).map((p) => ({ ...p, validator: v(p.schema) })),
+      body: op.body ? { required: op.body.required, validator: v(op.body.schema) } : null
+    }));
+  }
+  function coerce(text, schema) {
+    const t = schema && (Array.isArray(schema.type) ? schema.type.find((x) => x !== "null") : schema.type);
+    switch (t) {
+      case "integer":
+      case "number": {
+        const n = Number(text);
+        return text.trim() !== "" && Number.isFinite(n) ? n : text;
+      }
+      case "boolean":
+        return text === "true" ? true : text === "false" ? false : text;
+      default:
+        return text;
+    }
+  }
+  function decode2(s) {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return null;
+    }
+  }
+  function checkHTTP(ops, req) {
+    if (ops === null) return null;
+    const { path, query, headers, body } = req.args;
+    let op = null;
+    let m = null;
+    for (const o of ops) {
+      if (o.method !== req.name) continue;
+      m = o.pattern.exec(path);
+      if (m) {
+        op = o;
+        break;
+      }
+    }
+    if (op === null) return { code: "unknown_command", reason: `no operation of the API's OpenAPI document is ${req.name} ${path}` };
+    const pathValues = {};
+    op.names.forEach((n, i) => {
+      pathValues[n] = decode2(m[i + 1]);
+    });
+    const q = new URLSearchParams(query);
+    for (const p of op.params) {
+      let value;
+      if (p.in === "path") value = pathValues[p.name];
+      else if (p.in === "query") {
+        const all = q.getAll(p.name);
+        if (all.length === 0) value = void 0;
+        else if (p.schema && p.schema.type === "array") value = all.map((x) => coerce(x, p.schema.items));
+        else value = all[0];
+      } else if (p.in === "header") value = headers[p.name.toLowerCase()];
+      if (value === void 0 || value === null) {
+        if (p.required) return { code: "invalid_args", reason: `parameter "${p.name}" in ${p.in} is required` };
+        continue;
+      }
+      if (!Array.isArray(value)) value = coerce(value, p.schema);
+      if (p.validator && !p.validator.validate(value).valid) return { code: "invalid_args", reason: `parameter "${p.name}" in ${p.in} does not fit its schema` };
+    }
+    const bytes = body instanceof ArrayBuffer ? new Uint8Array(body) : body;
+    if (op.body) {
+      if (!bytes || bytes.byteLength === 0) {
+        if (op.body.required) return { code: "invalid_args", reason: "request body: the operation requires one" };
+        return null;
+      }
+      const ct = (headers["content-type"] || "").split(";")[0].trim().toLowerCase();
+      if (op.body.validator && (ct === "application/json" || ct.endsWith("+json"))) {
+        let value;
+        try {
+          value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+        } catch {
+          return { code: "invalid_args", reason: "request body: not the JSON its content-type says" };
+        }
+        if (!op.body.validator.validate(value).valid) return { code: "invalid_args", reason: "request body: does not fit its schema" };
+      }
+    }
+    return null;
+  }
+
   // src/isolation.js
   var HOOK_TIMEOUT_MS = 5e3;
   var BACKOFF = [100, 250, 500, 1e3, 2e3];
@@ -1535,6 +1624,7 @@ Known schemas:
     const secret = fromBase64URL(config.secret);
     const keys = await deriveKeys(secret, sessionID, subtle);
     secret.fill(0);
+    const operations = compileOperations(config.http);
     const validators = /* @__PURE__ */ new Map();
     for (const [name, schema] of Object.entries(config.schemas || {})) {
       validators.set(name, new Validator(schema, "2020-12", false));
@@ -1626,6 +1716,13 @@ Known schemas:
       }
       const { req, parts, body } = checked;
       if (inFlight.has(req.id)) return;
+      if (req.kind === "http") {
+        const refused = checkHTTP(operations, req);
+        if (refused !== null) {
+          post(failure(req.id, refused.code, refused.reason));
+          return;
+        }
+      }
       if (req.kind === "command" || req.kind === "event") {
         const validator = validators.get(req.name);
         if (validator === void 0) {

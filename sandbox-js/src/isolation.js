@@ -8,6 +8,7 @@ import { deriveKeys, seal, open, fromHex, fromBase64URL, toBase64URL, TO_CORE, T
 import { contract, parseRequest, parseCoreMessage, isPlainObject } from './shape.js';
 import { split, encode, decode } from './binary.js';
 import { unbatch, frames, joinBatch } from './batch.js';
+import { compileOperations, checkHTTP } from './openapi.js';
 
 
 // A hook that has not answered after this long vetoes the call: a hook that
@@ -62,6 +63,7 @@ export async function createIsolation({
   const keys = await deriveKeys(secret, sessionID, subtle);
   secret.fill(0);
 
+  const operations = compileOperations(config.http); // the app's HTTP API, when the policy has an OpenAPI document
   const validators = new Map();
   for (const [name, schema] of Object.entries(config.schemas || {})) {
     validators.set(name, new Validator(schema, '2020-12', false));
@@ -167,6 +169,13 @@ export async function createIsolation({
     }
     const { req, parts, body } = checked;
     if (inFlight.has(req.id)) return; // a second request with a live id would confuse the first
+    if (req.kind === 'http') {
+      const refused = checkHTTP(operations, req);
+      if (refused !== null) {
+        post(failure(req.id, refused.code, refused.reason));
+        return;
+      }
+    }
     if (req.kind === 'command' || req.kind === 'event') {
       const validator = validators.get(req.name);
       if (validator === undefined) {
