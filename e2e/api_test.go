@@ -369,3 +369,43 @@ func TestDemo_HTTPPanel(t *testing.T) {
 		t.Fatalf("%d decisions for the panel's DELETE, want 1", n)
 	}
 }
+
+// The issue's reproduction: a dev server that serves the page and its own
+// /api. Wrapped with --api /api (the dev server itself), the page's fetch
+// goes through the gate to it, and a local process's curl -X DELETE, which
+// answered 204 before, gets 403 and never reaches it.
+func TestAPI_DevServerServesItsOwnAPI(t *testing.T) {
+	dir := t.TempDir()
+	logPath, portFile := filepath.Join(dir, "api.log"), filepath.Join(dir, "port")
+	srv := exec.Command(python(t), "testdata/api/server.py", portFile, logPath)
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	var port []byte
+	eventually(t, "the dev server to listen", func() bool { port, _ = os.ReadFile(portFile); return len(port) > 0 })
+	p := startLogged(t, "run", "--browser", "--app", "http://127.0.0.1:"+string(port), "--policy", "testdata/api/policy", "--api", "/api")
+	ctx := browser(t)
+	openApp(t, ctx, p.URL)
+	got := eval[fetched](t, ctx, `fetch('/api/notes').then(async (r) => ({Status: r.status, Body: await r.text()}))`)
+	if got.Status != 200 || !strings.Contains(got.Body, `"first"`) {
+		t.Fatalf("gated GET to the dev server's own API: %+v", got)
+	}
+	req, _ := http.NewRequest("DELETE", p.Origin+"api/notes/1", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Fatalf("curl -X DELETE: %d, want 403", resp.StatusCode)
+	}
+	b, _ := os.ReadFile(logPath)
+	if strings.Contains(string(b), `"DELETE"`) {
+		t.Fatalf("the DELETE reached the dev server:\n%s", b)
+	}
+	if n := p.decisions(t, "DELETE /api/notes/1"); n != 1 {
+		t.Fatalf("%d decisions for the unsealed DELETE, want 1", n)
+	}
+}

@@ -34,7 +34,14 @@ class API(BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.record(b"")
-        if self.path.startswith("/api/notes/old"):
+        if self.path == "/":  # as a dev server: the app's page too
+            b = b"<!doctype html><html><head><title>dev server</title></head><body>dev</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(b)))
+            self.end_headers()
+            self.wfile.write(b)
+        elif self.path.startswith("/api/notes/old"):
             self.send_response(302)
             self.send_header("Location", "/api/notes?from=old")
             self.send_header("Content-Length", "0")
