@@ -68,11 +68,7 @@ func (c *Core) httpInput(s *session, m *message, in *policy.Input, p *policy.Pol
 	}
 	req, err := c.api.NewRequest(m.Name, path, query, headers, body)
 	if err != nil {
-		var he *httpapi.Error
-		if errors.As(err, &he) {
-			return &Error{Code: he.Code, Message: he.Message}
-		}
-		return &Error{Code: codes.InvalidArgs, Message: err.Error()}
+		return refusal(err, codes.InvalidArgs)
 	}
 	m.http = req
 	in.Name = req.Method + " " + req.Path
@@ -84,11 +80,7 @@ func (c *Core) httpInput(s *session, m *message, in *policy.Input, p *policy.Pol
 		// The operation, its parameters and its body, before the policy.
 		name, err := spec.Check(s.ctx, req, host)
 		if err != nil {
-			var he *httpapi.Error
-			if errors.As(err, &he) {
-				return &Error{Code: he.Code, Message: he.Message}
-			}
-			return &Error{Code: codes.InvalidArgs, Message: err.Error()}
+			return refusal(err, codes.InvalidArgs)
 		}
 		in.Name = name
 	}
@@ -136,10 +128,10 @@ func (c *Core) forwardHTTP(ctx context.Context, m *message) (any, error) {
 	resp, err := c.forwarder.Forward(ctx, m.http)
 	if err != nil {
 		var he *httpapi.Error
-		if errors.As(err, &he) {
-			return nil, &Error{Code: he.Code, Message: he.Message}
+		if !errors.As(err, &he) {
+			return nil, err // a context's error: timeout or a page gone, as call decides
 		}
-		return nil, err
+		return nil, refusal(err, codes.Unavailable)
 	}
 	headers := make([]any, len(resp.Headers))
 	for i, h := range resp.Headers {
@@ -176,4 +168,14 @@ func (c *Core) compiledSpec(p *policy.Policy) *policySpec {
 	}
 	c.spec.Store(ps)
 	return ps
+}
+
+// refusal is httpapi's refusal as the page's, or otherwise (a plain
+// error) one with code def.
+func refusal(err error, def codes.Code) *Error {
+	var he *httpapi.Error
+	if errors.As(err, &he) {
+		return &Error{Code: he.Code, Message: he.Message}
+	}
+	return &Error{Code: def, Message: err.Error()}
 }

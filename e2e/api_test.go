@@ -29,15 +29,7 @@ func apiApp(t *testing.T) (*proc, context.Context, func() []apiRequest) {
 func startAPIApp(t *testing.T, window bool) (*proc, func() []apiRequest) {
 	t.Helper()
 	dir := t.TempDir()
-	logPath, portFile := filepath.Join(dir, "api.log"), filepath.Join(dir, "port")
-	srv := exec.Command(python(t), "testdata/api/server.py", portFile, logPath)
-	srv.Stderr = os.Stderr
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	var port []byte
-	eventually(t, "the API server to listen", func() bool { port, _ = os.ReadFile(portFile); return len(port) > 0 })
+	port, logPath := notesServer(t, dir)
 	app := filepath.Join(dir, "app")
 	os.Mkdir(app, 0o755)
 	for src, dst := range map[string]string{
@@ -76,6 +68,21 @@ func startAPIApp(t *testing.T, window bool) (*proc, func() []apiRequest) {
 		return out
 	}
 	return p, seen
+}
+
+// notesServer starts testdata/api/server.py, a real HTTP server, and
+// returns its port and the file it logs each request to.
+func notesServer(t *testing.T, dir string) (port []byte, logPath string) {
+	t.Helper()
+	logPath, portFile := filepath.Join(dir, "api.log"), filepath.Join(dir, "port")
+	srv := exec.Command(python(t), "testdata/api/server.py", portFile, logPath)
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	eventually(t, "the API server to listen", func() bool { port, _ = os.ReadFile(portFile); return len(port) > 0 })
+	return port, logPath
 }
 
 type apiRequest struct {
@@ -375,16 +382,7 @@ func TestDemo_HTTPPanel(t *testing.T) {
 // goes through the gate to it, and a local process's curl -X DELETE, which
 // answered 204 before, gets 403 and never reaches it.
 func TestAPI_DevServerServesItsOwnAPI(t *testing.T) {
-	dir := t.TempDir()
-	logPath, portFile := filepath.Join(dir, "api.log"), filepath.Join(dir, "port")
-	srv := exec.Command(python(t), "testdata/api/server.py", portFile, logPath)
-	srv.Stderr = os.Stderr
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	var port []byte
-	eventually(t, "the dev server to listen", func() bool { port, _ = os.ReadFile(portFile); return len(port) > 0 })
+	port, logPath := notesServer(t, t.TempDir())
 	p := startLogged(t, "run", "--browser", "--app", "http://127.0.0.1:"+string(port), "--policy", "testdata/api/policy", "--api", "/api")
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
