@@ -318,11 +318,14 @@ func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
 	  o.json = js;
 	  try { const x = new XMLHttpRequest(); x.open('GET', '/api/notes', false); x.send(); o.sync = 'sent ' + x.status; } catch (e) { o.sync = e.name; }
 	  try { new WebSocket('ws://' + location.host + '/api/notes'); o.ws = 'opened'; } catch (e) { o.ws = e.name; }
+	  const other = new Request('/not-api.txt', {method: 'POST', body: 'x'});
+	  o.passthrough = await fetch(other).then((r) => r.status, (e) => e.name);
 	  o.beacon = navigator.sendBeacon('/api/notes', new Blob([JSON.stringify({text: 'beacon'})], {type: 'application/json'}));
 	  return o;
 	})()`)
 	want := map[string]any{"redirect": "200 1", "abort": "AbortError", "preAborted": "AbortError", "arraybuffer": float64(255),
-		"blob": "256 application/octet-stream", "json": "200 1 notes", "sync": "InvalidAccessError", "ws": "SecurityError", "beacon": true}
+		"blob": "256 application/octet-stream", "json": "200 1 notes", "sync": "InvalidAccessError", "ws": "SecurityError", "beacon": true,
+		"passthrough": float64(403)} // a POST outside the API goes to the browser's own fetch, body intact, and is refused unsealed
 	for k, v := range want {
 		if out[k] != v {
 			t.Errorf("%s = %v, want %v", k, out[k], v)

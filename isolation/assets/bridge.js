@@ -227,9 +227,11 @@
       }
     }
     async function gatedFetch(input, init) {
+      const href = input instanceof win.Request ? input.url : String(input);
+      if (gatedURL(href) === null) return nativeFetch(input, init);
       const req = new Request(input, init);
       let u = gatedURL(req.url);
-      if (u === null) return nativeFetch(input, init);
+      if (u === null) return nativeFetch(req);
       const signal = req.signal;
       const aborted = () => signal.reason !== void 0 ? signal.reason : new DOMException("The operation was aborted.", "AbortError");
       if (signal.aborted) throw aborted();

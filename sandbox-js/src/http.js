@@ -57,9 +57,13 @@ export function installHTTP({ win, call, prefixes, status }) {
   // body and its content type (string, URLSearchParams, FormData, Blob,
   // buffers), redirects are followed as new gated requests.
   async function gatedFetch(input, init) {
+    // Decided on the URL alone: a Request built here would take over the
+    // body of a Request passed in, and the browser's fetch could not send it.
+    const href = input instanceof win.Request ? input.url : String(input);
+    if (gatedURL(href) === null) return nativeFetch(input, init);
     const req = new Request(input, init);
     let u = gatedURL(req.url);
-    if (u === null) return nativeFetch(input, init);
+    if (u === null) return nativeFetch(req);
     const signal = req.signal;
     const aborted = () => signal.reason !== undefined ? signal.reason : new DOMException('The operation was aborted.', 'AbortError');
     if (signal.aborted) throw aborted();
