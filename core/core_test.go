@@ -863,3 +863,32 @@ func TestDispatch_PanicEncodingAResultIsHandlerError(t *testing.T) {
 		t.Fatalf("after the panic: %+v", r.Error)
 	}
 }
+
+// A cancel from the page ends a call's context: the handler stops and the
+// call is answered unavailable at once, whether the cancel comes in a frame
+// of its own or in the same batch as the call. A cancel for no call in
+// flight does nothing.
+func TestCancel_EndsTheCallsContext(t *testing.T) {
+	h := newHarness(t, Limits{CallTimeout: time.Hour}) // only the cancel can end t.slow
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	f.send(c, invoke(1, "t.slow", `{}`))
+	f.send(c, []byte(`{"type":"cancel","id":1}`))
+	r, err := f.recv(c)
+	if err != nil || r.ID != 1 {
+		t.Fatalf("the cancelled call: %+v %v", r, err)
+	}
+	wantCode(t, r, codes.Unavailable)
+	if !strings.Contains(r.Error.Message, "cancelled") {
+		t.Fatalf("answered %q, want cancelled", r.Error.Message)
+	}
+	f.send(c, batchOf(string(invoke(2, "t.slow", `{}`)), `{"type":"cancel","id":2}`, `{"type":"cancel","id":99}`))
+	r, err = f.recv(c)
+	if err != nil || r.ID != 2 {
+		t.Fatalf("a call cancelled in its own batch: %+v %v", r, err)
+	}
+	wantCode(t, r, codes.Unavailable)
+	if r := f.call(c, 3, "t.echo", `{"msg":"after"}`); !r.OK {
+		t.Fatalf("a call after the cancels: %+v", r)
+	}
+}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"context"
 	"sync"
 
 	"github.com/isogate/isogate/codes"
@@ -21,12 +22,14 @@ import (
 
 // message is one decoded request from the isolation iframe.
 type message struct {
-	ID   uint64
-	Kind string
-	Name string
-	Args any // null, bool, string, json.Number, []any, map[string]any
-	Bins []binRef
-	http *httpapi.Request // kind http: the checked request, made by decide
+	Cancel bool // {"type":"cancel","id"}: stop call ID, answered already by the page
+	ID     uint64
+	Kind   string
+	Name   string
+	Args   any // null, bool, string, json.Number, []any, map[string]any
+	Bins   []binRef
+	http   *httpapi.Request // kind http: the checked request, made by decide
+	ctx    context.Context  // the call's, from admission: a cancel from the page ends it
 }
 
 // decoded is one message of a frame: err set means the message is answered
@@ -160,8 +163,12 @@ func (fd *frameDecoder) frame(blobs []byte) ([]decoded, error) {
 		if m == nil {
 			return nil, err
 		}
+		if m.Cancel {
+			out = append(out, decoded{m, nil})
+			continue
+		}
 		if ids[m.ID] {
-			return nil, errors.New("a batch holds one message per call id") // two answers to one id would confuse the iframe
+			return nil, errors.New("a batch holds one request per call id") // two answers to one id would confuse the iframe
 		}
 		ids[m.ID] = true
 		out = append(out, decoded{m, firstError(fd.tooLarge, faults[i], invalid(shape), invalid(err))})
@@ -290,8 +297,17 @@ func firstError(errs ...*Error) *Error {
 // messageOf checks one request's fields. A nil message means it has no
 // usable id; otherwise an error is about the request, answerable by id.
 func messageOf(obj map[string]any, blobs []byte) (*message, error) {
+	if obj["type"] == "cancel" {
+		// Nothing answers a cancel: one that is not exactly type and id
+		// cannot be told to the iframe, so it ends the frame.
+		id, err := callID(obj["id"])
+		if err != nil || len(obj) != 2 {
+			return nil, errors.New("a cancel has exactly the fields type and id")
+		}
+		return &message{Cancel: true, ID: id}, nil
+	}
 	if obj["type"] != "invoke" {
-		return nil, errors.New("type must be invoke") // not a request: nothing to answer, as in the iframe
+		return nil, errors.New("type must be invoke or cancel") // not a request: nothing to answer, as in the iframe
 	}
 	m := &message{}
 	var err error

@@ -28,18 +28,37 @@ import (
 // dispatchAndReply, which owns it until the reply is queued; whatever it
 // still holds when it returns, a panic included, goes back here.
 func (c *Core) takeFrame(s *session, conn *websocket.Conn, seq uint64, msgs []decoded) {
-	group := c.newReplyGroup(s, conn, len(msgs))
+	replies := 0
+	for _, d := range msgs {
+		if !d.m.Cancel {
+			replies++
+		}
+	}
+	group := c.newReplyGroup(s, conn, replies)
 	var admitted []*message
 	defer func() {
-		for range admitted { // taken, never handed over (a panic): the slots go back
+		for _, m := range admitted { // taken, never handed over (a panic): the slots go back
+			s.calls.Delete(m.ID)
 			<-s.slots
 		}
 	}()
 	for _, d := range msgs {
+		if d.m.Cancel {
+			// The page gave up on a call (an aborted fetch): its context
+			// ends, so its handler or upstream request stops; its reply,
+			// which the page no longer waits for, still settles it.
+			if cancel, ok := s.calls.Load(d.m.ID); ok {
+				cancel.(context.CancelCauseFunc)(errCancelled)
+			}
+			continue
+		}
 		if err := c.admit(s, seq, d); err != nil {
 			group.add(c.answer(s, d.m.ID, nil, err))
 			continue
 		}
+		ctx, cancel := context.WithCancelCause(s.callCtx)
+		d.m.ctx = ctx
+		s.calls.Store(d.m.ID, cancel)
 		admitted = append(admitted, d.m)
 	}
 	for len(admitted) > 0 {
@@ -54,6 +73,9 @@ func (c *Core) takeFrame(s *session, conn *websocket.Conn, seq uint64, msgs []de
 		go c.dispatchAndReply(s, m, group)
 	}
 }
+
+// errCancelled is the cause of a call's context the page cancelled.
+var errCancelled = errors.New("cancelled by the page")
 
 // admit runs one decoded message through the session's limits and the
 // decision. A nil error means it may be dispatched and holds one of the
@@ -148,7 +170,12 @@ func (c *Core) input(s *session, seq uint64, m *message, p *policy.Policy) (*pol
 // A panic outside the handler (encoding its result, say) still answers the
 // call, with handler_error, and costs nothing else.
 func (c *Core) dispatchAndReply(s *session, m *message, group *replyGroup) {
-	defer func() { <-s.slots }()
+	defer func() {
+		if cancel, ok := s.calls.LoadAndDelete(m.ID); ok {
+			cancel.(context.CancelCauseFunc)(nil)
+		}
+		<-s.slots
+	}()
 	answered := false
 	defer func() {
 		if r := recover(); r != nil {
@@ -226,7 +253,11 @@ func CallerFrom(ctx context.Context) (Caller, bool) {
 // call runs a handler with the per-call timeout, turning a panic into
 // handler_error with the stack in the log.
 func (c *Core) call(s *session, m *message, h Handler) (any, error) {
-	ctx, cancel := context.WithTimeout(s.callCtx, c.limits.CallTimeout)
+	base := m.ctx
+	if base == nil {
+		base = s.callCtx
+	}
+	ctx, cancel := context.WithTimeout(base, c.limits.CallTimeout)
 	defer cancel()
 	type outcome struct {
 		result any
@@ -254,6 +285,9 @@ func (c *Core) call(s *session, m *message, h Handler) (any, error) {
 	if ended {
 		if s.ctx.Err() != nil {
 			return nil, &Error{Code: codes.Unavailable, Message: "the page went away"}
+		}
+		if context.Cause(base) == errCancelled {
+			return nil, &Error{Code: codes.Unavailable, Message: "cancelled by the page"}
 		}
 		return nil, &Error{Code: codes.Timeout, Message: "command timed out"}
 	}

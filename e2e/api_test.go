@@ -339,6 +339,29 @@ func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
 		}
 		return false
 	})
+	// A fetch aborted once its request has reached the server: the core
+	// cancels the request upstream, long before the call timeout (30 s), and
+	// the server sees the connection go.
+	eval[bool](t, ctx, `(() => { window.slowAC = new AbortController(); window.slow = fetch('/api/notes/slow?late', {signal: slowAC.signal}).then(() => 'resolved', (e) => e.name); return true; })()`)
+	eventually(t, "the slow request to reach the server", func() bool {
+		for _, r := range seen() {
+			if r.Target == "/api/notes/slow?late" {
+				return true
+			}
+		}
+		return false
+	})
+	if got := eval[string](t, ctx, `(slowAC.abort(), slow)`); got != "AbortError" {
+		t.Fatalf("a fetch aborted in flight settled %q, want AbortError", got)
+	}
+	eventually(t, "the aborted request to be cancelled upstream", func() bool {
+		for _, r := range seen() {
+			if r.Method == "GONE" {
+				return true
+			}
+		}
+		return false
+	})
 	redirected := false
 	for _, r := range seen() {
 		if r.Target == "/api/notes?from=old" {

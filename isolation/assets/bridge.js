@@ -136,15 +136,23 @@
         default:
       }
     }
-    async function call(kind, name, args) {
+    async function call(kind, name, args, signal = null) {
       const copy = structuredClone(args === void 0 ? null : args);
       await ready;
       if (frame === null) throw fail("unavailable", "the isolation iframe was removed");
+      if (signal && signal.aborted) throw signal.reason;
       const id = nextID++;
       const send = toFrame;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
         send({ type: "invoke", id, kind, name, args: copy });
+        if (signal) {
+          signal.addEventListener("abort", () => {
+            if (!pending.delete(id)) return;
+            reject(signal.reason);
+            send({ type: "cancel", id });
+          }, { once: true });
+        }
       });
     }
     const invoke = (cmd, args) => call("command", cmd, args);
@@ -218,11 +226,12 @@
       const body = JSON.stringify({ type: `urn:isogate:problem:${code}`, title: code, status: st, detail: String(err.message), code });
       return { status: st, statusText: "", headers: [["content-type", "application/problem+json"], ["x-isogate-code", code]], body: new TextEncoder().encode(body) };
     }
-    async function send(method, u, headers, body) {
+    async function send(method, u, headers, body, signal = null) {
       const args = { path: u.pathname, query: u.search.slice(1), headers, body: body && body.byteLength ? new Uint8Array(body) : null };
       try {
-        return await call("http", method, args);
+        return await call("http", method, args, signal);
       } catch (err) {
+        if (signal && signal.aborted && err === signal.reason) throw err;
         return problem(err);
       }
     }
@@ -233,8 +242,7 @@
       let u = gatedURL(req.url);
       if (u === null) return nativeFetch(req);
       const signal = req.signal;
-      const aborted = () => signal.reason !== void 0 ? signal.reason : new DOMException("The operation was aborted.", "AbortError");
-      if (signal.aborted) throw aborted();
+      if (signal.aborted) throw signal.reason;
       let method = req.method;
       let headers = {};
       req.headers.forEach((v, k) => {
@@ -242,14 +250,7 @@
       });
       let body = method === "GET" || method === "HEAD" ? null : await req.arrayBuffer();
       for (let hops = 0; ; hops++) {
-        const res = await new Promise((resolve, reject) => {
-          const onAbort = () => reject(aborted());
-          signal.addEventListener("abort", onAbort, { once: true });
-          send(method, u, headers, body).then((r) => {
-            signal.removeEventListener("abort", onAbort);
-            resolve(r);
-          }, reject);
-        });
+        const res = await send(method, u, headers, body, signal);
         const location = res.headers.find(([k]) => k === "location");
         if (!REDIRECTS.has(res.status) || !location || req.redirect !== "follow") return toResponse(res, u);
         if (hops === MAX_REDIRECTS) throw new TypeError("isogate: too many redirects");
@@ -338,18 +339,20 @@
         });
         const fire = (type, init2) => this.dispatchEvent(type === "readystatechange" ? new Event(type) : new ProgressEvent(type, init2));
         fire("loadstart", { loaded: 0, total: 0 });
+        s.ac = new AbortController();
         let timer = null;
         if (this.timeout > 0) {
           timer = setTimeout(() => {
             if (s.done) return;
             s.done = true;
+            s.ac.abort(new DOMException("timed out", "TimeoutError"));
             s.readyState = 4;
             fire("readystatechange");
             fire("timeout");
             fire("loadend");
           }, this.timeout);
         }
-        (init.body === void 0 ? Promise.resolve(null) : req.arrayBuffer()).then((b) => send(s.method, s.u, headers, b)).then((res) => {
+        (init.body === void 0 ? Promise.resolve(null) : req.arrayBuffer()).then((b) => send(s.method, s.u, headers, b, s.ac.signal)).then((res) => {
           if (s.done) return;
           s.done = true;
           clearTimeout(timer);
@@ -381,6 +384,7 @@
         if (s.done || s.readyState === 0) return;
         s.done = true;
         s.aborted = true;
+        if (s.ac) s.ac.abort();
         s.readyState = 4;
         this.dispatchEvent(new Event("readystatechange"));
         this.dispatchEvent(new ProgressEvent("abort"));

@@ -1630,6 +1630,7 @@ Known schemas:
       validators.set(name, new Validator(schema, "2020-12", false));
     }
     const inFlight = /* @__PURE__ */ new Set();
+    const sealed = /* @__PURE__ */ new Set();
     let ws = null;
     let open_ = false;
     let sendSeq = 0;
@@ -1660,6 +1661,7 @@ Known schemas:
       sock.close();
       for (const id of inFlight) post(failure(id, "unavailable", "connection to the core was lost"));
       inFlight.clear();
+      sealed.clear();
       setTimeout(connect, BACKOFF[Math.min(attempt++, BACKOFF.length - 1)]);
     }
     async function receive(data) {
@@ -1682,13 +1684,17 @@ Known schemas:
         answered.add(m.id);
       }
       for (const m of messages) {
-        if (m.type === "reply") inFlight.delete(m.id);
+        if (m.type === "reply") {
+          inFlight.delete(m.id);
+          sealed.delete(m.id);
+        }
         post(m);
       }
     }
     const outbox = [];
+    const enc2 = new TextEncoder();
     function send(req, body) {
-      outbox.push({ id: req.id, body });
+      outbox.push({ id: req.id, body, cancel: req.cancel === true });
       if (outbox.length > 1) return;
       sending = sending.then(flush).catch(() => {
       });
@@ -1701,6 +1707,7 @@ Known schemas:
         try {
           const plaintext = live.length === 1 ? live[0].body : joinBatch(live.map((it) => it.body));
           sock.send(await seal(keys.toCore, TO_CORE, sessionID, ++sendSeq, plaintext, subtle));
+          for (const it of live) if (!it.cancel) sealed.add(it.id);
         } catch {
           for (const it of live) {
             if (inFlight.delete(it.id)) post(failure(it.id, "unavailable", "could not send to the core"));
@@ -1708,7 +1715,19 @@ Known schemas:
         }
       }
     }
+    function cancel(id) {
+      if (!inFlight.has(id)) return;
+      if (!sealed.has(id)) {
+        inFlight.delete(id);
+        return;
+      }
+      send({ id, cancel: true }, enc2.encode(JSON.stringify({ type: "cancel", id })));
+    }
     function handleOne(data) {
+      if (isPlainObject(data) && data.type === "cancel" && Object.keys(data).length === 2 && Number.isSafeInteger(data.id) && data.id > 0) {
+        cancel(data.id);
+        return;
+      }
       const checked = checkRequest(data, c);
       if (!checked.ok) {
         if (checked.id !== void 0 && !inFlight.has(checked.id)) post(failure(checked.id, checked.code, checked.reason));

@@ -118,18 +118,29 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
     }
   }
 
-  async function call(kind, name, args) {
+  // call sends one request. With signal, aborting it rejects the call at
+  // once with the signal's reason and tells the iframe, which drops the
+  // request if it has not left yet and otherwise has the core cancel it.
+  async function call(kind, name, args, signal = null) {
     // Copied at once, as postMessage would: the call may wait for the iframe,
     // and its batch leaves at the end of the task; the caller may change its
     // args object meanwhile.
     const copy = structuredClone(args === undefined ? null : args);
     await ready;
     if (frame === null) throw fail('unavailable', 'the isolation iframe was removed');
+    if (signal && signal.aborted) throw signal.reason;
     const id = nextID++;
     const send = toFrame;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
       send({ type: 'invoke', id, kind, name, args: copy });
+      if (signal) {
+        signal.addEventListener('abort', () => {
+          if (!pending.delete(id)) return; // settled already
+          reject(signal.reason);
+          send({ type: 'cancel', id });
+        }, { once: true });
+      }
     });
   }
 

@@ -43,12 +43,14 @@ export function installHTTP({ win, call, prefixes, status }) {
     return { status: st, statusText: '', headers: [['content-type', 'application/problem+json'], ['x-isogate-code', code]], body: new TextEncoder().encode(body) };
   }
 
-  // send makes one gated request: {status, statusText, headers, body}.
-  async function send(method, u, headers, body) {
+  // send makes one gated request: {status, statusText, headers, body}. An
+  // aborted signal rejects with its reason, and the core cancels the call.
+  async function send(method, u, headers, body, signal = null) {
     const args = { path: u.pathname, query: u.search.slice(1), headers, body: body && body.byteLength ? new Uint8Array(body) : null };
     try {
-      return await call('http', method, args);
+      return await call('http', method, args, signal);
     } catch (err) {
+      if (signal && signal.aborted && err === signal.reason) throw err;
       return problem(err);
     }
   }
@@ -65,18 +67,13 @@ export function installHTTP({ win, call, prefixes, status }) {
     let u = gatedURL(req.url);
     if (u === null) return nativeFetch(req);
     const signal = req.signal;
-    const aborted = () => signal.reason !== undefined ? signal.reason : new DOMException('The operation was aborted.', 'AbortError');
-    if (signal.aborted) throw aborted();
+    if (signal.aborted) throw signal.reason;
     let method = req.method;
     let headers = {};
     req.headers.forEach((v, k) => { headers[k] = v; });
     let body = method === 'GET' || method === 'HEAD' ? null : await req.arrayBuffer();
     for (let hops = 0; ; hops++) {
-      const res = await new Promise((resolve, reject) => {
-        const onAbort = () => reject(aborted());
-        signal.addEventListener('abort', onAbort, { once: true });
-        send(method, u, headers, body).then((r) => { signal.removeEventListener('abort', onAbort); resolve(r); }, reject);
-      });
+      const res = await send(method, u, headers, body, signal);
       const location = res.headers.find(([k]) => k === 'location');
       if (!REDIRECTS.has(res.status) || !location || req.redirect !== 'follow') return toResponse(res, u);
       if (hops === MAX_REDIRECTS) throw new TypeError('isogate: too many redirects');
@@ -172,11 +169,13 @@ function gatedXHR(Native, gatedURL, send) {
       req.headers.forEach((v, k) => { headers[k] = v; });
       const fire = (type, init2) => this.dispatchEvent(type === 'readystatechange' ? new Event(type) : new ProgressEvent(type, init2));
       fire('loadstart', { loaded: 0, total: 0 });
+      s.ac = new AbortController(); // abort() and the timeout cancel the gated call
       let timer = null;
       if (this.timeout > 0) {
         timer = setTimeout(() => {
           if (s.done) return;
           s.done = true;
+          s.ac.abort(new DOMException('timed out', 'TimeoutError'));
           s.readyState = 4;
           fire('readystatechange');
           fire('timeout');
@@ -184,7 +183,7 @@ function gatedXHR(Native, gatedURL, send) {
         }, this.timeout);
       }
       (init.body === undefined ? Promise.resolve(null) : req.arrayBuffer())
-        .then((b) => send(s.method, s.u, headers, b))
+        .then((b) => send(s.method, s.u, headers, b, s.ac.signal))
         .then((res) => {
           if (s.done) return;
           s.done = true;
@@ -218,6 +217,7 @@ function gatedXHR(Native, gatedURL, send) {
       if (s.done || s.readyState === 0) return;
       s.done = true;
       s.aborted = true;
+      if (s.ac) s.ac.abort();
       s.readyState = 4;
       this.dispatchEvent(new Event('readystatechange'));
       this.dispatchEvent(new ProgressEvent('abort'));

@@ -70,6 +70,7 @@ export async function createIsolation({
   }
 
   const inFlight = new Set(); // call ids sent to the core and not yet answered
+  const sealed = new Set(); // of those, the ones already sealed and sent
   let ws = null;
   let open_ = false;
   let sendSeq = 0;
@@ -104,6 +105,7 @@ export async function createIsolation({
     sock.close();
     for (const id of inFlight) post(failure(id, 'unavailable', 'connection to the core was lost'));
     inFlight.clear();
+    sealed.clear();
     setTimeout(connect, BACKOFF[Math.min(attempt++, BACKOFF.length - 1)]);
   }
 
@@ -129,7 +131,10 @@ export async function createIsolation({
       answered.add(m.id);
     }
     for (const m of messages) {
-      if (m.type === 'reply') inFlight.delete(m.id);
+      if (m.type === 'reply') {
+        inFlight.delete(m.id);
+        sealed.delete(m.id);
+      }
       post(m);
     }
   }
@@ -138,9 +143,10 @@ export async function createIsolation({
   // frame is being sealed leaves together in the next frame (a batch), so
   // under load the seal, the send and the core's open are paid once per
   // batch; a lone request leaves at once, on its own.
-  const outbox = []; // {id, body}
+  const outbox = []; // {id, body, cancel}
+  const enc = new TextEncoder();
   function send(req, body) {
-    outbox.push({ id: req.id, body });
+    outbox.push({ id: req.id, body, cancel: req.cancel === true });
     if (outbox.length > 1) return; // a flush is already queued and will take it
     sending = sending.then(flush).catch(() => {});
   }
@@ -153,6 +159,7 @@ export async function createIsolation({
       try {
         const plaintext = live.length === 1 ? live[0].body : joinBatch(live.map((it) => it.body));
         sock.send(await seal(keys.toCore, TO_CORE, sessionID, ++sendSeq, plaintext, subtle));
+        for (const it of live) if (!it.cancel) sealed.add(it.id);
       } catch {
         for (const it of live) {
           if (inFlight.delete(it.id)) post(failure(it.id, 'unavailable', 'could not send to the core'));
@@ -161,7 +168,23 @@ export async function createIsolation({
     }
   }
 
+  // cancel takes the page's giving up on call id: a request not sealed yet
+  // is dropped here; one the core has is cancelled there (it still
+  // answers, and the answer settles the id).
+  function cancel(id) {
+    if (!inFlight.has(id)) return;
+    if (!sealed.has(id)) {
+      inFlight.delete(id); // in the hook or the outbox: it never leaves
+      return;
+    }
+    send({ id, cancel: true }, enc.encode(JSON.stringify({ type: 'cancel', id })));
+  }
+
   function handleOne(data) {
+    if (isPlainObject(data) && data.type === 'cancel' && Object.keys(data).length === 2 && Number.isSafeInteger(data.id) && data.id > 0) {
+      cancel(data.id);
+      return;
+    }
     const checked = checkRequest(data, c);
     if (!checked.ok) {
       if (checked.id !== undefined && !inFlight.has(checked.id)) post(failure(checked.id, checked.code, checked.reason));

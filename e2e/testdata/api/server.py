@@ -48,6 +48,7 @@ class API(BaseHTTPRequestHandler):
             self.end_headers()
         elif self.path.startswith("/api/notes/slow"):
             self.rfile.read(1)  # until the client goes away
+            log.write(json.dumps({"method": "GONE", "target": self.path, "headers": {}, "body": ""}) + "\n")
         elif self.path.startswith("/api/notes/bytes"):
             b = bytes(range(256))
             self.send_response(200)
