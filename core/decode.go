@@ -30,6 +30,7 @@ type message struct {
 	Bins   []binRef
 	http   *httpapi.Request // kind http: the checked request, made by decide
 	ctx    context.Context  // the call's, from admission: a cancel from the page ends it
+	cancel *callCancel
 }
 
 // decoded is one message of a frame: err set means the message is answered

@@ -38,7 +38,7 @@ func (c *Core) takeFrame(s *session, conn *websocket.Conn, seq uint64, msgs []de
 	var admitted []*message
 	defer func() {
 		for _, m := range admitted { // taken, never handed over (a panic): the slots go back
-			s.calls.Delete(m.ID)
+			s.forget(m)
 			<-s.slots
 		}
 	}()
@@ -47,8 +47,8 @@ func (c *Core) takeFrame(s *session, conn *websocket.Conn, seq uint64, msgs []de
 			// The page gave up on a call (an aborted fetch): its context
 			// ends, so its handler or upstream request stops; its reply,
 			// which the page no longer waits for, still settles it.
-			if cancel, ok := s.calls.Load(d.m.ID); ok {
-				cancel.(context.CancelCauseFunc)(errCancelled)
+			if cc, ok := s.calls.Load(d.m.ID); ok {
+				cc.(*callCancel).cancel(errCancelled)
 			}
 			continue
 		}
@@ -57,8 +57,8 @@ func (c *Core) takeFrame(s *session, conn *websocket.Conn, seq uint64, msgs []de
 			continue
 		}
 		ctx, cancel := context.WithCancelCause(s.callCtx)
-		d.m.ctx = ctx
-		s.calls.Store(d.m.ID, cancel)
+		d.m.ctx, d.m.cancel = ctx, &callCancel{cancel}
+		s.calls.Store(d.m.ID, d.m.cancel)
 		admitted = append(admitted, d.m)
 	}
 	for len(admitted) > 0 {
@@ -71,6 +71,19 @@ func (c *Core) takeFrame(s *session, conn *websocket.Conn, seq uint64, msgs []de
 			continue
 		}
 		go c.dispatchAndReply(s, m, group)
+	}
+}
+
+// callCancel ends one admitted call's context; its pointer names the call
+// in the session's table, so a call only ever takes its own entry out.
+type callCancel struct{ cancel context.CancelCauseFunc }
+
+// forget ends m's context and takes it out of the table of calls a cancel
+// can reach.
+func (s *session) forget(m *message) {
+	if m.cancel != nil {
+		s.calls.CompareAndDelete(m.ID, m.cancel)
+		m.cancel.cancel(nil)
 	}
 }
 
@@ -171,9 +184,7 @@ func (c *Core) input(s *session, seq uint64, m *message, p *policy.Policy) (*pol
 // call, with handler_error, and costs nothing else.
 func (c *Core) dispatchAndReply(s *session, m *message, group *replyGroup) {
 	defer func() {
-		if cancel, ok := s.calls.LoadAndDelete(m.ID); ok {
-			cancel.(context.CancelCauseFunc)(nil)
-		}
+		s.forget(m)
 		<-s.slots
 	}()
 	answered := false

@@ -38,7 +38,7 @@ type session struct {
 	callCtx context.Context // ctx carrying the Caller, for handlers
 	cancel  context.CancelFunc
 	slots   chan struct{} // calls in flight
-	calls   sync.Map      // call id -> context.CancelCauseFunc of an admitted call
+	calls   sync.Map      // call id -> *callCancel of an admitted call
 
 	opener *crypto.Opener // used only by the one connection's read loop
 
