@@ -48,10 +48,11 @@ func (c *Core) unsealedGuard(win *window, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		c.log.Warn("unsealed request refused", "window", win.label, "method", r.Method, "path", r.URL.EscapedPath(), "remote", r.RemoteAddr)
+		path := bounded(r.URL.EscapedPath())
+		c.log.Warn("unsealed request refused", "window", win.label, "method", r.Method, "path", path, "remote", r.RemoteAddr)
 		if c.decisions != nil {
 			p := c.policy.Load()
-			in := policy.Prepare(policy.Input{Kind: policy.KindHTTP, Name: r.Method + " " + r.URL.EscapedPath(), Origin: win.origin,
+			in := policy.Prepare(policy.Input{Kind: policy.KindHTTP, Name: bounded(r.Method) + " " + path, Origin: win.origin,
 				Window: win.label, Attributes: unsealedAttributes(r)})
 			v := policy.Verdict{Code: codes.Denied, Reasons: []string{"unsealed: " + why}}
 			if err := c.decisions.Record(r.Context(), policy.Entry{Policy: p, Input: in, Verdict: v}); err != nil {
@@ -63,14 +64,24 @@ func (c *Core) unsealedGuard(win *window, next http.Handler) http.Handler {
 }
 
 // unsealedAttributes is what the decision log records of an unsealed
-// request: its method, path, query and host (never its headers, which
+// request: its method, path and host, cut to a bound (anyone who can reach
+// the port can send one, cookie or not), never its query or headers (which
 // carry the launch cookie).
 func unsealedAttributes(r *http.Request) *policy.Attributes {
 	a := &policy.Attributes{}
 	h := &a.Request.HTTP
-	h.Method, h.Path, h.Query, h.Host, h.Scheme = r.Method, r.URL.RequestURI(), r.URL.RawQuery, r.Host, "http"
+	h.Method, h.Path, h.Host, h.Scheme = bounded(r.Method), bounded(r.URL.EscapedPath()), bounded(r.Host), "http"
 	h.Headers = map[string]string{}
 	return a
+}
+
+// bounded cuts what an unsealed request says about itself to 256 bytes
+// for the logs.
+func bounded(s string) string {
+	if len(s) > 256 {
+		return s[:256] + "…"
+	}
+	return s
 }
 
 func (c *Core) serveApp(win *window, w http.ResponseWriter, r *http.Request) {

@@ -64,6 +64,7 @@ func TestUnsealed_APIAndUnsafeMethodsRefused(t *testing.T) {
 		{"DELETE", "/api/notes/1"}, {"POST", "/api/notes"},
 		{"GET", "/%61pi/notes"}, {"GET", "/x/../api/notes"}, {"GET", "/./api/notes"}, {"GET", "//api/notes"},
 		{"GET", "/API/notes"}, {"GET", "/x\\..\\api/notes"}, {"GET", "/%2561pi/notes"}, {"GET", "/api%2Fnotes"},
+		{"GET", "/api;/admin/users"}, {"GET", "/api;x=1/admin"}, {"GET", "/api%3Bx/admin"}, {"GET", "/a;b/../api/x"},
 		{"DELETE", "/index.html"}, {"POST", "/"}, {"PUT", "/notes"}, {"PATCH", "/x"},
 	}
 	for _, r := range refused {
@@ -411,5 +412,60 @@ func TestHTTP_OpenAPIBeforeThePolicy(t *testing.T) {
 	wantCode(t, r, codes.UnknownCommand)
 	if !strings.Contains(log.String(), `"name":"addNote"`) || strings.Count(log.String(), `"code":"invalid_args"`) != 1 {
 		t.Fatalf("decision log:\n%s", log.String())
+	}
+}
+
+// The reviewer's differentials: what the policy decides on is what the
+// upstream would act on. A JSON body is parsed whatever its content type
+// says; ambiguous JSON, method and URL overrides, underscore headers and
+// values with spaces around them are refused.
+func TestHTTP_NoDifferentialBetweenPolicyAndUpstream(t *testing.T) {
+	h, got := httpHarness(t)
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	id := 0
+	call := func(method, path, query string, headers map[string]string, body string) *replyMsg {
+		id++
+		var b []byte
+		if body != "" {
+			b = []byte(body)
+		}
+		r, _ := httpCall(t, f, c, id, method, path, query, headers, b)
+		return r
+	}
+	for _, ct := range []string{"", "text/plain;charset=UTF-8", "application/json; charset", "application/json;;", "APPLICATION/JSON"} {
+		h := map[string]string{}
+		if ct != "" {
+			h["content-type"] = ct
+		}
+		if r := call("POST", "/api/notes", "", h, `{"text":"my secret"}`); r.OK || r.Code() != codes.Denied {
+			t.Errorf("content-type %q: %+v, want denied (the policy sees the body)", ct, r)
+		}
+	}
+	for _, body := range []string{`{"text":"ok","Text":"my secret"}`, `{"text":"ok","text":"my secret"}`, `{"a":{"B":1,"b":2}}`} {
+		if r := call("POST", "/api/notes", "", map[string]string{"content-type": "application/json"}, body); r.Code() != codes.InvalidArgs {
+			t.Errorf("body %s: %+v, want invalid_args", body, r)
+		}
+	}
+	if r := call("POST", "/api/notes", "", map[string]string{"content-type": "text/plain"}, "just text"); !r.OK {
+		t.Errorf("a plain-text body: %+v, want it through", r.Error)
+	} else {
+		<-got
+	}
+	for _, hd := range []map[string]string{
+		{"X-HTTP-Method-Override": "DELETE"}, {"X-Original-URL": "/admin"}, {"X-Real-IP": "10.0.0.1"},
+		{"x_forwarded_for": "10.0.0.1"}, {"x-role": " admin\t"},
+	} {
+		if r := call("POST", "/api/notes", "", hd, ""); r.Code() != codes.InvalidArgs {
+			t.Errorf("header %v: %+v, want invalid_args", hd, r)
+		}
+	}
+	if r := call("POST", "/api/notes/1", "_method=DELETE", nil, ""); r.Code() != codes.InvalidArgs {
+		t.Errorf("?_method=DELETE: %+v, want invalid_args", r)
+	}
+	select {
+	case s := <-got:
+		t.Fatalf("a refused request reached the upstream: %+v", s)
+	default:
 	}
 }

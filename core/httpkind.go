@@ -1,14 +1,15 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"mime"
 	"net/url"
 	"strings"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/isogate/isogate/codes"
 	"github.com/isogate/isogate/httpapi"
 	"github.com/isogate/isogate/policy"
@@ -97,27 +98,87 @@ func (c *Core) httpInput(s *session, m *message, in *policy.Input, p *policy.Pol
 	if in.ParsedQuery == nil {
 		in.ParsedQuery = url.Values{}
 	}
-	if isJSON(req.Headers["content-type"]) && len(body) > 0 {
-		if int64(len(body)) > c.limits.MaxMessageBytes {
-			return &Error{Code: codes.TooLarge, Message: fmt.Sprintf("a JSON body is at most %d bytes", c.limits.MaxMessageBytes)}
+	if len(body) > 0 {
+		if err := c.parseBody(req.Headers["content-type"], body, in); err != nil {
+			return err
 		}
-		if d := jsonDepth(body); d > c.limits.MaxDepth {
-			return &Error{Code: codes.InvalidArgs, Message: fmt.Sprintf("the JSON body is nested more than %d deep", c.limits.MaxDepth)}
-		}
-		dec := json.NewDecoder(strings.NewReader(string(body)))
-		dec.UseNumber()
-		var v any
-		if err := dec.Decode(&v); err != nil || dec.More() {
-			return &Error{Code: codes.InvalidArgs, Message: "the body is not the JSON its content-type says"}
-		}
-		in.ParsedBody = v
 	}
 	return nil
 }
 
-func isJSON(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+// parseBody sets parsed_body to the body when an upstream might read it as
+// JSON: whatever its content type says, most servers decode a JSON body
+// when asked to (a missing type, fetch's default text/plain, a malformed
+// "application/json; charset"), so the policy must see what they would. A
+// body declared JSON must be JSON; any JSON body must be unambiguous (no
+// duplicate keys, none that differ only by case, which Go's encoding/json
+// matches to one field, valid UTF-8), within the size and depth limits.
+func (c *Core) parseBody(contentType string, body []byte, in *policy.Input) *Error {
+	mt := strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
+	declared := mt == "application/json" || strings.HasSuffix(mt, "+json")
+	if !declared && mt != "" && !strings.HasPrefix(mt, "text/") {
+		return nil // a form, a file, bytes: not JSON to anyone
+	}
+	if int64(len(body)) > c.limits.MaxMessageBytes {
+		return &Error{Code: codes.TooLarge, Message: fmt.Sprintf("a body an upstream may read as JSON is at most %d bytes", c.limits.MaxMessageBytes)}
+	}
+	if d := jsonDepth(body); d > c.limits.MaxDepth {
+		return &Error{Code: codes.InvalidArgs, Message: fmt.Sprintf("the JSON body is nested more than %d deep", c.limits.MaxDepth)}
+	}
+	v, err := strictJSON(body)
+	switch {
+	case err == nil:
+		in.ParsedBody = v
+	case declared || errors.Is(err, errAmbiguousJSON):
+		return &Error{Code: codes.InvalidArgs, Message: "the body is not unambiguous JSON: " + err.Error()}
+	}
+	return nil // text that is not JSON
+}
+
+var errAmbiguousJSON = errors.New("two keys of one object differ only by case")
+
+// strictJSON decodes b as one JSON value, refusing what parsers read
+// differently: duplicate keys, keys that differ only by case, invalid UTF-8
+// (jsontext), trailing data. Numbers stay exact.
+func strictJSON(b []byte) (any, error) {
+	check := jsontext.Value(bytes.Clone(b))
+	if err := check.Canonicalize(); err != nil { // syntax, UTF-8 and duplicate names, strictly
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("trailing data")
+	}
+	var walk func(any) error
+	walk = func(v any) error {
+		switch x := v.(type) {
+		case map[string]any:
+			seen := make(map[string]bool, len(x))
+			for k, e := range x {
+				lk := strings.ToLower(k)
+				if seen[lk] {
+					return fmt.Errorf("%w (%q)", errAmbiguousJSON, k)
+				}
+				seen[lk] = true
+				if err := walk(e); err != nil {
+					return err
+				}
+			}
+		case []any:
+			for _, e := range x {
+				if err := walk(e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return v, walk(v)
 }
 
 // forwardHTTP makes m's allowed request upstream.

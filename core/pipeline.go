@@ -46,7 +46,12 @@ func (c *Core) takeFrame(s *session, conn *websocket.Conn, seq uint64, msgs []de
 		if d.m.Cancel {
 			// The page gave up on a call (an aborted fetch): its context
 			// ends, so its handler or upstream request stops; its reply,
-			// which the page no longer waits for, still settles it.
+			// which the page no longer waits for, still settles it. A
+			// cancel costs a token like any message; over the rate it is
+			// ignored, and the call runs on.
+			if !s.rate.allow() {
+				continue
+			}
 			if cc, ok := s.calls.Load(d.m.ID); ok {
 				cc.(*callCancel).cancel(errCancelled)
 			}

@@ -52,6 +52,16 @@ func forbiddenHeader(name string) string {
 	if strings.HasPrefix(name, "x-forwarded-") || strings.HasPrefix(name, "proxy-") || strings.HasPrefix(name, "sec-") {
 		return "the core sets it"
 	}
+	switch name {
+	case "x-http-method-override", "x-http-method", "x-method-override", "x-original-url", "x-rewrite-url",
+		"x-original-method", "x-real-ip", "x-client-ip", "true-client-ip", "client-ip":
+		// A server would act on another method, path or client than the
+		// policy decided on.
+		return "it overrides what the policy decided on"
+	}
+	if strings.Contains(name, "_") {
+		return "CGI, WSGI and Rack servers read _ as -, so it could stand for a header refused here"
+	}
 	return ""
 }
 
@@ -95,14 +105,20 @@ func (rs Routes) NewRequest(method, path, query string, headers map[string]strin
 	if !ok {
 		return nil, &Error{Code: codes.UnknownCommand, Message: fmt.Sprintf("%s is not under an API prefix", path)}
 	}
-	if _, err := url.ParseQuery(query); err != nil || strings.ContainsAny(query, "#\x00\r\n ") {
+	q, err := url.ParseQuery(query)
+	if err != nil || strings.ContainsAny(query, "#\x00\r\n ") {
 		return nil, invalid("the query is not a valid query string")
+	}
+	for _, k := range []string{"_method", "_METHOD", "X-HTTP-Method-Override"} {
+		if _, ok := q[k]; ok {
+			return nil, invalid("the query parameter %q overrides the method the policy decided on", k)
+		}
 	}
 	clean := make(map[string]string, len(headers))
 	for k, v := range headers {
 		name := strings.ToLower(k)
-		if !validToken(name) || !validValue(v) {
-			return nil, invalid("header %q is malformed", k)
+		if !validToken(name) || !validValue(v) || strings.TrimSpace(v) != v {
+			return nil, invalid("header %q is malformed (or has spaces around its value, which the upstream would not see)", k)
 		}
 		if why := forbiddenHeader(name); why != "" {
 			return nil, invalid("header %q cannot be set by the page: %s", k, why)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"strings"
 
 	"github.com/isogate/isogate/codes"
@@ -93,6 +94,11 @@ func under(p, prefix string) bool {
 func (rs Routes) Reaches(r *http.Request) bool {
 	forms := []string{r.URL.EscapedPath(), r.URL.Path}
 	for _, f := range forms[:2] {
+		// Path parameters (/api;x=1/admin), which servers and proxies drop
+		// before routing, raw or encoded.
+		for _, p := range []string{f, strings.ReplaceAll(strings.ReplaceAll(f, "%3B", ";"), "%3b", ";")} {
+			forms = append(forms, matrixParams.ReplaceAllString(p, ""))
+		}
 		f = strings.ReplaceAll(f, "\\", "/")
 		forms = append(forms, path.Clean("/"+f))
 		if d, err := url.PathUnescape(f); err == nil { // a second decoding, as some servers do
@@ -109,9 +115,13 @@ func (rs Routes) Reaches(r *http.Request) bool {
 	return false
 }
 
+var matrixParams = regexp.MustCompile(`;[^/]*`)
+
 // SafeMethod is a method a page's plain navigation or subresource load may
 // use; every other method on the app origin must come through the gate.
-func SafeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions }
+func SafeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
 
 // Problem is the application/problem+json body (RFC 9457) of a refusal,
 // with isogate's code and the policy's reasons.

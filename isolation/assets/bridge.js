@@ -261,7 +261,11 @@
           delete headers["content-type"];
         }
         const gated = gatedURL(next.href);
-        if (gated === null) return nativeFetch(next.href, { method, headers, body, signal, credentials: req.credentials });
+        if (gated === null) {
+          delete headers.authorization;
+          delete headers["proxy-authorization"];
+          return nativeFetch(next.href, { method, headers, body, signal, credentials: req.credentials });
+        }
         u = gated;
       }
     }

@@ -1706,10 +1706,11 @@ Known schemas:
         if (live.length === 0) continue;
         try {
           const plaintext = live.length === 1 ? live[0].body : joinBatch(live.map((it) => it.body));
-          sock.send(await seal(keys.toCore, TO_CORE, sessionID, ++sendSeq, plaintext, subtle));
           for (const it of live) if (!it.cancel) sealed.add(it.id);
+          sock.send(await seal(keys.toCore, TO_CORE, sessionID, ++sendSeq, plaintext, subtle));
         } catch {
           for (const it of live) {
+            sealed.delete(it.id);
             if (inFlight.delete(it.id)) post(failure(it.id, "unavailable", "could not send to the core"));
           }
         }

@@ -84,7 +84,13 @@ export function installHTTP({ win, call, prefixes, status }) {
         delete headers['content-type'];
       }
       const gated = gatedURL(next.href);
-      if (gated === null) return nativeFetch(next.href, { method, headers, body, signal, credentials: req.credentials });
+      if (gated === null) {
+        // Another origin: what a browser drops on a cross-origin redirect
+        // is dropped here too.
+        delete headers.authorization;
+        delete headers['proxy-authorization'];
+        return nativeFetch(next.href, { method, headers, body, signal, credentials: req.credentials });
+      }
       u = gated;
     }
   }

@@ -158,10 +158,13 @@ export async function createIsolation({
       if (live.length === 0) continue;
       try {
         const plaintext = live.length === 1 ? live[0].body : joinBatch(live.map((it) => it.body));
-        sock.send(await seal(keys.toCore, TO_CORE, sessionID, ++sendSeq, plaintext, subtle));
+        // Marked before the seal's await: a cancel arriving meanwhile must
+        // go to the core, which will answer the call.
         for (const it of live) if (!it.cancel) sealed.add(it.id);
+        sock.send(await seal(keys.toCore, TO_CORE, sessionID, ++sendSeq, plaintext, subtle));
       } catch {
         for (const it of live) {
+          sealed.delete(it.id);
           if (inFlight.delete(it.id)) post(failure(it.id, 'unavailable', 'could not send to the core'));
         }
       }
