@@ -892,3 +892,25 @@ func TestCancel_EndsTheCallsContext(t *testing.T) {
 		t.Fatalf("a call after the cancels: %+v", r)
 	}
 }
+
+// What the core sends is held to what the iframe accepts: a raw result that
+// is not valid JSON (a lone surrogate) is answered handler_error instead of
+// making the iframe drop the connection, and an event payload nested deeper
+// than MaxDepth is not sent at all.
+func TestAnswer_InvalidRawResultAndDeepPayloadRefused(t *testing.T) {
+	h := newHarness(t, Limits{MaxDepth: 4})
+	h.c.Handle("t.fail", func(context.Context, any) (any, error) { return json.RawMessage(`{"s":"\ud800"}`), nil })
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	wantCode(t, f.call(c, 1, "t.fail", `{}`), codes.HandlerError)
+	if r := f.call(c, 2, "t.echo", `{"msg":"still connected"}`); !r.OK {
+		t.Fatalf("the call after the invalid result: %+v", r)
+	}
+	f.listen(c, 3, "t.note")
+	if n := h.c.Emit("t.note", [][][][][]int{{{{{1}}}}}); n != 0 {
+		t.Fatalf("a payload 5 deep under MaxDepth 4 was sent to %d pages", n)
+	}
+	if n := h.c.Emit("t.note", [][][][]int{{{{1}}}}); n != 1 {
+		t.Fatalf("a payload 4 deep was sent to %d pages, want 1", n)
+	}
+}

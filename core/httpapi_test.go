@@ -78,6 +78,16 @@ func TestUnsealed_APIAndUnsafeMethodsRefused(t *testing.T) {
 			t.Errorf("%s %s: body %q is not the problem", r.method, r.target, body)
 		}
 	}
+	// Anyone who can reach the port can send these: what is logged of one is
+	// bounded, and its query is not logged at all.
+	long := "/api/" + strings.Repeat("x", 4000) + "?q=" + strings.Repeat("y", 4000)
+	if code, _, _ := rawRequest(t, origin, "GET", long); code != http.StatusForbidden {
+		t.Fatalf("a long unsealed request: %d", code)
+	}
+	refused = append(refused, struct{ method, target string }{"GET", long})
+	if strings.Contains(log.String(), "yyyy") || strings.Contains(log.String(), strings.Repeat("x", 300)) {
+		t.Fatal("an unsealed request's query, or more than 256 bytes of its path, reached the decision log")
+	}
 	if n := strings.Count(log.String(), `"reasons":["unsealed: `); n != len(refused) {
 		t.Errorf("%d refusals on record, want %d:\n%s", n, len(refused), log.String())
 	}
@@ -321,10 +331,7 @@ func TestHTTP_BrokenUpstreamsCostOneCall(t *testing.T) {
 	goneURL, _ := url.Parse("http://" + gone.Addr().String())
 	gone.Close()
 	up, _ := url.Parse("http://" + ln.Addr().String())
-	p, err := policy.Load(context.Background(), fstest.MapFS{"p.rego": {Data: []byte("package isogate\n\nallow if input.kind == \"http\"\n")}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := allowHTTP(t)
 	h := newHarnessWith(t, func(c *Config) {
 		c.API = httpapi.Routes{{Prefix: "/api", URL: up}, {Prefix: "/gone", URL: goneURL}}
 		c.Policy = p
@@ -359,7 +366,7 @@ func TestHTTP_InProcessHandler(t *testing.T) {
 		http.SetCookie(w, &http.Cookie{Name: "sid", Value: "ada", Path: "/"})
 		w.WriteHeader(http.StatusUnauthorized)
 	})
-	p, _ := policy.Load(context.Background(), fstest.MapFS{"p.rego": {Data: []byte("package isogate\n\nallow if input.kind == \"http\"\n")}})
+	p := allowHTTP(t)
 	h := newHarnessWith(t, func(c *Config) {
 		c.API = httpapi.Routes{{Prefix: "/api", Handler: mux}}
 		c.Policy = p
@@ -447,6 +454,10 @@ func TestHTTP_NoDifferentialBetweenPolicyAndUpstream(t *testing.T) {
 			t.Errorf("body %s: %+v, want invalid_args", body, r)
 		}
 	}
+	deep := strings.Repeat("[", 70) + strings.Repeat("]", 70) // past the default MaxDepth of 64
+	if r := call("POST", "/api/notes", "", nil, deep); r.Code() != codes.InvalidArgs {
+		t.Errorf("a JSON body nested 70 deep: %+v, want invalid_args", r)
+	}
 	if r := call("POST", "/api/notes", "", map[string]string{"content-type": "text/plain"}, "just text"); !r.OK {
 		t.Errorf("a plain-text body: %+v, want it through", r.Error)
 	} else {
@@ -468,4 +479,14 @@ func TestHTTP_NoDifferentialBetweenPolicyAndUpstream(t *testing.T) {
 		t.Fatalf("a refused request reached the upstream: %+v", s)
 	default:
 	}
+}
+
+// allowHTTP is a policy that allows every http request.
+func allowHTTP(t *testing.T) *policy.Policy {
+	t.Helper()
+	p, err := policy.Load(context.Background(), fstest.MapFS{"p.rego": {Data: []byte("package isogate\n\nallow if input.kind == \"http\"\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

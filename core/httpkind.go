@@ -3,9 +3,9 @@ package core
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 
@@ -122,13 +122,13 @@ func (c *Core) parseBody(contentType string, body []byte, in *policy.Input) *Err
 	if int64(len(body)) > c.limits.MaxMessageBytes {
 		return &Error{Code: codes.TooLarge, Message: fmt.Sprintf("a body an upstream may read as JSON is at most %d bytes", c.limits.MaxMessageBytes)}
 	}
-	if d := jsonDepth(body); d > c.limits.MaxDepth {
-		return &Error{Code: codes.InvalidArgs, Message: fmt.Sprintf("the JSON body is nested more than %d deep", c.limits.MaxDepth)}
-	}
-	v, err := strictJSON(body)
+	v, err := c.strictJSON(body)
+	var deep *Error
 	switch {
 	case err == nil:
 		in.ParsedBody = v
+	case errors.As(err, &deep):
+		return &Error{Code: codes.InvalidArgs, Message: "the JSON body: " + deep.Message}
 	case declared || errors.Is(err, errAmbiguousJSON):
 		return &Error{Code: codes.InvalidArgs, Message: "the body is not unambiguous JSON: " + err.Error()}
 	}
@@ -137,21 +137,24 @@ func (c *Core) parseBody(contentType string, body []byte, in *policy.Input) *Err
 
 var errAmbiguousJSON = errors.New("two keys of one object differ only by case")
 
-// strictJSON decodes b as one JSON value, refusing what parsers read
-// differently: duplicate keys, keys that differ only by case, invalid UTF-8
-// (jsontext), trailing data. Numbers stay exact.
-func strictJSON(b []byte) (any, error) {
-	check := jsontext.Value(bytes.Clone(b))
-	if err := check.Canonicalize(); err != nil { // syntax, UTF-8 and duplicate names, strictly
+// strictJSON decodes b with the decoder the core holds messages to
+// (strict UTF-8, no duplicate names, exact numbers, MaxDepth), and refuses
+// keys that differ only by case.
+func (c *Core) strictJSON(b []byte) (any, error) {
+	fd := frameDecoder{dec: decoders.Get().(*jsontext.Decoder), maxDepth: c.limits.MaxDepth}
+	fd.dec.Reset(bytes.NewBuffer(b))
+	defer func() {
+		fd.dec.Reset(noInput)
+		decoders.Put(fd.dec)
+	}()
+	v, err := fd.value(0) // the body counts as args do
+	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
+	if fd.fault != nil {
+		return nil, fd.fault
 	}
-	if dec.More() {
+	if _, err := fd.dec.ReadToken(); err != io.EOF {
 		return nil, errors.New("trailing data")
 	}
 	var walk func(any) error

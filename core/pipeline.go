@@ -326,10 +326,11 @@ func (c *Core) answer(s *session, id uint64, result any, err error) []byte {
 			c.log.Error("result not encodable", "session", s.id, "err", err)
 			r.OK = false
 			err = &Error{Code: codes.HandlerError, Message: "command result could not be encoded"}
-		} else if !jsontext.Value(r.Result).IsValid() {
+		} else if _, raw := value.(json.RawMessage); raw && !jsontext.Value(r.Result).IsValid() {
 			// A backend's raw result passes json.Marshal as it is: one with
 			// a lone surrogate or invalid UTF-8 would make the iframe drop
-			// the whole connection.
+			// the whole connection. (What json.Marshal encodes itself is
+			// valid already: only raw results are scanned again.)
 			c.log.Error("result is not valid JSON", "session", s.id)
 			r.OK = false
 			err = &Error{Code: codes.HandlerError, Message: "command result is not valid JSON"}

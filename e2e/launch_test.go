@@ -183,9 +183,10 @@ func TestListen_NoEventLostRightAfterListen(t *testing.T) {
 // unavailable, a fresh iframe and session are mounted, and the next call
 // works. Both ways a page can navigate it are tried.
 func TestBridge_NavigatedIframeSettlesCallsAndRecovers(t *testing.T) {
-	p, _ := startWrapped(t)
+	p, logPath := startWrapped(t)
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
+	sleeps := 0
 	for _, how := range []string{
 		`document.querySelector('iframe[sandbox]').src = 'about:blank'`,
 		`document.querySelector('iframe[sandbox]').contentWindow.location = 'about:blank'`,
@@ -197,10 +198,18 @@ func TestBridge_NavigatedIframeSettlesCallsAndRecovers(t *testing.T) {
 			Iframes   int     `json:"iframes"`
 			NewSource bool    `json:"newSource"`
 		}
+		eval[bool](t, ctx, `(() => {
+		  window.before = document.querySelector('iframe[sandbox]').src;
+		  window.call = isogate.invoke('app.sleep', {ms: 4000});
+		  return true;
+		})()`)
+		// In flight means the backend has it.
+		sleeps++
+		eventually(t, "the call to reach the backend", func() bool {
+			return strings.Count(backendLog(t, logPath), `"app.sleep"`) >= sleeps
+		})
 		r := eval[result](t, ctx, `(async () => {
-		  const before = document.querySelector('iframe[sandbox]').src;
-		  const call = isogate.invoke('app.sleep', {ms: 4000});
-		  await new Promise((r) => setTimeout(r, 50));
+		  const before = window.before;
 		  const t0 = performance.now();
 		  `+how+`;
 		  let code = 'resolved';

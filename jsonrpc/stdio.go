@@ -39,6 +39,7 @@ type Stdio struct {
 	child   *os.Process
 	pending map[int64]chan message
 	starts  atomic.Int64
+	onStart func() // tests: told of each child started
 	wmu     sync.Mutex // serializes writes to stdin, apart from mu so reading never waits on a write
 }
 
@@ -162,6 +163,9 @@ func (u *Stdio) runOnce(ctx context.Context, started chan<- error) error {
 		return report(fmt.Errorf("jsonrpc: start %q: %w", u.argv[0], err))
 	}
 	u.starts.Add(1)
+	if u.onStart != nil {
+		u.onStart()
+	}
 	u.mu.Lock()
 	u.stdin, u.child = stdin, cmd.Process
 	u.mu.Unlock()
