@@ -35,7 +35,7 @@ const testPolicy = `package isogate
 
 allow if {
 	input.kind == "command"
-	input.name in {"t.echo", "t.panic", "t.slow", "t.fail", "t.public", "t.blob"}
+	input.name in {"t.echo", "t.panic", "t.slow", "t.fail", "t.public", "t.blob", "t.download", "t.stall"}
 }
 
 deny contains "t.secret is never allowed" if input.name == "t.secret"
@@ -82,6 +82,8 @@ func newHarnessWith(t *testing.T, configure func(*Config)) *harness {
 		"schemas/t.public.json":   {Data: []byte(schema)},
 		"schemas/t.mainonly.json": {Data: []byte(schema)},
 		"schemas/t.emitnote.json": {Data: []byte(schema)},
+		"schemas/t.download.json": {Data: []byte(schema)},
+		"schemas/t.stall.json":    {Data: []byte(schema)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +121,15 @@ func newHarnessWith(t *testing.T, configure func(*Config)) *harness {
 		return c.EmitToSession(who.Session, "t.note", a), nil
 	}))
 	c.Handle("t.slow", count(func(ctx context.Context, _ any) (any, error) { <-ctx.Done(); return nil, ctx.Err() }))
+	// t.download answers {"name", "data": a reader of n pattern bytes}.
+	c.Handle("t.download", count(func(_ context.Context, a any) (any, error) {
+		n, _ := a.(map[string]any)["n"].(json.Number).Int64()
+		return map[string]any{"name": "x", "data": io.LimitReader(&patternReader{}, n)}, nil
+	}))
+	// t.stall's reader gives 1.5 MiB, then nothing until the call ends.
+	c.Handle("t.stall", count(func(ctx context.Context, _ any) (any, error) {
+		return io.MultiReader(io.LimitReader(&patternReader{}, 3<<19), stalled{ctx}), nil
+	}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- c.Serve(ctx) }()

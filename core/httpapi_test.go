@@ -2,6 +2,7 @@ package core
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -288,9 +289,11 @@ func TestHTTP_AmbiguousPathsAndSmuggledHeadersRefused(t *testing.T) {
 	}
 }
 
-// An API server that hangs, is gone, answers garbage or a body past the
-// limit costs that call alone: timeout, unavailable, unavailable,
-// too_large; the core answers the next call.
+// An API server that hangs, is gone, answers garbage, declares a body past
+// the limit or breaks off costs that call alone: timeout, unavailable,
+// unavailable, too_large, unavailable; one that sends an undeclared body
+// past the limit has its stream ended with too_large at the limit. The
+// core answers the next call.
 func TestHTTP_BrokenUpstreamsCostOneCall(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -311,6 +314,8 @@ func TestHTTP_BrokenUpstreamsCostOneCall(t *testing.T) {
 					io.Copy(io.Discard, conn) // never answers
 				case strings.Contains(line, "/api/garbage"):
 					io.WriteString(conn, "this is not HTTP\r\n\r\n")
+				case strings.Contains(line, "/api/declared"):
+					io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 134217728\r\n\r\n")
 				case strings.Contains(line, "/api/huge"):
 					io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n")
 					chunk := make([]byte, 1<<16)
@@ -344,10 +349,16 @@ func TestHTTP_BrokenUpstreamsCostOneCall(t *testing.T) {
 		code codes.Code
 	}{
 		{"/api/hang", codes.Timeout}, {"/gone/x", codes.Unavailable}, {"/api/garbage", codes.Unavailable},
-		{"/api/huge", codes.TooLarge}, {"/api/cut", codes.Unavailable},
+		{"/api/declared", codes.TooLarge}, {"/api/cut", codes.Unavailable},
 	} {
 		r, _ := httpCall(t, f, c, i+1, "GET", want.path, "", nil, nil)
 		wantCode(t, r, want.code)
+	}
+	r, _ := httpCall(t, f, c, 50, "GET", "/api/huge", "", nil, nil)
+	streamed(t, r, "/body")
+	got, end := readStream(t, f, c, 50)
+	if end.Code() != codes.TooLarge || len(got) > 1<<20 {
+		t.Fatalf("huge body: %d bytes, then %+v; want too_large within the limit", len(got), end.Error)
 	}
 	if r, blobs := httpCall(t, f, c, 99, "GET", "/api/ok", "", nil, nil); !r.OK || len(blobs) != 1 || string(blobs[0]) != "ok" {
 		t.Fatalf("a call after the broken ones: %+v %q", r, blobs)
@@ -489,4 +500,34 @@ func allowHTTP(t *testing.T) *policy.Policy {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// A response body longer than one chunk is streamed as the upstream sends
+// it: the head first (status, headers), then the bytes, in order.
+func TestHTTP_LongBodyIsStreamed(t *testing.T) {
+	body := pattern(5<<20 + 7)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("X-Kind", "big")
+		w.Write(body)
+	}))
+	defer srv.Close()
+	up, _ := url.Parse(srv.URL)
+	p := allowHTTP(t)
+	h := newHarnessWith(t, func(c *Config) {
+		c.API = httpapi.Routes{{Prefix: "/api", URL: up}}
+		c.Policy = p
+		c.Limits = Limits{MaxBinaryBytes: 8 << 20}
+	})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	r, _ := httpCall(t, f, c, 1, "GET", "/api/big", "", nil, nil)
+	streamed(t, r, "/body")
+	if !strings.Contains(string(r.Result), `["x-kind","big"]`) || !strings.Contains(string(r.Result), `"status":200`) {
+		t.Fatalf("head: %s", r.Result)
+	}
+	got, end := readStream(t, f, c, 1)
+	if end.Error != nil || !bytes.Equal(got, body) {
+		t.Fatalf("body: %d bytes (want %d), end %+v", len(got), len(body), end.Error)
+	}
 }

@@ -201,6 +201,7 @@ func (c *Core) forwardHTTP(ctx context.Context, m *message) (any, error) {
 	for i, h := range resp.Headers {
 		headers[i] = []any{h[0], h[1]}
 	}
+	// The body is read as it comes: openStream and pump (stream.go).
 	return map[string]any{"status": resp.Status, "statusText": resp.StatusText, "headers": headers, "body": resp.Body}, nil
 }
 

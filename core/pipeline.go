@@ -58,7 +58,8 @@ func (c *Core) takeFrame(s *session, conn *websocket.Conn, seq uint64, msgs []de
 			continue
 		}
 		if err := c.admit(s, seq, d); err != nil {
-			group.add(c.answer(s, d.m.ID, nil, err))
+			b, _ := c.answer(s, d.m.ID, nil, err, nil)
+			group.add(b)
 			continue
 		}
 		ctx, cancel := context.WithCancelCause(s.callCtx)
@@ -197,14 +198,31 @@ func (c *Core) dispatchAndReply(s *session, m *message, group *replyGroup) {
 		if r := recover(); r != nil {
 			c.log.Error("dispatch panicked", "session", s.id, "name", m.Name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			if !answered {
-				group.add(c.answer(s, m.ID, nil, &Error{Code: codes.HandlerError, Message: "command failed"}))
+				b, _ := c.answer(s, m.ID, nil, &Error{Code: codes.HandlerError, Message: "command failed"}, nil)
+				group.add(b)
 			}
 		}
 	}()
+	// The call's timeout covers all of it, a streamed result's bytes too.
+	ctx, stop := context.WithTimeout(m.ctx, c.limits.CallTimeout)
+	defer stop()
+	m.ctx = ctx
 	result, err := c.dispatch(s, m)
-	b := c.answer(s, m.ID, result, err)
+	var st *stream
+	if err == nil {
+		result, st, err = c.openStream(s, m, result)
+	}
+	b, ok := c.answer(s, m.ID, result, err, st)
 	answered = true
-	group.add(b)
+	if st != nil && !ok {
+		st.close()
+	}
+	if st == nil || !ok {
+		group.add(b)
+		return
+	}
+	group.flushWith(b) // out now: the stream's data messages must follow it
+	c.pump(s, group.conn, m, st)
 }
 
 // dispatch hands a message that passed decide to its handler, the
@@ -266,15 +284,10 @@ func CallerFrom(ctx context.Context) (Caller, bool) {
 	return c, ok
 }
 
-// call runs a handler with the per-call timeout, turning a panic into
-// handler_error with the stack in the log.
+// call runs a handler within the call's context (its timeout, the page's
+// cancel), turning a panic into handler_error with the stack in the log.
 func (c *Core) call(s *session, m *message, h Handler) (any, error) {
-	base := m.ctx
-	if base == nil {
-		base = s.callCtx
-	}
-	ctx, cancel := context.WithTimeout(base, c.limits.CallTimeout)
-	defer cancel()
+	ctx := m.ctx
 	type outcome struct {
 		result any
 		err    error
@@ -299,13 +312,7 @@ func (c *Core) call(s *session, m *message, h Handler) (any, error) {
 		ended = true
 	}
 	if ended {
-		if s.ctx.Err() != nil {
-			return nil, &Error{Code: codes.Unavailable, Message: "the page went away"}
-		}
-		if context.Cause(base) == errCancelled {
-			return nil, &Error{Code: codes.Unavailable, Message: "cancelled by the page"}
-		}
-		return nil, &Error{Code: codes.Timeout, Message: "command timed out"}
+		return nil, c.ended(s, ctx)
 	}
 	var pub *Error
 	if o.err != nil && (!errors.As(o.err, &pub) || pub == nil) { // a typed nil *Error is a failure too
@@ -315,9 +322,13 @@ func (c *Core) call(s *session, m *message, h Handler) (any, error) {
 	return o.result, o.err
 }
 
-// answer is the plaintext of the reply to call id.
-func (c *Core) answer(s *session, id uint64, result any, err error) []byte {
+// answer is the plaintext of the reply to call id, and whether it is a
+// success; st is the stream that will follow it, if any.
+func (c *Core) answer(s *session, id uint64, result any, err error, st *stream) ([]byte, bool) {
 	r := reply{Type: "reply", ID: id, OK: err == nil}
+	if st != nil {
+		r.Stream = &st.path
+	}
 	var blobs [][]byte
 	if err == nil {
 		var value any
@@ -346,11 +357,11 @@ func (c *Core) answer(s *session, id uint64, result any, err error) []byte {
 		if !errors.As(err, &pub) || pub == nil {
 			pub = &Error{Code: codes.HandlerError, Message: "command failed"}
 		}
-		r.Result, r.Bin, blobs = nil, nil, nil
+		r.Result, r.Bin, r.Stream, blobs = nil, nil, nil, nil
 		r.Error = &replyError{Code: pub.Code, Message: pub.Message}
 	}
 	b, _ := json.Marshal(r) // only strings, numbers and already-valid JSON
-	return joinPlaintext(b, blobs)
+	return joinPlaintext(b, blobs), r.OK
 }
 
 type reply struct {
@@ -360,6 +371,7 @@ type reply struct {
 	Result json.RawMessage `json:"result,omitempty"`
 	Error  *replyError     `json:"error,omitempty"`
 	Bin    []binEntry      `json:"bin,omitempty"`
+	Stream *string         `json:"stream,omitempty"` // where the data messages that follow go
 }
 
 type replyError struct {

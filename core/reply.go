@@ -52,6 +52,19 @@ func (g *replyGroup) add(b []byte) {
 	g.flush()
 }
 
+// flushWith sends b, one reply's plaintext, now, with everything held:
+// the reply that announces a stream must be out before its data.
+func (g *replyGroup) flushWith(b []byte) {
+	g.mu.Lock()
+	g.waiting--
+	g.ready = append(g.ready, b)
+	if g.timer != nil {
+		g.timer.Stop()
+	}
+	g.mu.Unlock()
+	g.flush()
+}
+
 // flush sends what is held; the next reply to come starts a new wait.
 func (g *replyGroup) flush() {
 	g.mu.Lock()

@@ -205,6 +205,7 @@ func (ss *sessions) release(s *session) {
 type outgoing struct {
 	conn      *websocket.Conn
 	plaintext []byte
+	done      chan struct{} // closed once it is written or dropped; may be nil
 }
 
 // maxBatchBytes bounds the JSON of one batch of replies and events.
@@ -225,7 +226,9 @@ const maxBatchBytes = 256 << 10
 // queued and being written would pass MaxBufferedBytes, the connection is
 // closed (the page is not reading) and the iframe reconnects; the calls it
 // had in flight settle unavailable there.
-func (s *session) enqueue(conn *websocket.Conn, plaintexts ...[]byte) (bool, error) {
+//
+// done, if not nil, is closed once the last of them is written or dropped.
+func (s *session) enqueue(conn *websocket.Conn, done chan struct{}, plaintexts ...[]byte) (bool, error) {
 	var n int64
 	for _, p := range plaintexts {
 		n += int64(len(p))
@@ -236,10 +239,17 @@ func (s *session) enqueue(conn *websocket.Conn, plaintexts ...[]byte) (bool, err
 		if c := s.current.Load(); c != nil {
 			c.Close(websocket.StatusPolicyViolation, "not reading")
 		}
+		if done != nil {
+			close(done)
+		}
 		return false, errNotReading
 	}
-	for _, p := range plaintexts {
-		s.queue = append(s.queue, outgoing{conn, p})
+	for i, p := range plaintexts {
+		o := outgoing{conn: conn, plaintext: p}
+		if i == len(plaintexts)-1 {
+			o.done = done
+		}
+		s.queue = append(s.queue, o)
 	}
 	s.buffered += n
 	writer := !s.writing
@@ -254,12 +264,15 @@ func (s *session) enqueue(conn *websocket.Conn, plaintexts ...[]byte) (bool, err
 func (s *session) drain() (firstErr error) {
 	var queued []outgoing
 	release := func() {
-		var done int64
+		var n int64
 		for _, o := range queued {
-			done += int64(len(o.plaintext))
+			n += int64(len(o.plaintext))
+			if o.done != nil {
+				close(o.done)
+			}
 		}
 		s.qmu.Lock()
-		s.buffered -= done
+		s.buffered -= n
 		s.qmu.Unlock()
 		queued = nil
 	}

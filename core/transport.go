@@ -112,7 +112,7 @@ func (c *Core) dropConn(s *session, conn *websocket.Conn, code websocket.StatusC
 // reports whether they were queued; a session over MaxBufferedBytes loses
 // its connection instead.
 func (c *Core) write(s *session, conn *websocket.Conn, async bool, plaintexts ...[]byte) bool {
-	writer, err := s.enqueue(conn, plaintexts...)
+	writer, err := s.enqueue(conn, nil, plaintexts...)
 	if err != nil {
 		c.log.Warn("connection dropped", "session", s.id, "why", err.Error())
 		return false
@@ -124,6 +124,20 @@ func (c *Core) write(s *session, conn *websocket.Conn, async bool, plaintexts ..
 		c.drain(s)
 	}
 	return true
+}
+
+// writeNotify queues plaintext for conn and returns a channel closed once
+// it has been written or dropped; the writing happens on its own
+// goroutine, so the caller can make the next one meanwhile.
+func (c *Core) writeNotify(s *session, conn *websocket.Conn, plaintext []byte) <-chan struct{} {
+	done := make(chan struct{})
+	writer, err := s.enqueue(conn, done, plaintext)
+	if err != nil {
+		c.log.Warn("connection dropped", "session", s.id, "why", err.Error())
+	} else if writer {
+		go c.drain(s)
+	}
+	return done
 }
 
 // drain writes the session's queue. It also runs on timers and its own

@@ -148,7 +148,10 @@ type Response struct {
 	Status     int
 	StatusText string
 	Headers    [][2]string // in order, names lowercase, repeats kept
-	Body       []byte
+	// Body reads the body as it arrives, at most the forwarder's bound: past
+	// it, or when the upstream breaks off, a read fails with an *Error
+	// (too_large, unavailable). The caller closes it.
+	Body io.ReadCloser
 }
 
 // Forwarder makes allowed requests upstream. The upstream's cookies stay
@@ -179,8 +182,9 @@ func NewForwarder(maxBody int64) *Forwarder {
 	return f
 }
 
-// Forward makes r upstream and reads its response, within ctx (the call's
-// timeout) and the body bound.
+// Forward makes r upstream and returns its response once the head has
+// come, within ctx (the call's timeout, which the body's reads keep to
+// as well). A body the upstream declares past the bound is refused here.
 func (f *Forwarder) Forward(ctx context.Context, r *Request) (*Response, error) {
 	if r.Route.Handler != nil {
 		return f.serveInProcess(ctx, r)
@@ -211,8 +215,15 @@ func (f *Forwarder) Forward(ctx context.Context, r *Request) (*Response, error) 
 		}
 		return nil, &Error{Code: codes.Unavailable, Message: "the API server is not available"}
 	}
-	defer resp.Body.Close()
-	return f.response(resp.StatusCode, resp.Header, resp.Body)
+	if resp.ContentLength > f.maxBody {
+		resp.Body.Close()
+		return nil, f.tooLarge()
+	}
+	return f.response(resp.StatusCode, resp.Header, resp.Body), nil
+}
+
+func (f *Forwarder) tooLarge() *Error {
+	return &Error{Code: codes.TooLarge, Message: fmt.Sprintf("the response is over %d bytes", f.maxBody)}
 }
 
 // serveInProcess hands r to the route's handler, with the same jar.
@@ -230,21 +241,14 @@ func (f *Forwarder) serveInProcess(ctx context.Context, r *Request) (*Response, 
 	rec := newRecorder(f.maxBody)
 	r.Route.Handler.ServeHTTP(rec, req)
 	if rec.over {
-		return nil, &Error{Code: codes.TooLarge, Message: fmt.Sprintf("the response is over %d bytes", f.maxBody)}
+		return nil, f.tooLarge()
 	}
 	f.jar.SetCookies(req.URL, (&http.Response{Header: rec.header}).Cookies())
-	return f.response(rec.status, rec.header, &rec.body)
+	return f.response(rec.status, rec.header, io.NopCloser(&rec.body)), nil
 }
 
-func (f *Forwarder) response(status int, h http.Header, body io.Reader) (*Response, error) {
-	b, err := io.ReadAll(io.LimitReader(body, f.maxBody+1))
-	if err != nil {
-		return nil, &Error{Code: codes.Unavailable, Message: "the API server's response broke off"}
-	}
-	if int64(len(b)) > f.maxBody {
-		return nil, &Error{Code: codes.TooLarge, Message: fmt.Sprintf("the response is over %d bytes", f.maxBody)}
-	}
-	out := &Response{Status: status, StatusText: http.StatusText(status), Body: b}
+func (f *Forwarder) response(status int, h http.Header, body io.ReadCloser) *Response {
+	out := &Response{Status: status, StatusText: http.StatusText(status), Body: &boundedBody{f: f, r: body, left: f.maxBody}}
 	names := make([]string, 0, len(h))
 	for k := range h {
 		names = append(names, k)
@@ -261,8 +265,38 @@ func (f *Forwarder) response(status int, h http.Header, body io.Reader) (*Respon
 			out.Headers = append(out.Headers, [2]string{name, v})
 		}
 	}
-	return out, nil
+	return out
 }
+
+// boundedBody is a response body that fails past the forwarder's bound,
+// and says what went wrong in the page's terms.
+type boundedBody struct {
+	f    *Forwarder
+	r    io.ReadCloser
+	left int64
+}
+
+func (b *boundedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, b.f.tooLarge()
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.r.Read(p)
+	if b.left -= int64(n); b.left < 0 {
+		return 0, b.f.tooLarge()
+	}
+	if err != nil && err != io.EOF {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return n, err // the call's end, which the caller names
+		}
+		return n, &Error{Code: codes.Unavailable, Message: "the API server's response broke off"}
+	}
+	return n, err
+}
+
+func (b *boundedBody) Close() error { return b.r.Close() }
 
 // recorder is a bounded http.ResponseWriter for in-process handlers.
 type recorder struct {

@@ -167,8 +167,9 @@ func (f *Frame) Send(ctx context.Context, c *websocket.Conn, plaintext []byte) (
 	return frame, c.Write(ctx, websocket.MessageBinary, frame)
 }
 
-// Reply is a decoded message from the core: a reply, or (Type "event") an
-// event with its Name and Payload.
+// Reply is a decoded message from the core: a reply, (Type "event") an
+// event with its Name and Payload, or (Type "data") a chunk of call ID's
+// streamed result.
 type Reply struct {
 	Type    string          `json:"type"`
 	Name    string          `json:"name"`
@@ -180,6 +181,9 @@ type Reply struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 	} `json:"error"`
+	Stream *string `json:"stream"` // a reply's announced stream
+	End    bool    `json:"end"`    // a data message's last
+	Blobs  []byte  `json:"-"`      // the bytes after the JSON of a binary-form message
 }
 
 // Code is the reply's error code, or "" when it succeeded.
@@ -207,9 +211,10 @@ func (f *Frame) Recv(ctx context.Context, c *websocket.Conn) (*Reply, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reply does not open: %w", err)
 		}
+		var blobs []byte
 		if len(pt) > 5 && pt[0] == 0x01 {
 			n := int(pt[1])<<24 | int(pt[2])<<16 | int(pt[3])<<8 | int(pt[4])
-			pt = pt[5 : 5+n]
+			pt, blobs = pt[5:5+n], pt[5+n:]
 		}
 		var batch struct {
 			Type     string
@@ -221,7 +226,7 @@ func (f *Frame) Recv(ctx context.Context, c *websocket.Conn) (*Reply, error) {
 		if batch.Type == "batch" {
 			f.queued = batch.Messages
 		} else {
-			var r Reply
+			r := Reply{Blobs: blobs}
 			if err := json.Unmarshal(pt, &r); err != nil {
 				return nil, err
 			}
