@@ -243,6 +243,8 @@ func TestDesktop_APIThroughTheGateInWebKitGTK(t *testing.T) {
 		Get, GetNotes, Post, Del, AxiosDel int
 		GetHeader, PostText, DelCode       string
 		DelBody, Cookie, Error             string
+		Big                                int
+		BigInOrder                         bool
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -273,6 +275,9 @@ func TestDesktop_APIThroughTheGateInWebKitGTK(t *testing.T) {
 	}
 	if strings.Contains(report.Cookie, "s3cret") {
 		t.Fatalf("the API's cookie is visible to the page: %q", report.Cookie)
+	}
+	if report.Big != 3<<20+5 || !report.BigInOrder {
+		t.Fatalf("a streamed 3 MiB body in WebKitGTK: %d bytes, in order %v", report.Big, report.BigInOrder)
 	}
 	for _, r := range seen() {
 		if r.Method == "DELETE" {
@@ -431,5 +436,46 @@ func TestAPI_DevServerServesItsOwnAPI(t *testing.T) {
 	}
 	if n := p.decisions(t, "DELETE /api/notes/1"); n != 1 {
 		t.Fatalf("%d decisions for the unsealed DELETE, want 1", n)
+	}
+}
+
+// A body longer than one chunk (1 MiB) is streamed: fetch's body is a
+// ReadableStream that gets the bytes in order, in more than one piece;
+// axios (XHR) gets progress events as they come and the whole body at
+// load; aborting a fetch while its body streams fails the body's read,
+// and the next request goes through.
+func TestAPI_LongBodiesStream(t *testing.T) {
+	_, ctx, _ := apiApp(t)
+	out := eval[map[string]any](t, ctx, `(async () => {
+	  const o = {};
+	  const inOrder = (b, from) => b.every((x, i) => x === (from + i) % 251);
+	  const r = await fetch('/api/notes/big');
+	  const reader = r.body.getReader();
+	  let n = 0, pieces = 0, ordered = true;
+	  for (;;) {
+	    const {done, value} = await reader.read();
+	    if (done) break;
+	    ordered = ordered && inOrder(value, n);
+	    n += value.byteLength;
+	    pieces++;
+	  }
+	  o.fetch = n + ' ' + (pieces > 1) + ' ' + ordered;
+	  let progress = 0;
+	  const a = await axios.get('/api/notes/big', {responseType: 'arraybuffer', onDownloadProgress: () => progress++});
+	  o.axios = a.data.byteLength + ' ' + (progress > 1) + ' ' + inOrder(new Uint8Array(a.data), 0);
+	  const c = new AbortController();
+	  const r2 = await fetch('/api/notes/big', {signal: c.signal});
+	  const rd = r2.body.getReader();
+	  await rd.read();
+	  c.abort();
+	  o.aborted = await rd.read().then(() => 'read', (e) => e.name);
+	  o.after = (await fetch('/api/notes')).status;
+	  return o;
+	})()`)
+	want := map[string]any{"fetch": "3145733 true true", "axios": "3145733 true true", "aborted": "AbortError", "after": float64(200)}
+	for k, v := range want {
+		if out[k] != v {
+			t.Errorf("%s = %v, want %v", k, out[k], v)
+		}
 	}
 }

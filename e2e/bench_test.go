@@ -266,10 +266,15 @@ func TestP5Report(t *testing.T) {
 		  t0 = performance.now();
 		  await Promise.all(Array.from({length: 100}, one));
 		  const par = performance.now() - t0;
-		  t0 = performance.now();
-		  const n = (await (await fetch('%[1]s/api/big')).arrayBuffer()).byteLength;
-		  if (n !== 16777216) throw new Error('big body of ' + n);
-		  return {Seq: seq, Par: par, Big: performance.now() - t0};
+		  const big = [];
+		  for (let i = 0; i < 3; i++) {
+		    t0 = performance.now();
+		    const n = (await (await fetch('%[1]s/api/big')).arrayBuffer()).byteLength;
+		    if (n !== 16777216) throw new Error('big body of ' + n);
+		    big.push(performance.now() - t0);
+		  }
+		  big.sort((a, b) => a - b);
+		  return {Seq: seq, Par: par, Big: big[1]};
 		})()`, base))
 	}
 	var gated, direct []times

@@ -3,16 +3,20 @@
   // src/batch.js
   function batcher(deliver) {
     let pending = null;
-    return (m) => {
+    let transfer = [];
+    return (m, buffers) => {
       if (pending === null) {
         pending = [];
         queueMicrotask(() => {
           const messages = pending;
+          const moved = transfer;
           pending = null;
-          deliver(messages.length === 1 ? messages[0] : { type: "batch", messages });
+          transfer = [];
+          deliver(messages.length === 1 ? messages[0] : { type: "batch", messages }, moved);
         });
       }
       pending.push(m);
+      if (buffers) transfer.push(...buffers);
     };
   }
   function unbatch(data, each) {
@@ -26,10 +30,30 @@
   var OPEN = enc.encode('{"type":"batch","messages":[');
   var CLOSE = enc.encode("]}");
 
+  // src/binary.js
+  function unescape(t) {
+    return t.replace(/~1/g, "/").replace(/~0/g, "~");
+  }
+  function parsePointer(path) {
+    if (path === "") return [];
+    if (path[0] !== "/") throw new Error("bad pointer");
+    return path.split("/").slice(1).map(unescape);
+  }
+  function holderOf(root, toks) {
+    let cur = root;
+    for (const t of toks.slice(0, -1)) cur = cur !== null && typeof cur === "object" && Object.hasOwn(cur, t) ? cur[t] : void 0;
+    const last = toks[toks.length - 1];
+    return cur !== null && typeof cur === "object" && Object.hasOwn(cur, last) && cur[last] === null ? cur : void 0;
+  }
+  function setOwn(o, k, v) {
+    Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+  }
+
   // src/bridge.js
   var WATCH_MS = 250;
   function createBridge({ frameURL, document: document2, fetch, MessageChannel = globalThis.MessageChannel, withCall = null }) {
     const pending = /* @__PURE__ */ new Map();
+    const streams = /* @__PURE__ */ new Map();
     const listeners = /* @__PURE__ */ new Map();
     let nextID = 1;
     let iframe = null;
@@ -87,6 +111,8 @@
       resetReady();
       for (const [, p] of pending) p.reject(fail("unavailable", "the isolation iframe was removed"));
       pending.clear();
+      for (const [, ctrl] of streams) ctrl.error(fail("unavailable", "the isolation iframe was removed"));
+      streams.clear();
       try {
         const res = await fetch("/__isogate/frame", { method: "POST", headers: { "X-Isogate": "1" } });
         if (!res.ok) throw new Error(String(res.status));
@@ -118,8 +144,19 @@
           const p = pending.get(m.id);
           if (p === void 0) return;
           pending.delete(m.id);
-          if (m.ok === true) p.resolve(m.result);
-          else p.reject(fail(String(m.error && m.error.code), String(m.error && m.error.message)));
+          if (m.ok !== true) p.reject(fail(String(m.error && m.error.code), String(m.error && m.error.message)));
+          else if (typeof m.stream === "string") p.resolve(withStream(m.id, m.result, m.stream));
+          else p.resolve(m.result);
+          return;
+        }
+        case "data": {
+          const ctrl = streams.get(m.id);
+          if (ctrl === void 0) return;
+          if (m.payload instanceof Uint8Array && m.payload.byteLength > 0) ctrl.enqueue(m.payload);
+          if (!m.end) return;
+          streams.delete(m.id);
+          if (m.error) ctrl.error(fail(String(m.error.code), String(m.error.message)));
+          else ctrl.close();
           return;
         }
         case "event":
@@ -136,6 +173,23 @@
         default:
       }
     }
+    function withStream(id, result, at) {
+      let ctrl;
+      const send = toFrame;
+      const body = new ReadableStream({
+        start(c) {
+          ctrl = c;
+        },
+        cancel() {
+          if (streams.delete(id)) send({ type: "cancel", id });
+        }
+      });
+      streams.set(id, ctrl);
+      const toks = parsePointer(at);
+      if (toks.length === 0) return body;
+      setOwn(holderOf(result, toks), toks[toks.length - 1], body);
+      return result;
+    }
     async function call(kind, name, args, signal = null) {
       const copy = structuredClone(args === void 0 ? null : args);
       await ready;
@@ -148,6 +202,13 @@
         send({ type: "invoke", id, kind, name, args: copy });
         if (signal) {
           signal.addEventListener("abort", () => {
+            const body = streams.get(id);
+            if (body !== void 0) {
+              streams.delete(id);
+              body.error(signal.reason);
+              send({ type: "cancel", id });
+              return;
+            }
             if (!pending.delete(id)) return;
             reject(signal.reason);
             send({ type: "cancel", id });
@@ -253,6 +314,7 @@
         const res = await send(method, u, headers, body, signal);
         const location = res.headers.find(([k]) => k === "location");
         if (!REDIRECTS.has(res.status) || !location || req.redirect !== "follow") return toResponse(res, u);
+        if (res.body instanceof ReadableStream) res.body.cancel();
         if (hops === MAX_REDIRECTS) throw new TypeError("isogate: too many redirects");
         const next = new URL(location[1], u);
         if (res.status === 303 || res.status <= 302 && method === "POST") {
@@ -271,6 +333,7 @@
     }
     function toResponse(res, u) {
       const nullBody = res.status === 204 || res.status === 205 || res.status === 304 || res.status < 200;
+      if (nullBody && res.body instanceof ReadableStream) res.body.cancel();
       const r = new Response(nullBody ? null : res.body, { status: res.status, statusText: res.statusText, headers: res.headers });
       Object.defineProperty(r, "url", { value: u.href });
       return r;
@@ -356,31 +419,59 @@
             fire("loadend");
           }, this.timeout);
         }
-        (init.body === void 0 ? Promise.resolve(null) : req.arrayBuffer()).then((b) => send(s.method, s.u, headers, b, s.ac.signal)).then((res) => {
+        const failed = () => {
           if (s.done) return;
           s.done = true;
           clearTimeout(timer);
-          s.res = res;
+          s.res = null;
+          s.status = 0;
+          s.readyState = 4;
+          fire("readystatechange");
+          fire("error");
+          fire("loadend");
+        };
+        (init.body === void 0 ? Promise.resolve(null) : req.arrayBuffer()).then((b) => send(s.method, s.u, headers, b, s.ac.signal)).then(async (res) => {
+          if (s.done) return;
+          s.res = { ...res, body: null };
           s.status = res.status;
           s.statusText = res.statusText;
           s.readyState = 2;
           fire("readystatechange");
           s.readyState = 3;
           fire("readystatechange");
-          const n = res.body ? res.body.byteLength : 0;
-          fire("progress", { lengthComputable: true, loaded: n, total: n });
+          let body2 = res.body || new Uint8Array(0);
+          let whole = true;
+          if (body2 instanceof ReadableStream) {
+            whole = false;
+            const parts = [];
+            let n2 = 0;
+            const reader = body2.getReader();
+            for (; ; ) {
+              const { done, value } = await reader.read();
+              if (s.done) return;
+              if (done) break;
+              parts.push(value);
+              n2 += value.byteLength;
+              fire("progress", { lengthComputable: false, loaded: n2, total: 0 });
+            }
+            body2 = new Uint8Array(n2);
+            let at = 0;
+            for (const p of parts) {
+              body2.set(p, at);
+              at += p.byteLength;
+            }
+          }
+          if (s.done) return;
+          s.done = true;
+          clearTimeout(timer);
+          s.res.body = body2;
+          const n = body2.byteLength;
+          if (whole) fire("progress", { lengthComputable: true, loaded: n, total: n });
           s.readyState = 4;
           fire("readystatechange");
           fire("load", { lengthComputable: true, loaded: n, total: n });
           fire("loadend", { lengthComputable: true, loaded: n, total: n });
-        }, () => {
-          if (s.done) return;
-          s.done = true;
-          s.readyState = 4;
-          fire("readystatechange");
-          fire("error");
-          fire("loadend");
-        });
+        }).catch(failed);
       }
       abort() {
         const s = g.get(this);

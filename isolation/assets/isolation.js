@@ -1230,6 +1230,110 @@ Known schemas:
     return out;
   }
 
+  // src/binary.js
+  var BINARY_FORM = 1;
+  function isBinary(v) {
+    return v instanceof Uint8Array || v instanceof ArrayBuffer;
+  }
+  var escape = (k) => String(k).replace(/~/g, "~0").replace(/\//g, "~1");
+  function split(value) {
+    const bin = [];
+    const blobs = [];
+    let bytes = 0;
+    function walk(v, path) {
+      if (isBinary(v)) {
+        const b = v instanceof ArrayBuffer ? new Uint8Array(v) : v;
+        bin.push({ path, len: b.byteLength });
+        blobs.push(b);
+        bytes += b.byteLength;
+        return [null, { $binary: b.byteLength }];
+      }
+      if (Array.isArray(v)) {
+        const j = [], w = [];
+        v.forEach((x, i) => {
+          const [a, b] = walk(x, `${path}/${i}`);
+          j.push(a);
+          w.push(b);
+        });
+        return [j, w];
+      }
+      if (v !== null && typeof v === "object") {
+        const j = {}, w = {};
+        for (const k of Object.keys(v)) {
+          const [a, b] = walk(v[k], `${path}/${escape(k)}`);
+          j[k] = a;
+          w[k] = b;
+        }
+        return [j, w];
+      }
+      return [v, v];
+    }
+    const [json, view] = walk(value, "");
+    return { json, view, bin, blobs, bytes };
+  }
+  function encode(message, bin, blobs) {
+    const json = new TextEncoder().encode(JSON.stringify(bin.length ? { ...message, bin } : message));
+    if (bin.length === 0) return { plaintext: json, jsonBytes: json.length };
+    let total = 5 + json.length;
+    for (const b of blobs) total += b.byteLength;
+    const out = new Uint8Array(total);
+    out[0] = BINARY_FORM;
+    new DataView(out.buffer).setUint32(1, json.length);
+    out.set(json, 5);
+    let at = 5 + json.length;
+    for (const b of blobs) {
+      out.set(b, at);
+      at += b.byteLength;
+    }
+    return { plaintext: out, jsonBytes: json.length };
+  }
+  function unescape(t) {
+    return t.replace(/~1/g, "/").replace(/~0/g, "~");
+  }
+  function parsePointer(path) {
+    if (path === "") return [];
+    if (path[0] !== "/") throw new Error("bad pointer");
+    return path.split("/").slice(1).map(unescape);
+  }
+  function holderOf(root, toks) {
+    let cur = root;
+    for (const t of toks.slice(0, -1)) cur = cur !== null && typeof cur === "object" && Object.hasOwn(cur, t) ? cur[t] : void 0;
+    const last = toks[toks.length - 1];
+    return cur !== null && typeof cur === "object" && Object.hasOwn(cur, last) && cur[last] === null ? cur : void 0;
+  }
+  function setOwn(o, k, v) {
+    Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+  }
+  function decode(plaintext, blobs = []) {
+    const utf82 = new TextDecoder("utf-8", { fatal: true });
+    if (plaintext[0] !== BINARY_FORM) return JSON.parse(utf82.decode(plaintext));
+    if (plaintext.length < 5) throw new Error("short binary message");
+    const n = new DataView(plaintext.buffer, plaintext.byteOffset).getUint32(1);
+    if (5 + n > plaintext.length) throw new Error("bad JSON length");
+    const m = JSON.parse(utf82.decode(plaintext.subarray(5, 5 + n)));
+    if (!Array.isArray(m.bin)) throw new Error("binary message without a table");
+    const field = { event: "payload", data: "payload", reply: "result", invoke: "args" }[m.type];
+    if (field === void 0) throw new Error("unknown message type");
+    let at = 5 + n;
+    for (const { path, len } of m.bin) {
+      if (typeof path !== "string" || !Number.isSafeInteger(len) || len < 0 || at + len > plaintext.length) throw new Error("bad table");
+      const blob = plaintext.slice(at, at + len);
+      at += len;
+      blobs.push(blob.buffer);
+      const toks = parsePointer(path);
+      if (toks.length === 0) {
+        m[field] = blob;
+        continue;
+      }
+      const holder = holderOf(m[field], toks);
+      if (holder === void 0) throw new Error("table points nowhere");
+      setOwn(holder, toks[toks.length - 1], blob);
+    }
+    if (at !== plaintext.length) throw new Error("trailing bytes");
+    delete m.bin;
+    return m;
+  }
+
   // src/shape.js
   function contract(limits) {
     if (!isPlainObject(limits)) throw new Error("frame config: no limits");
@@ -1336,120 +1440,58 @@ Known schemas:
       if (m.payload !== void 0 && !isJSONValue(m.payload, c.maxDepth)) return null;
       return { type: "event", name: m.name, payload: m.payload === void 0 ? null : m.payload };
     }
+    if (isPlainObject(m) && m.type === "data") return parseData(m);
     if (!isPlainObject(m) || m.type !== "reply" || !isCallID(m.id) || typeof m.ok !== "boolean") return null;
     if (m.ok) {
       const result = m.result === void 0 ? null : m.result;
-      return isJSONValue(result, c.maxDepth) ? { type: "reply", id: m.id, ok: true, result } : null;
+      if (!isJSONValue(result, c.maxDepth)) return null;
+      if (m.stream === void 0) return { type: "reply", id: m.id, ok: true, result };
+      if (typeof m.stream !== "string") return null;
+      let toks;
+      try {
+        toks = parsePointer(m.stream);
+      } catch {
+        return null;
+      }
+      if (toks.length === 0 ? result !== null : holderOf(result, toks) === void 0) return null;
+      return { type: "reply", id: m.id, ok: true, result, stream: m.stream };
     }
-    const e = m.error;
+    const e = parseError(m.error);
+    return e === null ? null : { type: "reply", id: m.id, ok: false, error: e };
+  }
+  function parseError(e) {
     if (!isPlainObject(e) || typeof e.code !== "string" || typeof e.message !== "string") return null;
-    return { type: "reply", id: m.id, ok: false, error: { code: e.code, message: e.message } };
+    return { code: e.code, message: e.message };
   }
-
-  // src/binary.js
-  var BINARY_FORM = 1;
-  function isBinary(v) {
-    return v instanceof Uint8Array || v instanceof ArrayBuffer;
-  }
-  var escape = (k) => String(k).replace(/~/g, "~0").replace(/\//g, "~1");
-  function split(value) {
-    const bin = [];
-    const blobs = [];
-    let bytes = 0;
-    function walk(v, path) {
-      if (isBinary(v)) {
-        const b = v instanceof ArrayBuffer ? new Uint8Array(v) : v;
-        bin.push({ path, len: b.byteLength });
-        blobs.push(b);
-        bytes += b.byteLength;
-        return [null, { $binary: b.byteLength }];
-      }
-      if (Array.isArray(v)) {
-        const j = [], w = [];
-        v.forEach((x, i) => {
-          const [a, b] = walk(x, `${path}/${i}`);
-          j.push(a);
-          w.push(b);
-        });
-        return [j, w];
-      }
-      if (v !== null && typeof v === "object") {
-        const j = {}, w = {};
-        for (const k of Object.keys(v)) {
-          const [a, b] = walk(v[k], `${path}/${escape(k)}`);
-          j[k] = a;
-          w[k] = b;
-        }
-        return [j, w];
-      }
-      return [v, v];
+  function parseData(m) {
+    if (!isCallID(m.id)) return null;
+    for (const k of Object.keys(m)) if (!["type", "id", "payload", "end", "error"].includes(k)) return null;
+    if (m.payload !== void 0 && !(m.payload instanceof Uint8Array)) return null;
+    if (m.end !== void 0 && m.end !== true) return null;
+    const out = { type: "data", id: m.id, payload: m.payload === void 0 ? null : m.payload, end: m.end === true };
+    if (m.error !== void 0) {
+      if (!out.end || (out.error = parseError(m.error)) === null) return null;
     }
-    const [json, view] = walk(value, "");
-    return { json, view, bin, blobs, bytes };
-  }
-  function encode(message, bin, blobs) {
-    const json = new TextEncoder().encode(JSON.stringify(bin.length ? { ...message, bin } : message));
-    if (bin.length === 0) return { plaintext: json, jsonBytes: json.length };
-    let total = 5 + json.length;
-    for (const b of blobs) total += b.byteLength;
-    const out = new Uint8Array(total);
-    out[0] = BINARY_FORM;
-    new DataView(out.buffer).setUint32(1, json.length);
-    out.set(json, 5);
-    let at = 5 + json.length;
-    for (const b of blobs) {
-      out.set(b, at);
-      at += b.byteLength;
-    }
-    return { plaintext: out, jsonBytes: json.length };
-  }
-  function unescape(t) {
-    return t.replace(/~1/g, "/").replace(/~0/g, "~");
-  }
-  function decode(plaintext) {
-    const utf82 = new TextDecoder("utf-8", { fatal: true });
-    if (plaintext[0] !== BINARY_FORM) return JSON.parse(utf82.decode(plaintext));
-    if (plaintext.length < 5) throw new Error("short binary message");
-    const n = new DataView(plaintext.buffer, plaintext.byteOffset).getUint32(1);
-    if (5 + n > plaintext.length) throw new Error("bad JSON length");
-    const m = JSON.parse(utf82.decode(plaintext.subarray(5, 5 + n)));
-    if (!Array.isArray(m.bin)) throw new Error("binary message without a table");
-    const field = { event: "payload", reply: "result", invoke: "args" }[m.type];
-    if (field === void 0) throw new Error("unknown message type");
-    let at = 5 + n;
-    for (const { path, len } of m.bin) {
-      if (typeof path !== "string" || !Number.isSafeInteger(len) || len < 0 || at + len > plaintext.length) throw new Error("bad table");
-      const blob = plaintext.slice(at, at + len);
-      at += len;
-      if (path === "") {
-        m[field] = blob;
-        continue;
-      }
-      const toks = path.split("/").slice(1).map(unescape);
-      let cur = m[field];
-      for (const t of toks.slice(0, -1)) cur = cur?.[t];
-      const last = toks[toks.length - 1];
-      if (cur === null || typeof cur !== "object" || cur[last] !== null) throw new Error("table points nowhere");
-      cur[last] = blob;
-    }
-    if (at !== plaintext.length) throw new Error("trailing bytes");
-    delete m.bin;
-    return m;
+    return out;
   }
 
   // src/batch.js
   function batcher(deliver) {
     let pending = null;
-    return (m) => {
+    let transfer = [];
+    return (m, buffers) => {
       if (pending === null) {
         pending = [];
         queueMicrotask(() => {
           const messages = pending;
+          const moved = transfer;
           pending = null;
-          deliver(messages.length === 1 ? messages[0] : { type: "batch", messages });
+          transfer = [];
+          deliver(messages.length === 1 ? messages[0] : { type: "batch", messages }, moved);
         });
       }
       pending.push(m);
+      if (buffers) transfer.push(...buffers);
     };
   }
   function unbatch(data, each) {
@@ -1631,6 +1673,7 @@ Known schemas:
     }
     const inFlight = /* @__PURE__ */ new Set();
     const sealed = /* @__PURE__ */ new Set();
+    const streaming = /* @__PURE__ */ new Set();
     let ws = null;
     let open_ = false;
     let sendSeq = 0;
@@ -1650,7 +1693,10 @@ Known schemas:
         post({ type: "ready" });
       };
       sock.onmessage = (ev) => {
-        receiving = receiving.then(() => ws === sock ? receive(ev.data) : void 0).catch(() => drop(sock));
+        const opened = opening(ev.data);
+        opened.catch(() => {
+        });
+        receiving = receiving.then(() => ws === sock ? receive(opened) : void 0).catch(() => drop(sock));
       };
       sock.onclose = () => drop(sock);
     }
@@ -1659,17 +1705,25 @@ Known schemas:
       ws = null;
       open_ = false;
       sock.close();
-      for (const id of inFlight) post(failure(id, "unavailable", "connection to the core was lost"));
+      for (const id of inFlight) {
+        const lost = { code: "unavailable", message: "connection to the core was lost" };
+        post(streaming.has(id) ? { type: "data", id, payload: null, end: true, error: lost } : failure(id, lost.code, lost.message));
+      }
       inFlight.clear();
       sealed.clear();
+      streaming.clear();
       setTimeout(connect, BACKOFF[Math.min(attempt++, BACKOFF.length - 1)]);
     }
-    async function receive(data) {
+    async function opening(data) {
       if (!(data instanceof ArrayBuffer)) throw new Error("text frame");
-      const { seq, plaintext } = await open(keys.toFrame, TO_FRAME, sessionID, data, subtle);
+      return open(keys.toFrame, TO_FRAME, sessionID, data, subtle);
+    }
+    async function receive(opened) {
+      const { seq, plaintext } = await opened;
       if (seq <= recvSeq) throw new Error("replayed frame");
       recvSeq = seq;
-      const raw = decode(plaintext);
+      const blobs = [];
+      const raw = decode(plaintext, blobs);
       let list = [raw];
       if (isPlainObject(raw) && raw.type === "batch") {
         if (Object.keys(raw).length !== 2 || !Array.isArray(raw.messages) || raw.messages.length === 0) throw new Error("malformed batch");
@@ -1677,19 +1731,29 @@ Known schemas:
       }
       const messages = list.map((m) => parseCoreMessage(m, c));
       const answered = /* @__PURE__ */ new Set();
+      const live = new Set(streaming);
       for (const m of messages) {
         if (m === null) throw new Error("malformed message from the core");
-        if (m.type !== "reply") continue;
-        if (!inFlight.has(m.id) || answered.has(m.id)) throw new Error("unexpected reply");
-        answered.add(m.id);
+        if (m.type === "reply") {
+          if (!inFlight.has(m.id) || live.has(m.id) || answered.has(m.id)) throw new Error("unexpected reply");
+          answered.add(m.id);
+          if (m.stream !== void 0) live.add(m.id);
+        }
+        if (m.type === "data") {
+          if (!live.has(m.id)) throw new Error("data for no stream under way");
+          if (m.end) live.delete(m.id);
+        }
       }
       for (const m of messages) {
-        if (m.type === "reply") {
+        if (m.type === "reply" && m.stream !== void 0) {
+          streaming.add(m.id);
+        } else if (m.type === "reply" || m.type === "data" && m.end) {
           inFlight.delete(m.id);
           sealed.delete(m.id);
+          streaming.delete(m.id);
         }
-        post(m);
       }
+      messages.forEach((m, i) => post(m, i === messages.length - 1 ? blobs : void 0));
     }
     const outbox = [];
     const enc2 = new TextEncoder();
@@ -1835,7 +1899,7 @@ Known schemas:
     el.remove();
     let port = null;
     const early = [];
-    const post = batcher((m) => port === null ? early.push(m) : port.postMessage(m));
+    const post = batcher((m, transfer) => port === null ? early.push([m, transfer]) : port.postMessage(m, transfer));
     const queue = [];
     let iso = null;
     window.addEventListener("message", (ev) => {
@@ -1846,7 +1910,7 @@ Known schemas:
         if (iso === null) queue.push(e.data);
         else iso.handle(e.data);
       };
-      for (const m of early.splice(0)) port.postMessage(m);
+      for (const [m, transfer] of early.splice(0)) port.postMessage(m, transfer);
     });
     const hook = typeof self.isogateHook === "function" ? self.isogateHook : null;
     iso = await createIsolation({ config, post, WebSocket: window.WebSocket, hook });

@@ -5,18 +5,23 @@
 // task it was posted in, and under load the fixed cost of a postMessage is
 // paid once per batch instead of once per call.
 
+// Buffers given with a message (transfer) are handed over with the batch.
 export function batcher(deliver) {
   let pending = null;
-  return (m) => {
+  let transfer = [];
+  return (m, buffers) => {
     if (pending === null) {
       pending = [];
       queueMicrotask(() => {
         const messages = pending;
+        const moved = transfer;
         pending = null;
-        deliver(messages.length === 1 ? messages[0] : { type: 'batch', messages });
+        transfer = [];
+        deliver(messages.length === 1 ? messages[0] : { type: 'batch', messages }, moved);
       });
     }
     pending.push(m);
+    if (buffers) transfer.push(...buffers);
   };
 }
 

@@ -63,10 +63,33 @@ export function encode(message, bin, blobs) {
 
 function unescape(t) { return t.replace(/~1/g, '/').replace(/~0/g, '~'); }
 
+// parsePointer is the tokens of JSON pointer path ('' is the whole value).
+export function parsePointer(path) {
+  if (path === '') return [];
+  if (path[0] !== '/') throw new Error('bad pointer');
+  return path.split('/').slice(1).map(unescape);
+}
+
+// holderOf is the container in which toks' last token names a null, or
+// undefined when toks point anywhere else.
+export function holderOf(root, toks) {
+  let cur = root;
+  for (const t of toks.slice(0, -1)) cur = cur !== null && typeof cur === 'object' && Object.hasOwn(cur, t) ? cur[t] : undefined;
+  const last = toks[toks.length - 1];
+  return cur !== null && typeof cur === 'object' && Object.hasOwn(cur, last) && cur[last] === null ? cur : undefined;
+}
+
+// setOwn sets an own property, even one named __proto__ (JSON.parse makes
+// those own properties; an assignment would change the prototype instead).
+export function setOwn(o, k, v) {
+  Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+}
+
 // decode parses a plaintext and puts its blobs in place in the message's
-// value: payload for an event, result for a reply, args for a request. It
-// throws on anything malformed.
-export function decode(plaintext) {
+// value: payload for an event or a stream's data, result for a reply, args
+// for a request. It throws on anything malformed. The blobs are fresh
+// buffers, listed in blobs when it is given (to be transferred, not copied).
+export function decode(plaintext, blobs = []) {
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   if (plaintext[0] !== BINARY_FORM) return JSON.parse(utf8.decode(plaintext));
   if (plaintext.length < 5) throw new Error('short binary message');
@@ -74,20 +97,19 @@ export function decode(plaintext) {
   if (5 + n > plaintext.length) throw new Error('bad JSON length');
   const m = JSON.parse(utf8.decode(plaintext.subarray(5, 5 + n)));
   if (!Array.isArray(m.bin)) throw new Error('binary message without a table');
-  const field = { event: 'payload', reply: 'result', invoke: 'args' }[m.type];
+  const field = { event: 'payload', data: 'payload', reply: 'result', invoke: 'args' }[m.type];
   if (field === undefined) throw new Error('unknown message type');
   let at = 5 + n;
   for (const { path, len } of m.bin) {
     if (typeof path !== 'string' || !Number.isSafeInteger(len) || len < 0 || at + len > plaintext.length) throw new Error('bad table');
     const blob = plaintext.slice(at, at + len);
     at += len;
-    if (path === '') { m[field] = blob; continue; }
-    const toks = path.split('/').slice(1).map(unescape);
-    let cur = m[field];
-    for (const t of toks.slice(0, -1)) cur = cur?.[t];
-    const last = toks[toks.length - 1];
-    if (cur === null || typeof cur !== 'object' || cur[last] !== null) throw new Error('table points nowhere');
-    cur[last] = blob;
+    blobs.push(blob.buffer);
+    const toks = parsePointer(path);
+    if (toks.length === 0) { m[field] = blob; continue; }
+    const holder = holderOf(m[field], toks);
+    if (holder === undefined) throw new Error('table points nowhere');
+    setOwn(holder, toks[toks.length - 1], blob);
   }
   if (at !== plaintext.length) throw new Error('trailing bytes');
   delete m.bin;

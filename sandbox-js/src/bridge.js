@@ -5,12 +5,14 @@
 // hands to that iframe alone, so nothing else can speak on it.
 
 import { batcher, unbatch } from './batch.js';
+import { parsePointer, holderOf, setOwn } from './binary.js';
 
 // How often the bridge checks that its iframe is still in the document.
 const WATCH_MS = 250;
 
 export function createBridge({ frameURL, document, fetch, MessageChannel = globalThis.MessageChannel, withCall = null }) {
   const pending = new Map(); // call id -> {resolve, reject}
+  const streams = new Map(); // call id -> the controller of its result's ReadableStream
   const listeners = new Map(); // event name -> Set of handlers
   let nextID = 1;
   let iframe = null;
@@ -76,6 +78,8 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
     resetReady(); // calls from now on wait for the new iframe
     for (const [, p] of pending) p.reject(fail('unavailable', 'the isolation iframe was removed'));
     pending.clear();
+    for (const [, ctrl] of streams) ctrl.error(fail('unavailable', 'the isolation iframe was removed'));
+    streams.clear();
     try {
       const res = await fetch('/__isogate/frame', { method: 'POST', headers: { 'X-Isogate': '1' } });
       if (!res.ok) throw new Error(String(res.status));
@@ -105,8 +109,19 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
         const p = pending.get(m.id);
         if (p === undefined) return;
         pending.delete(m.id);
-        if (m.ok === true) p.resolve(m.result);
-        else p.reject(fail(String(m.error && m.error.code), String(m.error && m.error.message)));
+        if (m.ok !== true) p.reject(fail(String(m.error && m.error.code), String(m.error && m.error.message)));
+        else if (typeof m.stream === 'string') p.resolve(withStream(m.id, m.result, m.stream));
+        else p.resolve(m.result);
+        return;
+      }
+      case 'data': {
+        const ctrl = streams.get(m.id);
+        if (ctrl === undefined) return; // cancelled by the page
+        if (m.payload instanceof Uint8Array && m.payload.byteLength > 0) ctrl.enqueue(m.payload);
+        if (!m.end) return;
+        streams.delete(m.id);
+        if (m.error) ctrl.error(fail(String(m.error.code), String(m.error.message)));
+        else ctrl.close();
         return;
       }
       case 'event':
@@ -118,9 +133,29 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
     }
   }
 
+  // withStream puts a ReadableStream of the bytes that follow call id's
+  // reply at the place in its result the core named. Cancelling it (the
+  // page stops reading) has the core stop sending.
+  function withStream(id, result, at) {
+    let ctrl;
+    const send = toFrame;
+    const body = new ReadableStream({
+      start(c) { ctrl = c; },
+      cancel() {
+        if (streams.delete(id)) send({ type: 'cancel', id });
+      },
+    });
+    streams.set(id, ctrl);
+    const toks = parsePointer(at);
+    if (toks.length === 0) return body;
+    setOwn(holderOf(result, toks), toks[toks.length - 1], body); // the iframe checked it points at a null
+    return result;
+  }
+
   // call sends one request. With signal, aborting it rejects the call at
-  // once with the signal's reason and tells the iframe, which drops the
-  // request if it has not left yet and otherwise has the core cancel it.
+  // once with the signal's reason (or, once answered, fails its stream) and
+  // tells the iframe, which drops the request if it has not left yet and
+  // otherwise has the core cancel it.
   async function call(kind, name, args, signal = null) {
     // Copied at once, as postMessage would: the call may wait for the iframe,
     // and its batch leaves at the end of the task; the caller may change its
@@ -136,6 +171,13 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
       send({ type: 'invoke', id, kind, name, args: copy });
       if (signal) {
         signal.addEventListener('abort', () => {
+          const body = streams.get(id);
+          if (body !== undefined) { // answered, its stream still coming: it fails, as a fetch's body does
+            streams.delete(id);
+            body.error(signal.reason);
+            send({ type: 'cancel', id });
+            return;
+          }
           if (!pending.delete(id)) return; // settled already
           reject(signal.reason);
           send({ type: 'cancel', id });

@@ -76,6 +76,7 @@ export function installHTTP({ win, call, prefixes, status }) {
       const res = await send(method, u, headers, body, signal);
       const location = res.headers.find(([k]) => k === 'location');
       if (!REDIRECTS.has(res.status) || !location || req.redirect !== 'follow') return toResponse(res, u);
+      if (res.body instanceof ReadableStream) res.body.cancel(); // a redirect's own body is not read
       if (hops === MAX_REDIRECTS) throw new TypeError('isogate: too many redirects');
       const next = new URL(location[1], u);
       if (res.status === 303 || (res.status <= 302 && method === 'POST')) {
@@ -95,8 +96,11 @@ export function installHTTP({ win, call, prefixes, status }) {
     }
   }
 
+  // toResponse is the page's Response: its body the bytes, or the stream
+  // of them when the core streams a long one.
   function toResponse(res, u) {
     const nullBody = res.status === 204 || res.status === 205 || res.status === 304 || res.status < 200;
+    if (nullBody && res.body instanceof ReadableStream) res.body.cancel();
     const r = new Response(nullBody ? null : res.body, { status: res.status, statusText: res.statusText, headers: res.headers });
     Object.defineProperty(r, 'url', { value: u.href });
     return r;
@@ -188,33 +192,61 @@ function gatedXHR(Native, gatedURL, send) {
           fire('loadend');
         }, this.timeout);
       }
+      const failed = () => {
+        if (s.done) return;
+        s.done = true;
+        clearTimeout(timer);
+        s.res = null;
+        s.status = 0;
+        s.readyState = 4;
+        fire('readystatechange');
+        fire('error');
+        fire('loadend');
+      };
       (init.body === undefined ? Promise.resolve(null) : req.arrayBuffer())
         .then((b) => send(s.method, s.u, headers, b, s.ac.signal))
-        .then((res) => {
+        .then(async (res) => {
           if (s.done) return;
-          s.done = true;
-          clearTimeout(timer);
-          s.res = res;
+          s.res = { ...res, body: null };
           s.status = res.status;
           s.statusText = res.statusText;
           s.readyState = 2;
           fire('readystatechange');
           s.readyState = 3;
           fire('readystatechange');
-          const n = res.body ? res.body.byteLength : 0;
-          fire('progress', { lengthComputable: true, loaded: n, total: n });
+          // A streamed body is read as it comes, with a progress event per
+          // chunk; the response is whole at load, as XHR's is.
+          let body = res.body || new Uint8Array(0);
+          let whole = true;
+          if (body instanceof ReadableStream) {
+            whole = false;
+            const parts = [];
+            let n = 0;
+            const reader = body.getReader();
+            for (;;) {
+              const { done, value } = await reader.read();
+              if (s.done) return;
+              if (done) break;
+              parts.push(value);
+              n += value.byteLength;
+              fire('progress', { lengthComputable: false, loaded: n, total: 0 });
+            }
+            body = new Uint8Array(n);
+            let at = 0;
+            for (const p of parts) { body.set(p, at); at += p.byteLength; }
+          }
+          if (s.done) return;
+          s.done = true;
+          clearTimeout(timer);
+          s.res.body = body;
+          const n = body.byteLength;
+          if (whole) fire('progress', { lengthComputable: true, loaded: n, total: n });
           s.readyState = 4;
           fire('readystatechange');
           fire('load', { lengthComputable: true, loaded: n, total: n });
           fire('loadend', { lengthComputable: true, loaded: n, total: n });
-        }, () => {
-          if (s.done) return;
-          s.done = true;
-          s.readyState = 4;
-          fire('readystatechange');
-          fire('error');
-          fire('loadend');
-        });
+        })
+        .catch(failed);
     }
 
     abort() {

@@ -13,7 +13,7 @@ import { batcher } from './batch.js';
   // replies go out. Nothing else is taken from any window.
   let port = null;
   const early = []; // posted before the port came
-  const post = batcher((m) => (port === null ? early.push(m) : port.postMessage(m)));
+  const post = batcher((m, transfer) => (port === null ? early.push([m, transfer]) : port.postMessage(m, transfer)));
   const queue = [];
   let iso = null;
   window.addEventListener('message', (ev) => {
@@ -24,7 +24,7 @@ import { batcher } from './batch.js';
       if (iso === null) queue.push(e.data);
       else iso.handle(e.data);
     };
-    for (const m of early.splice(0)) port.postMessage(m);
+    for (const [m, transfer] of early.splice(0)) port.postMessage(m, transfer);
   });
   const hook = typeof self.isogateHook === 'function' ? self.isogateHook : null; // set by the policy's hook.js
   iso = await createIsolation({ config, post, WebSocket: window.WebSocket, hook });

@@ -47,7 +47,8 @@ export function checkRequest(data, c) {
 // createIsolation wires one isolation session.
 //   config: {session: hex, secret: base64url, ws: url, schemas: {name: schema},
 //     window, hook, limits: the core's isolation.Limits}
-//   post(message): deliver a message to the parent page
+//   post(message, transfer): deliver a message to the parent page; the
+//     buffers in transfer (if any) are handed over, not copied
 //   WebSocket: constructor (the browser's, or a test double)
 //   hook: the security team's isolation hook, or null. It gets a copy of
 //     {kind, name, args, window} and vetoes the call unless it returns (or resolves to)
@@ -69,8 +70,9 @@ export async function createIsolation({
     validators.set(name, new Validator(schema, '2020-12', false));
   }
 
-  const inFlight = new Set(); // call ids sent to the core and not yet answered
+  const inFlight = new Set(); // call ids sent to the core and not yet answered, or whose stream has not ended
   const sealed = new Set(); // of those, the ones already sealed and sent
+  const streaming = new Set(); // of those, the ones answered whose stream is under way
   let ws = null;
   let open_ = false;
   let sendSeq = 0;
@@ -91,7 +93,11 @@ export async function createIsolation({
       post({ type: 'ready' });
     };
     sock.onmessage = (ev) => {
-      receiving = receiving.then(() => (ws === sock ? receive(ev.data) : undefined)).catch(() => drop(sock));
+      // Decrypts start at once and may overlap (a long stream's chunks);
+      // what they give is taken in the order the frames came.
+      const opened = opening(ev.data);
+      opened.catch(() => {}); // handled in turn below
+      receiving = receiving.then(() => (ws === sock ? receive(opened) : undefined)).catch(() => drop(sock));
     };
     sock.onclose = () => drop(sock);
   }
@@ -103,20 +109,32 @@ export async function createIsolation({
     ws = null;
     open_ = false;
     sock.close();
-    for (const id of inFlight) post(failure(id, 'unavailable', 'connection to the core was lost'));
+    for (const id of inFlight) {
+      const lost = { code: 'unavailable', message: 'connection to the core was lost' };
+      post(streaming.has(id) ? { type: 'data', id, payload: null, end: true, error: lost } : failure(id, lost.code, lost.message));
+    }
     inFlight.clear();
     sealed.clear();
+    streaming.clear();
     setTimeout(connect, BACKOFF[Math.min(attempt++, BACKOFF.length - 1)]);
   }
 
-  // receive opens a frame from the core: one message, or a batch of them.
-  // Anything malformed in it ends the connection before any of it is passed on.
-  async function receive(data) {
+  // receive takes a frame from the core, opened (opening): one message, or
+  // a batch of them.
+  // Anything malformed in it ends the connection before any of it is passed
+  // on: a reply to no call in flight, a second reply, data for no stream
+  // under way. The blobs are handed over to the page, not copied.
+  async function opening(data) {
     if (!(data instanceof ArrayBuffer)) throw new Error('text frame');
-    const { seq, plaintext } = await open(keys.toFrame, TO_FRAME, sessionID, data, subtle);
+    return open(keys.toFrame, TO_FRAME, sessionID, data, subtle);
+  }
+
+  async function receive(opened) {
+    const { seq, plaintext } = await opened;
     if (seq <= recvSeq) throw new Error('replayed frame');
     recvSeq = seq;
-    const raw = decode(plaintext);
+    const blobs = [];
+    const raw = decode(plaintext, blobs);
     let list = [raw];
     if (isPlainObject(raw) && raw.type === 'batch') {
       if (Object.keys(raw).length !== 2 || !Array.isArray(raw.messages) || raw.messages.length === 0) throw new Error('malformed batch');
@@ -124,19 +142,29 @@ export async function createIsolation({
     }
     const messages = list.map((m) => parseCoreMessage(m, c));
     const answered = new Set();
+    const live = new Set(streaming); // as it will be after each message
     for (const m of messages) {
       if (m === null) throw new Error('malformed message from the core');
-      if (m.type !== 'reply') continue;
-      if (!inFlight.has(m.id) || answered.has(m.id)) throw new Error('unexpected reply');
-      answered.add(m.id);
+      if (m.type === 'reply') {
+        if (!inFlight.has(m.id) || live.has(m.id) || answered.has(m.id)) throw new Error('unexpected reply');
+        answered.add(m.id);
+        if (m.stream !== undefined) live.add(m.id);
+      }
+      if (m.type === 'data') {
+        if (!live.has(m.id)) throw new Error('data for no stream under way');
+        if (m.end) live.delete(m.id);
+      }
     }
     for (const m of messages) {
-      if (m.type === 'reply') {
+      if (m.type === 'reply' && m.stream !== undefined) {
+        streaming.add(m.id); // still in flight: a cancel still goes to the core
+      } else if (m.type === 'reply' || (m.type === 'data' && m.end)) {
         inFlight.delete(m.id);
         sealed.delete(m.id);
+        streaming.delete(m.id);
       }
-      post(m);
     }
+    messages.forEach((m, i) => post(m, i === messages.length - 1 ? blobs : undefined));
   }
 
   // send queues a checked request for the core. What is queued while a

@@ -5,6 +5,8 @@
 // The bounds are the core's (isolation.Limits in Go), sent in the frame
 // config: nothing here has a default or a copy of them.
 
+import { parsePointer, holderOf } from './binary.js';
+
 // contract checks and compiles the limits of a frame config. A config
 // without them, or with nonsense, throws: the iframe never connects.
 export function contract(limits) {
@@ -131,20 +133,47 @@ export function parseRequest(data, c) {
 }
 
 // parseCoreMessage checks a decrypted message from the core: a reply to a
-// call, or an event for the page's listeners. The core holds results and
-// payloads to the same depth limit as args.
+// call (which may announce a stream: a pointer to the null in its result
+// where the stream goes), a chunk of a stream (data), or an event for the
+// page's listeners. The core holds results and payloads to the same depth
+// limit as args.
 export function parseCoreMessage(m, c) {
   if (isPlainObject(m) && m.type === 'event') {
     if (typeof m.name !== 'string' || !c.name.test(m.name)) return null;
     if (m.payload !== undefined && !isJSONValue(m.payload, c.maxDepth)) return null;
     return { type: 'event', name: m.name, payload: m.payload === undefined ? null : m.payload };
   }
+  if (isPlainObject(m) && m.type === 'data') return parseData(m);
   if (!isPlainObject(m) || m.type !== 'reply' || !isCallID(m.id) || typeof m.ok !== 'boolean') return null;
   if (m.ok) {
     const result = m.result === undefined ? null : m.result;
-    return isJSONValue(result, c.maxDepth) ? { type: 'reply', id: m.id, ok: true, result } : null;
+    if (!isJSONValue(result, c.maxDepth)) return null;
+    if (m.stream === undefined) return { type: 'reply', id: m.id, ok: true, result };
+    if (typeof m.stream !== 'string') return null;
+    let toks;
+    try { toks = parsePointer(m.stream); } catch { return null; }
+    if (toks.length === 0 ? result !== null : holderOf(result, toks) === undefined) return null;
+    return { type: 'reply', id: m.id, ok: true, result, stream: m.stream };
   }
-  const e = m.error;
+  const e = parseError(m.error);
+  return e === null ? null : { type: 'reply', id: m.id, ok: false, error: e };
+}
+
+function parseError(e) {
   if (!isPlainObject(e) || typeof e.code !== 'string' || typeof e.message !== 'string') return null;
-  return { type: 'reply', id: m.id, ok: false, error: { code: e.code, message: e.message } };
+  return { code: e.code, message: e.message };
+}
+
+// parseData checks one chunk of a stream: {id, payload: bytes} and, on the
+// last, end: true, with the error that cut the stream short if one did.
+function parseData(m) {
+  if (!isCallID(m.id)) return null;
+  for (const k of Object.keys(m)) if (!['type', 'id', 'payload', 'end', 'error'].includes(k)) return null;
+  if (m.payload !== undefined && !(m.payload instanceof Uint8Array)) return null;
+  if (m.end !== undefined && m.end !== true) return null;
+  const out = { type: 'data', id: m.id, payload: m.payload === undefined ? null : m.payload, end: m.end === true };
+  if (m.error !== undefined) {
+    if (!out.end || (out.error = parseError(m.error)) === null) return null;
+  }
+  return out;
 }

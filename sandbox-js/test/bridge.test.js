@@ -109,3 +109,45 @@ test('a navigated iframe settles calls in flight as unavailable and a new one is
   assert.deepEqual(asked, [['/__isogate/frame', 'POST']]);
   h.close();
 });
+
+test('a streamed result is a ReadableStream at its place; cancelling it asks the iframe to cancel the call', async () => {
+  const h = harness();
+  await h.bridge.ready;
+  const call = h.bridge.invoke('demo.greet', { name: 'Ada' });
+  await turn();
+  await turn();
+  const id = h.frameWin.posted[0].id;
+  h.fromFrame({ type: 'reply', id, ok: true, result: { name: 'x', data: null }, stream: '/data' });
+  const r = await call;
+  assert.ok(r.data instanceof ReadableStream);
+  h.fromFrame({ type: 'data', id, payload: new Uint8Array([1, 2]), end: false });
+  h.fromFrame({ type: 'data', id, payload: new Uint8Array([3]), end: true });
+  assert.deepEqual([...new Uint8Array(await new Response(r.data).arrayBuffer())], [1, 2, 3]);
+
+  const call2 = h.bridge.invoke('demo.greet', { name: 'Bo' });
+  await turn();
+  await turn();
+  const id2 = h.frameWin.posted.at(-1).id;
+  h.fromFrame({ type: 'reply', id: id2, ok: true, result: null, stream: '' });
+  const body = await call2;
+  await body.cancel();
+  await turn();
+  await turn();
+  assert.deepEqual(h.frameWin.posted.at(-1), { type: 'cancel', id: id2 });
+  h.fromFrame({ type: 'data', id: id2, payload: new Uint8Array([1]), end: true }); // late: dropped
+  h.close();
+});
+
+test('a stream that ends with an error fails its reader with the code', async () => {
+  const h = harness();
+  await h.bridge.ready;
+  const call = h.bridge.invoke('demo.greet', { name: 'Ada' });
+  await turn();
+  await turn();
+  const id = h.frameWin.posted[0].id;
+  h.fromFrame({ type: 'reply', id, ok: true, result: null, stream: '' });
+  const body = await call;
+  h.fromFrame({ type: 'data', id, payload: null, end: true, error: { code: 'too_large', message: 'over' } });
+  await assert.rejects(new Response(body).arrayBuffer(), (e) => e.code === 'too_large');
+  h.close();
+});

@@ -211,3 +211,93 @@ test('a batch of replies from the core settles each call; a malformed batch ends
     }
   }
 });
+
+// binaryPlaintext is a core plaintext in the binary form: JSON, then blobs.
+function binaryPlaintext(message, blobs) {
+  const json = new TextEncoder().encode(JSON.stringify(message));
+  let n = 5 + json.length;
+  for (const b of blobs) n += b.length;
+  const out = new Uint8Array(n);
+  out[0] = 1;
+  new DataView(out.buffer).setUint32(1, json.length);
+  out.set(json, 5);
+  let at = 5 + json.length;
+  for (const b of blobs) { out.set(b, at); at += b.length; }
+  return out;
+}
+
+async function sealedFrame(plaintext, seq) {
+  const k = await coreKeys();
+  return (await seal(k.toFrame, TO_FRAME, fromHex(session), seq, plaintext)).buffer;
+}
+
+const chunk = (id, bytes, extra = {}) => binaryPlaintext({ type: 'data', id, payload: null, ...extra, bin: [{ path: '', len: bytes.length }] }, [bytes]);
+const json = (m) => new TextEncoder().encode(JSON.stringify(m));
+
+test('a streamed result: the reply, then its chunks in order, handed over; the call is in flight until the end', async () => {
+  const h = harness();
+  const iso = await h.start();
+  await ready(h);
+  iso.handle({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
+  await iso.idle();
+  const sock = h.sockets[0];
+  const frames = [
+    json({ type: 'reply', id: 1, ok: true, result: { name: 'x', data: null }, stream: '/data' }),
+    chunk(1, new Uint8Array([1, 2, 3])),
+    chunk(1, new Uint8Array([4]), { end: true }),
+  ];
+  for (const [i, pt] of frames.entries()) sock.onmessage({ data: await sealedFrame(pt, i + 1) });
+  await iso.idle();
+  assert.deepEqual(h.posted.slice(1).map((m) => [m.type, m.id]), [['reply', 1], ['data', 1], ['data', 1]]);
+  assert.equal(h.posted[1].stream, '/data');
+  assert.deepEqual([...h.posted[2].payload, ...h.posted[3].payload], [1, 2, 3, 4]);
+  assert.equal(h.posted[3].end, true);
+  // Ended: the id is free, and data for it now is an attack.
+  sock.onmessage({ data: await sealedFrame(chunk(1, new Uint8Array([9])), 4) });
+  await iso.idle();
+  assert.ok(sock.closed, 'data after the end closes the connection');
+});
+
+test('stream attacks end the connection: data for no stream, a second reply, a pointer at no null, a stream in a failure', async () => {
+  const cases = {
+    'data for no call': [chunk(9, new Uint8Array([1]))],
+    'data before the reply': [chunk(1, new Uint8Array([1]))],
+    'a second reply while streaming': [json({ type: 'reply', id: 1, ok: true, result: null, stream: '' }), json({ type: 'reply', id: 1, ok: true, result: 1 })],
+    'pointer at a value': [json({ type: 'reply', id: 1, ok: true, result: { data: 5 }, stream: '/data' })],
+    'pointer at nothing': [json({ type: 'reply', id: 1, ok: true, result: {}, stream: '/data' })],
+    'pointer through the prototype': [json({ type: 'reply', id: 1, ok: true, result: {}, stream: '/__proto__' })],
+    'root stream with a result': [json({ type: 'reply', id: 1, ok: true, result: 1, stream: '' })],
+    'stream not a string': [json({ type: 'reply', id: 1, ok: true, result: null, stream: 1 })],
+    'data payload not bytes': [json({ type: 'reply', id: 1, ok: true, result: null, stream: '' }), json({ type: 'data', id: 1, payload: 'x' })],
+    'error without end': [json({ type: 'reply', id: 1, ok: true, result: null, stream: '' }), json({ type: 'data', id: 1, error: { code: 'x', message: 'y' } })],
+    'extra field': [json({ type: 'reply', id: 1, ok: true, result: null, stream: '' }), json({ type: 'data', id: 1, end: true, more: 1 })],
+  };
+  for (const [name, plaintexts] of Object.entries(cases)) {
+    const h = harness();
+    const iso = await h.start();
+    await ready(h);
+    iso.handle({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
+    await iso.idle();
+    const sock = h.sockets[0];
+    for (const [i, pt] of plaintexts.entries()) sock.onmessage({ data: await sealedFrame(pt, i + 1) });
+    await iso.idle();
+    assert.ok(sock.closed, name);
+  }
+});
+
+test('a cancel while the result streams goes to the core; a dropped connection ends the stream unavailable', async () => {
+  const h = harness();
+  const iso = await h.start();
+  await ready(h);
+  iso.handle({ type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: { name: 'Ada' } });
+  await iso.idle();
+  const sock = h.sockets[0];
+  sock.onmessage({ data: await sealedFrame(json({ type: 'reply', id: 1, ok: true, result: null, stream: '' }), 1) });
+  await iso.idle();
+  iso.handle({ type: 'cancel', id: 1 });
+  await iso.idle();
+  assert.deepEqual(await decryptSent(sock.sent.at(-1)), { type: 'cancel', id: 1 });
+  sock.close();
+  await iso.idle();
+  assert.deepEqual(h.posted.at(-1), { type: 'data', id: 1, payload: null, end: true, error: { code: 'unavailable', message: 'connection to the core was lost' } });
+});

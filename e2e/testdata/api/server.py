@@ -49,6 +49,18 @@ class API(BaseHTTPRequestHandler):
         elif self.path.startswith("/api/notes/slow"):
             self.rfile.read(1)  # until the client goes away
             log.write(json.dumps({"method": "GONE", "target": self.path, "headers": {}, "body": ""}) + "\n")
+        elif self.path.startswith("/api/notes/big"):  # 3 MiB and 5 bytes, byte i being i mod 251, in pieces
+            n = 3 * 1024 * 1024 + 5
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(n))
+            self.end_headers()
+            block = bytes(i % 251 for i in range(251 * 1024))
+            sent = 0
+            while sent < n:
+                part = block[: min(len(block), n - sent)]
+                self.wfile.write(part)
+                sent += len(part)
         elif self.path.startswith("/api/notes/bytes"):
             b = bytes(range(256))
             self.send_response(200)

@@ -17,6 +17,9 @@ isogate.ready.then(async () => {
     out.delBody = await d.text();
     out.axiosDel = await axios.delete('/api/notes/1').then(() => 0, (e) => (e.response ? e.response.status : -1));
     out.cookie = document.cookie;
+    const big = new Uint8Array(await (await fetch('/api/notes/big')).arrayBuffer());
+    out.big = big.length;
+    out.bigInOrder = big.every((b, i) => b === i % 251);
   } catch (e) {
     out.error = String(e && e.stack || e);
   }
