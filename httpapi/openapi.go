@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -67,10 +68,31 @@ func (s *Spec) Check(ctx context.Context, r *Request, host string) (string, erro
 	if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
 		return "", invalid("%s", reason(err))
 	}
+	if err := singleValued(route, req.URL.Query()); err != nil {
+		return "", err
+	}
 	if id := route.Operation.OperationID; id != "" {
 		return id, nil
 	}
 	return r.Method + " " + route.Path, nil
+}
+
+// singleValued refuses a query parameter the operation declares as one
+// value (not an array) that is given more than once: kin-openapi checks the
+// first, and a server may read the last.
+func singleValued(route *routers.Route, q url.Values) error {
+	params := append(append(openapi3.Parameters{}, route.PathItem.Parameters...), route.Operation.Parameters...)
+	for _, ref := range params {
+		p := ref.Value
+		if p == nil || p.In != openapi3.ParameterInQuery || len(q[p.Name]) < 2 {
+			continue
+		}
+		if p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Type.Is(openapi3.TypeArray) {
+			continue
+		}
+		return invalid("parameter %q in query is given more than once", p.Name)
+	}
+	return nil
 }
 
 // reason is the validator's first complaint, in one line.

@@ -154,6 +154,9 @@ type Response struct {
 	Body io.ReadCloser
 }
 
+// maxResponseHead bounds an upstream response's status line and headers.
+const maxResponseHead = 256 << 10
+
 // Forwarder makes allowed requests upstream. The upstream's cookies stay
 // in its jar: what the upstream sets comes back on later gated requests,
 // and never reaches the page.
@@ -177,6 +180,9 @@ func NewForwarder(maxBody int64) *Forwarder {
 			Proxy:               nil, // an environment proxy must not see the app's API
 			DisableCompression:  true,
 			MaxIdleConnsPerHost: 16,
+			// The head goes into one reply; the body may stream, the head
+			// does not.
+			MaxResponseHeaderBytes: maxResponseHead,
 		},
 	}
 	return f

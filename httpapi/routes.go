@@ -72,14 +72,16 @@ func ParseRoute(s string, devServer *url.URL) (Route, error) {
 	return r, nil
 }
 
-// Match returns the route whose prefix holds the escaped path p.
+// Match returns the route whose prefix holds the escaped path p: of
+// nested prefixes (/api and /api/v2), the longest, whatever their order.
 func (rs Routes) Match(p string) (*Route, bool) {
+	var best *Route
 	for i := range rs {
-		if under(p, rs[i].Prefix) {
-			return &rs[i], true
+		if under(p, rs[i].Prefix) && (best == nil || len(rs[i].Prefix) > len(best.Prefix)) {
+			best = &rs[i]
 		}
 	}
-	return nil, false
+	return best, best != nil
 }
 
 func under(p, prefix string) bool {

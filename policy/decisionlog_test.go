@@ -99,3 +99,39 @@ func TestDecisionLog_InputOPACannotRepresentIsWithheld(t *testing.T) {
 		t.Fatalf("decision line = %s", buf.String())
 	}
 }
+
+// The masks docs/policy.md gives for the app's HTTP API: a header by its
+// place in the Envoy shape, and a body field only for the login operation.
+func TestDecisionLog_MasksHTTPHeadersAndBody(t *testing.T) {
+	p, err := loadMap(map[string]string{
+		"p.rego": "package isogate\n\nallow if input.kind == \"http\"\n",
+		"log.rego": `package system.log
+
+mask contains "/input/attributes/request/http/headers/authorization"
+
+mask contains "/input/parsed_body/password" if input.name == "POST /api/login"
+`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	record := func(name string) string {
+		var buf bytes.Buffer
+		a := &Attributes{}
+		a.Request.HTTP.Method, a.Request.HTTP.Path = "POST", "/api/x"
+		a.Request.HTTP.Headers = map[string]string{"authorization": "Bearer s3cr3t", "accept": "application/json"}
+		in := Input{Kind: KindHTTP, Name: name, Attributes: a, ParsedBody: map[string]any{"user": "ada", "password": "hunter2"}}
+		if err := NewDecisionLog(&buf).Record(context.Background(), Entry{Policy: p, Input: Prepare(in), Verdict: p.Check(context.Background(), in)}); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	login := record("POST /api/login")
+	if strings.Contains(login, "s3cr3t") || strings.Contains(login, "hunter2") || !strings.Contains(login, `"accept":"application/json"`) || !strings.Contains(login, `"user":"ada"`) {
+		t.Fatalf("login line: %s", login)
+	}
+	other := record("POST /api/notes")
+	if strings.Contains(other, "s3cr3t") || !strings.Contains(other, "hunter2") {
+		t.Fatalf("the body mask is for the login only; the header mask for all: %s", other)
+	}
+}

@@ -1601,6 +1601,7 @@ Known schemas:
         const all = q.getAll(p.name);
         if (all.length === 0) value = void 0;
         else if (p.schema && p.schema.type === "array") value = all.map((x) => coerce(x, p.schema.items));
+        else if (all.length > 1) return { code: "invalid_args", reason: `parameter "${p.name}" in query is given more than once` };
         else value = all[0];
       } else if (p.in === "header") value = headers[p.name.toLowerCase()];
       if (value === void 0 || value === null) {

@@ -72,6 +72,7 @@ export function checkHTTP(ops, req) {
       const all = q.getAll(p.name);
       if (all.length === 0) value = undefined;
       else if (p.schema && p.schema.type === 'array') value = all.map((x) => coerce(x, p.schema.items));
+      else if (all.length > 1) return { code: 'invalid_args', reason: `parameter "${p.name}" in query is given more than once` };
       else value = all[0];
     } else if (p.in === 'header') value = headers[p.name.toLowerCase()];
     if (value === undefined || value === null) {
