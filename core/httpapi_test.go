@@ -118,6 +118,11 @@ deny contains "no secrets in notes" if {
 	input.kind == "http"
 	contains(input.parsed_body.text, "secret")
 }
+
+deny contains "nobody signs up as admin" if {
+	input.kind == "http"
+	"admin" in input.parsed_body.role
+}
 `
 
 // seen is what the upstream received.
@@ -529,5 +534,43 @@ func TestHTTP_LongBodyIsStreamed(t *testing.T) {
 	got, end := readStream(t, f, c, 1)
 	if end.Error != nil || !bytes.Equal(got, body) {
 		t.Fatalf("body: %d bytes (want %d), end %+v", len(got), len(body), end.Error)
+	}
+}
+
+// A URL-encoded form is parsed for the policy as OPA's Envoy plugin parses
+// it (each field a list, so a repeated field cannot hide a value), and one
+// that does not parse strictly is refused before the policy.
+func TestHTTP_FormBodyParsedForThePolicy(t *testing.T) {
+	h, got := httpHarness(t)
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	form := map[string]string{"content-type": "application/x-www-form-urlencoded"}
+	for i, tc := range []struct {
+		body string
+		code codes.Code
+	}{
+		{"user=ada&role=user", ""},
+		{"user=ada&role=user&role=admin", codes.Denied},
+		{"user=ada&role=%61dmin", codes.Denied},
+		{"user=%zz", codes.InvalidArgs},
+		{"user=ada;role=admin", codes.InvalidArgs},
+		{"user=%ff", codes.InvalidArgs},
+	} {
+		r, _ := httpCall(t, f, c, i+1, "POST", "/api/signup", "", form, []byte(tc.body))
+		if tc.code == "" {
+			if !r.OK {
+				t.Fatalf("%q: %+v", tc.body, r)
+			}
+			if s := <-got; s.body != tc.body {
+				t.Fatalf("the upstream got %q, want %q", s.body, tc.body)
+			}
+			continue
+		}
+		wantCode(t, r, tc.code)
+	}
+	select {
+	case s := <-got:
+		t.Fatalf("a refused form reached the upstream: %+v", s)
+	default:
 	}
 }

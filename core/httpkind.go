@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/isogate/isogate/codes"
@@ -113,8 +114,15 @@ func (c *Core) httpInput(s *session, m *message, in *policy.Input, p *policy.Pol
 // body declared JSON must be JSON; any JSON body must be unambiguous (no
 // duplicate keys, none that differ only by case, which Go's encoding/json
 // matches to one field, valid UTF-8), within the size and depth limits.
+//
+// A URL-encoded form is parsed as OPA's Envoy plugin parses it, each field
+// with its list of values; one that does not parse strictly (a bad escape,
+// a ';', invalid UTF-8) is invalid_args.
 func (c *Core) parseBody(contentType string, body []byte, in *policy.Input) *Error {
 	mt := strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
+	if mt == "application/x-www-form-urlencoded" {
+		return c.parseForm(body, in)
+	}
 	declared := mt == "application/json" || strings.HasSuffix(mt, "+json")
 	if !declared && mt != "" && !strings.HasPrefix(mt, "text/") {
 		return nil // a form, a file, bytes: not JSON to anyone
@@ -133,6 +141,32 @@ func (c *Core) parseBody(contentType string, body []byte, in *policy.Input) *Err
 		return &Error{Code: codes.InvalidArgs, Message: "the body is not unambiguous JSON: " + err.Error()}
 	}
 	return nil // text that is not JSON
+}
+
+func (c *Core) parseForm(body []byte, in *policy.Input) *Error {
+	if int64(len(body)) > c.limits.MaxMessageBytes {
+		return &Error{Code: codes.TooLarge, Message: fmt.Sprintf("a form body is at most %d bytes", c.limits.MaxMessageBytes)}
+	}
+	q, err := url.ParseQuery(string(body))
+	if err != nil {
+		return &Error{Code: codes.InvalidArgs, Message: "the form body does not parse: " + err.Error()}
+	}
+	form := make(map[string]any, len(q))
+	for k, vs := range q {
+		list := make([]any, len(vs))
+		for i, v := range vs {
+			if !utf8.ValidString(v) {
+				return &Error{Code: codes.InvalidArgs, Message: fmt.Sprintf("form field %q is not valid UTF-8", k)}
+			}
+			list[i] = v
+		}
+		if !utf8.ValidString(k) {
+			return &Error{Code: codes.InvalidArgs, Message: "a form field's name is not valid UTF-8"}
+		}
+		form[k] = list
+	}
+	in.ParsedBody = form
+	return nil
 }
 
 var errAmbiguousJSON = errors.New("two keys of one object differ only by case")
