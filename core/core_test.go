@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -35,7 +36,7 @@ const testPolicy = `package isogate
 
 allow if {
 	input.kind == "command"
-	input.name in {"t.echo", "t.panic", "t.slow", "t.fail", "t.public", "t.blob", "t.download", "t.stall"}
+	input.name in {"t.echo", "t.panic", "t.slow", "t.fail", "t.public", "t.blob", "t.download", "t.stall", "t.pipe", "t.panicreader", "t.tworeaders"}
 }
 
 deny contains "t.secret is never allowed" if input.name == "t.secret"
@@ -75,15 +76,18 @@ func newHarnessWith(t *testing.T, configure func(*Config)) *harness {
 		"schemas/t.echo.json":   {Data: []byte(`{"type":"object","properties":{"msg":{"type":"string"}},"required":["msg"],"additionalProperties":false}`)},
 		"schemas/t.secret.json": {Data: []byte(schema)},
 		// The schema sees a blob as {"$binary": length}.
-		"schemas/t.blob.json":     {Data: []byte(`{"type":"object","properties":{"data":{"type":"object","properties":{"$binary":{"type":"integer","maximum":8}},"required":["$binary"]}},"required":["data"]}`)},
-		"schemas/t.panic.json":    {Data: []byte(schema)},
-		"schemas/t.slow.json":     {Data: []byte(schema)},
-		"schemas/t.fail.json":     {Data: []byte(schema)},
-		"schemas/t.public.json":   {Data: []byte(schema)},
-		"schemas/t.mainonly.json": {Data: []byte(schema)},
-		"schemas/t.emitnote.json": {Data: []byte(schema)},
-		"schemas/t.download.json": {Data: []byte(schema)},
-		"schemas/t.stall.json":    {Data: []byte(schema)},
+		"schemas/t.blob.json":        {Data: []byte(`{"type":"object","properties":{"data":{"type":"object","properties":{"$binary":{"type":"integer","maximum":8}},"required":["$binary"]}},"required":["data"]}`)},
+		"schemas/t.panic.json":       {Data: []byte(schema)},
+		"schemas/t.slow.json":        {Data: []byte(schema)},
+		"schemas/t.fail.json":        {Data: []byte(schema)},
+		"schemas/t.public.json":      {Data: []byte(schema)},
+		"schemas/t.mainonly.json":    {Data: []byte(schema)},
+		"schemas/t.emitnote.json":    {Data: []byte(schema)},
+		"schemas/t.download.json":    {Data: []byte(schema)},
+		"schemas/t.stall.json":       {Data: []byte(schema)},
+		"schemas/t.pipe.json":        {Data: []byte(schema)},
+		"schemas/t.panicreader.json": {Data: []byte(schema)},
+		"schemas/t.tworeaders.json":  {Data: []byte(schema)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -121,10 +125,27 @@ func newHarnessWith(t *testing.T, configure func(*Config)) *harness {
 		return c.EmitToSession(who.Session, "t.note", a), nil
 	}))
 	c.Handle("t.slow", count(func(ctx context.Context, _ any) (any, error) { <-ctx.Done(); return nil, ctx.Err() }))
-	// t.download answers {"name", "data": a reader of n pattern bytes}.
+	// t.download answers {"name", "data": a reader of n pattern bytes},
+	// one that says its length when sized is set.
 	c.Handle("t.download", count(func(_ context.Context, a any) (any, error) {
 		n, _ := a.(map[string]any)["n"].(json.Number).Int64()
+		if a.(map[string]any)["sized"] == true {
+			return map[string]any{"name": "x", "data": bytes.NewReader(pattern(int(n)))}, nil
+		}
 		return map[string]any{"name": "x", "data": io.LimitReader(&patternReader{}, n)}, nil
+	}))
+	// t.pipe's reader gives "first", then blocks for ever (unless closed).
+	c.Handle("t.pipe", count(func(context.Context, any) (any, error) {
+		pr, pw := io.Pipe()
+		go pw.Write([]byte("first"))
+		return pr, nil
+	}))
+	c.Handle("t.panicreader", count(func(context.Context, any) (any, error) { return panicReader{}, nil }))
+	c.Handle("t.tworeaders", count(func(context.Context, any) (any, error) {
+		a, b := &closeTracker{}, &closeTracker{}
+		closedBoth.Store(false)
+		a.other, b.other = b, a
+		return map[string]any{"a": a, "b": b}, nil
 	}))
 	// t.stall's reader gives 1.5 MiB, then nothing until the call ends.
 	c.Handle("t.stall", count(func(ctx context.Context, _ any) (any, error) {

@@ -215,7 +215,7 @@ func (c *Core) dispatchAndReply(s *session, m *message, group *replyGroup) {
 	b, ok := c.answer(s, m.ID, result, err, st)
 	answered = true
 	if st != nil && !ok {
-		st.close()
+		st.feed.close()
 	}
 	if st == nil || !ok {
 		group.add(b)
@@ -310,6 +310,7 @@ func (c *Core) call(s *session, m *message, h Handler) (any, error) {
 		ended = ctx.Err() != nil && (errors.Is(o.err, context.DeadlineExceeded) || errors.Is(o.err, context.Canceled))
 	case <-ctx.Done():
 		ended = true
+		go func() { closeResult((<-done).result) }() // a reader in a result nobody takes is closed
 	}
 	if ended {
 		return nil, c.ended(s, ctx)

@@ -57,12 +57,14 @@ func (g *replyGroup) add(b []byte) {
 func (g *replyGroup) flushWith(b []byte) {
 	g.mu.Lock()
 	g.waiting--
-	g.ready = append(g.ready, b)
+	ready := append(g.ready, b) // taken with the lock: a timer's flush cannot take b and queue it later
+	g.ready = nil
 	if g.timer != nil {
 		g.timer.Stop()
+		g.timer = nil
 	}
 	g.mu.Unlock()
-	g.flush()
+	g.c.write(g.s, g.conn, false, ready...)
 }
 
 // flush sends what is held; the next reply to come starts a new wait.

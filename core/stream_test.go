@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,7 +52,7 @@ func readStream(t *testing.T, f *fakeFrame, c *websocket.Conn, id int) ([]byte, 
 			t.Fatalf("stream of %d: %v", id, err)
 		}
 		if m.Type != "data" || m.ID != id {
-			t.Fatalf("got %+v while streaming call %d", m, id)
+			t.Fatalf("got a %s for %d while streaming call %d", m.Type, m.ID, id)
 		}
 		if len(m.Blobs) > streamChunk {
 			t.Fatalf("a data message of %d bytes; chunks are at most %d", len(m.Blobs), streamChunk)
@@ -90,15 +92,46 @@ func TestStream_LongResultArrivesInChunksInOrder(t *testing.T) {
 	}
 }
 
-// A reader whose bytes fit in one chunk is a blob in the reply, as []byte
-// would be: no stream, no extra frame.
-func TestStream_ShortResultIsInline(t *testing.T) {
+// A reader known to fit in one chunk is a blob in the reply, as []byte
+// would be: no stream, no extra frame. One of unknown length is announced
+// at once and streamed, however short.
+func TestStream_ShortSizedResultIsInline(t *testing.T) {
 	h := newHarness(t, Limits{})
 	f, _ := h.pageLoad(t)
 	c := f.connect()
-	r := f.call(c, 1, "t.download", `{"n":1000}`)
-	if !r.OK || r.Stream != nil || !bytes.Equal(r.Blobs, pattern(1000)) {
-		t.Fatalf("reply %+v with %d bytes; want the 1000 bytes inline", r, len(r.Blobs))
+	for _, n := range []int{0, 1000, streamChunk} {
+		r := f.call(c, n+1, "t.download", fmt.Sprintf(`{"n":%d,"sized":true}`, n))
+		if !r.OK || r.Stream != nil || !bytes.Equal(r.Blobs, pattern(n)) {
+			t.Fatalf("%d: reply ok %v, stream %v, with %d bytes; want them inline", n, r.OK, r.Stream, len(r.Blobs))
+		}
+	}
+	r := f.call(c, 7, "t.download", `{"n":1000}`)
+	streamed(t, r, "/data")
+	if got, end := readStream(t, f, c, 7); end.Error != nil || !bytes.Equal(got, pattern(1000)) {
+		t.Fatalf("unsized: %d bytes, end %+v", len(got), end.Error)
+	}
+	r = f.call(c, 8, "t.download", fmt.Sprintf(`{"n":%d,"sized":true}`, streamChunk+1))
+	streamed(t, r, "/data")
+	if got, end := readStream(t, f, c, 8); end.Error != nil || !bytes.Equal(got, pattern(streamChunk+1)) {
+		t.Fatalf("sized past a chunk: %d bytes, end %+v", len(got), end.Error)
+	}
+}
+
+// A reader that watches nothing (an io.Pipe that is never written again)
+// still ends with the call's timeout, and the next call runs: the reader
+// is closed, and the stream's goroutine does not wait on it.
+func TestStream_BlockedReaderEndsWithTheTimeout(t *testing.T) {
+	h := newHarness(t, Limits{CallTimeout: 300 * time.Millisecond, MaxInFlight: 1})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	r := f.call(c, 1, "t.pipe", `{}`)
+	streamed(t, r, "")
+	got, end := readStream(t, f, c, 1)
+	if end.Code() != codes.Timeout || string(got) != "first" {
+		t.Fatalf("blocked reader: %q, end %+v", got, end.Error)
+	}
+	if r := f.call(c, 2, "t.echo", `{"msg":"next"}`); !r.OK {
+		t.Fatalf("the next call with the one slot: %+v", r)
 	}
 }
 
@@ -124,12 +157,16 @@ func TestStream_CancelEndsItAndFreesTheSlot(t *testing.T) {
 	c := f.connect()
 	r := f.call(c, 1, "t.stall", `{}`)
 	streamed(t, r, "")
-	if m, err := f.recv(c); err != nil || m.Type != "data" || m.End || len(m.Blobs) != streamChunk {
-		t.Fatalf("first chunk: %+v %v", m, err)
+	for n := 0; n < 3<<19; { // all the reader has, then it stalls
+		m, err := f.recv(c)
+		if err != nil || m.Type != "data" || m.End {
+			t.Fatalf("after %d bytes: a %s, end %v, %v", n, m.Type, m.End, err)
+		}
+		n += len(m.Blobs)
 	}
 	f.send(c, []byte(`{"type":"cancel","id":1}`))
 	got, end := readStream(t, f, c, 1)
-	if end.Code() != codes.Unavailable || end.Error.Message != "cancelled by the page" || len(got) != 3<<19-streamChunk {
+	if end.Code() != codes.Unavailable || end.Error.Message != "cancelled by the page" || len(got) != 0 {
 		t.Fatalf("after the cancel: %d more bytes, end %+v", len(got), end.Error)
 	}
 	if r := f.call(c, 2, "t.echo", `{"msg":"next"}`); !r.OK {
@@ -148,4 +185,54 @@ func TestStream_StalledEndsWithTheCallTimeout(t *testing.T) {
 	if end.Code() != codes.Timeout || len(got) != 3<<19 {
 		t.Fatalf("stalled stream: %d bytes, end %+v; want all 1.5 MiB then timeout", len(got), end.Error)
 	}
+}
+
+// A reader that panics ends its stream with handler_error; the
+// connection and the core go on.
+func TestStream_PanickingReaderEndsHandlerError(t *testing.T) {
+	h := newHarness(t, Limits{})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	r := f.call(c, 1, "t.panicreader", `{}`)
+	streamed(t, r, "")
+	if _, end := readStream(t, f, c, 1); end.Code() != codes.HandlerError {
+		t.Fatalf("panicking reader ended with %+v", end.Error)
+	}
+	if r := f.call(c, 2, "t.echo", `{"msg":"next"}`); !r.OK {
+		t.Fatalf("a call after: %+v", r)
+	}
+}
+
+// A result with two readers is the handler's mistake: handler_error, and
+// both are closed.
+func TestStream_TwoReadersRefused(t *testing.T) {
+	h := newHarness(t, Limits{})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	wantCode(t, f.call(c, 1, "t.tworeaders", `{}`), codes.HandlerError)
+	if !closedBoth.Load() {
+		t.Fatal("the readers were not closed")
+	}
+}
+
+type panicReader struct{}
+
+func (panicReader) Read([]byte) (int, error) { panic("reader bug") }
+
+var closedBoth atomic.Bool
+
+// closeTracker is a reader that records being closed; closedBoth is set
+// once it and its other have both been.
+type closeTracker struct {
+	closed atomic.Bool
+	other  *closeTracker
+}
+
+func (c *closeTracker) Read([]byte) (int, error) { return 0, io.EOF }
+func (c *closeTracker) Close() error {
+	c.closed.Store(true)
+	if c.other.closed.Load() {
+		closedBoth.Store(true)
+	}
+	return nil
 }

@@ -225,7 +225,7 @@ func (f *Forwarder) Forward(ctx context.Context, r *Request) (*Response, error) 
 		resp.Body.Close()
 		return nil, f.tooLarge()
 	}
-	return f.response(resp.StatusCode, resp.Header, resp.Body), nil
+	return f.response(resp.StatusCode, resp.Header, resp.Body, resp.ContentLength), nil
 }
 
 func (f *Forwarder) tooLarge() *Error {
@@ -250,11 +250,13 @@ func (f *Forwarder) serveInProcess(ctx context.Context, r *Request) (*Response, 
 		return nil, f.tooLarge()
 	}
 	f.jar.SetCookies(req.URL, (&http.Response{Header: rec.header}).Cookies())
-	return f.response(rec.status, rec.header, io.NopCloser(&rec.body)), nil
+	return f.response(rec.status, rec.header, io.NopCloser(&rec.body), int64(rec.body.Len())), nil
 }
 
-func (f *Forwarder) response(status int, h http.Header, body io.ReadCloser) *Response {
-	out := &Response{Status: status, StatusText: http.StatusText(status), Body: &boundedBody{f: f, r: body, left: f.maxBody}}
+// response is the page's view of an upstream's response; length is the
+// body's declared length, or -1.
+func (f *Forwarder) response(status int, h http.Header, body io.ReadCloser, length int64) *Response {
+	out := &Response{Status: status, StatusText: http.StatusText(status), Body: &boundedBody{f: f, r: body, left: f.maxBody, length: length}}
 	names := make([]string, 0, len(h))
 	for k := range h {
 		names = append(names, k)
@@ -277,9 +279,16 @@ func (f *Forwarder) response(status int, h http.Header, body io.ReadCloser) *Res
 // boundedBody is a response body that fails past the forwarder's bound,
 // and says what went wrong in the page's terms.
 type boundedBody struct {
-	f    *Forwarder
-	r    io.ReadCloser
-	left int64
+	f      *Forwarder
+	r      io.ReadCloser
+	left   int64
+	length int64 // declared bytes not yet read, or -1
+}
+
+// Len is how many bytes the body has left by its Content-Length, or -1
+// when it did not say: the core sends a short body whole.
+func (b *boundedBody) Len() int {
+	return int(b.length)
 }
 
 func (b *boundedBody) Read(p []byte) (int, error) {
@@ -290,6 +299,9 @@ func (b *boundedBody) Read(p []byte) (int, error) {
 		p = p[:b.left+1]
 	}
 	n, err := b.r.Read(p)
+	if b.length >= 0 {
+		b.length = max(b.length-int64(n), 0)
+	}
 	if b.left -= int64(n); b.left < 0 {
 		return 0, b.f.tooLarge()
 	}
