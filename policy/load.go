@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"path"
 	"slices"
 	"sort"
@@ -141,27 +142,33 @@ func compileSchemas(files map[string][]byte) (map[string]*jsonschema.Schema, map
 		return nil, fmt.Errorf("loading %q refused: schemas may only refer to each other", u)
 	}
 	raw := map[string]json.RawMessage{}
+	stems := map[string]string{} // name -> its file's stem, as written
 	for name, b := range files {
 		if path.Dir(name) != "schemas" {
 			continue
 		}
-		n := strings.TrimSuffix(path.Base(name), ".json")
-		if !ValidName(n) {
-			return nil, nil, &LoadError{File: name, Code: CodeSchema, Message: fmt.Sprintf("%q is not a valid command or event name", n)}
+		stem := strings.TrimSuffix(path.Base(name), ".json")
+		n, err := url.PathUnescape(stem)
+		if err != nil || !ValidName(n) || (n != stem && SchemaFile(n) != name && SchemaFile(n) != strings.ReplaceAll(name, ":", "%3A")) {
+			return nil, nil, &LoadError{File: name, Code: CodeSchema, Message: fmt.Sprintf("%q does not name a command or event (the file of %q is %s)", stem, n, SchemaFile(n))}
+		}
+		if _, dup := raw[n]; dup {
+			return nil, nil, &LoadError{File: name, Code: CodeSchema, Message: fmt.Sprintf("a second schema for %q", n)}
 		}
 		if err := jsonSyntax(name, b); err != nil {
 			return nil, nil, err
 		}
-		if err := c.AddResource(schemaBase+n+".json", bytes.NewReader(b)); err != nil {
+		if err := c.AddResource(schemaBase+stem+".json", bytes.NewReader(b)); err != nil {
 			return nil, nil, &LoadError{File: name, Code: CodeSchema, Message: oneLine(err.Error()), Err: err}
 		}
 		raw[n] = json.RawMessage(b)
+		stems[n] = stem
 	}
 	schemas := map[string]*jsonschema.Schema{}
 	for _, n := range sortedKeys(raw) {
-		s, err := c.Compile(schemaBase + n + ".json")
+		s, err := c.Compile(schemaBase + stems[n] + ".json")
 		if err != nil {
-			return nil, nil, &LoadError{File: "schemas/" + n + ".json", Code: CodeSchema, Message: oneLine(err.Error()), Err: err}
+			return nil, nil, &LoadError{File: "schemas/" + stems[n] + ".json", Code: CodeSchema, Message: oneLine(err.Error()), Err: err}
 		}
 		schemas[n] = s
 	}

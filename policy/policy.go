@@ -37,13 +37,25 @@ const DefaultEvalTimeout = time.Second
 
 // NamePattern is what a command, event or schema name may look like,
 // written in the regular-expression syntax Go and JavaScript share (the
-// iframe gets it in its frame config).
-const NamePattern = `^[A-Za-z][A-Za-z0-9_.:-]{0,127}$`
+// iframe gets it in its frame config): isogate's dotted names, Tauri's
+// plugin commands (plugin:path|join) and Tauri's event names
+// (tauri://resize, download-progress). A schema's file is named by
+// SchemaFile.
+const NamePattern = `^(?:plugin:[A-Za-z0-9_-]{1,64}\|[A-Za-z_][A-Za-z0-9_]{0,127}|[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127})$`
 
 var namePattern = regexp.MustCompile(NamePattern)
 
 // ValidName reports whether name matches NamePattern.
 func ValidName(name string) bool { return namePattern.MatchString(name) }
+
+// SchemaFile is the file under schemas/ that holds name's schema: the name
+// with ':', '|' and '/' percent-encoded (schemas/plugin%3Apath%7Cjoin.json,
+// schemas/tauri%3A%2F%2Fresize.json), a name any file system can hold. A
+// ':' may also be written as it is.
+func SchemaFile(name string) string {
+	r := strings.NewReplacer("%", "%25", ":", "%3A", "|", "%7C", "/", "%2F")
+	return "schemas/" + r.Replace(name) + ".json"
+}
 
 // HookFile is the optional isolation hook: JavaScript the isolation iframe
 // runs on every message before sealing it. It is the security team's code,

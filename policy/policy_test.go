@@ -217,7 +217,9 @@ func TestLoad_ErrorsAreTyped(t *testing.T) {
 		{"rego syntax", map[string]string{"p.rego": "package isogate\n\nallow if {\n"}, "p.rego", 4, "rego_parse_error"}, // OPA places it at the end of the file,
 		{"wrong package", map[string]string{"p.rego": "\npackage other\n"}, "p.rego", 2, CodePackage},
 		{"schema json", map[string]string{"p.rego": "package isogate\n", "schemas/x.json": "{\n\"type\": }"}, "schemas/x.json", 2, CodeJSON},
-		{"schema name", map[string]string{"p.rego": "package isogate\n", "schemas/9x.json": "{}"}, "schemas/9x.json", 0, CodeSchema},
+		{"schema name", map[string]string{"p.rego": "package isogate\n", "schemas/-x.json": "{}"}, "schemas/-x.json", 0, CodeSchema},
+		{"schema name encoded needlessly", map[string]string{"p.rego": "package isogate\n", "schemas/%61bc.json": "{}"}, "schemas/%61bc.json", 0, CodeSchema},
+		{"schema name twice", map[string]string{"p.rego": "package isogate\n", "schemas/a:b.json": "{}", "schemas/a%3Ab.json": "{}"}, "schemas/a:b.json", 0, CodeSchema},
 		{"no rego", map[string]string{"schemas/x.json": "{}"}, "", 0, CodeNoRego},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -254,5 +256,37 @@ func TestLoad_OpenAPIRefused(t *testing.T) {
 	p, err := loadMap(map[string]string{"p.rego": "package isogate\n", "openapi.yaml": "openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths:\n  /a:\n    get:\n      responses: {'200': {description: ok}}\n"})
 	if err != nil || p.OpenAPI() == nil {
 		t.Fatalf("a valid YAML document: %v", err)
+	}
+}
+
+// Tauri's names: plugin commands and event names with '/' are valid, and
+// their schema files percent-encode ':', '|' and '/'.
+func TestLoad_TauriNamesAndTheirSchemaFiles(t *testing.T) {
+	for _, n := range []string{"plugin:path|join", "plugin:event|listen", "tauri://resize", "download-progress", "greet", "demo.greet", "a:b"} {
+		if !ValidName(n) {
+			t.Errorf("%q is not valid", n)
+		}
+	}
+	for _, n := range []string{"", "-x", "plugin:|x", "plugin:a|b|c", "a b", "a|b", "../x", "plugin:a|b-c", strings.Repeat("a", 129)} {
+		if ValidName(n) {
+			t.Errorf("%q is valid", n)
+		}
+	}
+	if f := SchemaFile("plugin:path|join"); f != "schemas/plugin%3Apath%7Cjoin.json" {
+		t.Fatalf("SchemaFile = %s", f)
+	}
+	p, err := loadMap(map[string]string{
+		"p.rego":                            "package isogate\n",
+		"schemas/plugin%3Apath%7Cjoin.json": `{"type":"object","required":["paths"]}`,
+		"schemas/tauri%3A%2F%2Fresize.json": `{}`,
+		"schemas/a:b.json":                  `{"$ref": "plugin%3Apath%7Cjoin.json"}`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"plugin:path|join", "tauri://resize", "a:b"} {
+		if _, ok := p.schemas[n]; !ok {
+			t.Errorf("no schema for %q; have %v", n, sortedKeys(p.raw))
+		}
 	}
 }
