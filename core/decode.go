@@ -3,9 +3,12 @@ package core
 import (
 	"bytes"
 	"context"
+	"regexp"
+	"strings"
 	"sync"
 
 	"github.com/isogate/isogate/codes"
+	"github.com/isogate/isogate/internal/jsonptr"
 
 	"encoding/json"
 	"errors"
@@ -28,6 +31,7 @@ type message struct {
 	Name   string
 	Args   any // null, bool, string, json.Number, []any, map[string]any
 	Bins   []binRef
+	Tauri  *policy.Tauri    // set when a Tauri frontend made the call (tauriShape)
 	http   *httpapi.Request // kind http: the checked request, made by decide
 	ctx    context.Context  // the call's, from admission: a cancel from the page ends it
 	cancel *callCancel
@@ -320,7 +324,7 @@ func messageOf(obj map[string]any, blobs []byte) (*message, error) {
 	unexpected, found := "", false
 	for k := range obj {
 		switch k {
-		case "type", "id", "kind", "name", "args", "bin":
+		case "type", "id", "kind", "name", "args", "bin", "tauri":
 		default:
 			if !found || k < unexpected {
 				unexpected, found = k, true
@@ -351,9 +355,125 @@ func messageOf(obj map[string]any, blobs []byte) (*message, error) {
 		}
 	}
 	if m.Kind == policy.KindHTTP {
+		if _, ok := obj["tauri"]; ok {
+			return m, errors.New("an http request has no tauri member")
+		}
 		return m, httpShape(m.Args)
 	}
+	if t, ok := obj["tauri"]; ok {
+		if m.Tauri, err = tauriShape(m, t); err != nil {
+			return m, err
+		}
+	}
 	return m, nil
+}
+
+// Bounds of a Tauri call's member, the same in the iframe (shape.js).
+const (
+	maxTauriHeaders     = 32
+	maxTauriHeaderBytes = 8 << 10
+	maxTauriChannels    = 16
+)
+
+var (
+	tauriHeaderName = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
+	tauriChannel    = regexp.MustCompile(`^__CHANNEL__:([0-9]{1,10})$`)
+	tauriTargets    = map[string]bool{"Any": false, "App": false, "AnyLabel": true, "Window": true, "Webview": true, "WebviewWindow": true} // kind -> has a label
+)
+
+// tauriShape checks the tauri member of a call from a Tauri frontend,
+// as the iframe does:
+//
+//	{"cmd": "greet", "headers": {}, "raw": false, "channels": ["/onEvent"], "target": null}
+//
+// exactly these fields; cmd the Tauri command behind the message's kind
+// and name (the command itself, or plugin:event|listen, emit, emit_to);
+// lowercase header names, bounded; raw saying whether the args are one
+// raw body; each channel a pointer to a "__CHANNEL__:<id>" string in the
+// args; and a target for a listen or an emit_to only.
+func tauriShape(m *message, v any) (*policy.Tauri, error) {
+	obj, ok := v.(map[string]any)
+	if !ok || len(obj) != 5 {
+		return nil, errors.New("tauri is exactly cmd, headers, raw, channels and target")
+	}
+	cmd, _ := obj["cmd"].(string)
+	raw, rawOK := obj["raw"].(bool)
+	headers, hOK := obj["headers"].(map[string]any)
+	chans, cOK := obj["channels"].([]any)
+	if !policy.ValidName(cmd) || !rawOK || !hOK || !cOK {
+		return nil, errors.New("tauri.cmd is a name, raw a boolean, headers an object, channels an array")
+	}
+	t := policy.NewTauri(cmd)
+	t.Raw = raw
+	size := 0
+	for k, hv := range headers {
+		s, ok := hv.(string)
+		size += len(k) + len(s)
+		if !ok || !tauriHeaderName.MatchString(k) {
+			return nil, fmt.Errorf("tauri header %q: a lowercase name and a string", k)
+		}
+		t.Headers[k] = s
+	}
+	if len(headers) > maxTauriHeaders || size > maxTauriHeaderBytes {
+		return nil, fmt.Errorf("tauri headers: at most %d, of %d bytes", maxTauriHeaders, maxTauriHeaderBytes)
+	}
+	if len(chans) > maxTauriChannels {
+		return nil, fmt.Errorf("at most %d channels", maxTauriChannels)
+	}
+	seen := map[string]bool{}
+	for _, c := range chans {
+		ptr, _ := c.(string)
+		toks, err := jsonptr.Parse(ptr)
+		if err != nil || len(toks) == 0 || seen[ptr] {
+			return nil, errors.New("a tauri channel is a pointer into the args, each once")
+		}
+		seen[ptr] = true
+		parent, ok := jsonptr.Parent(m.Args, toks)
+		val, present := jsonptr.Get(parent, toks[len(toks)-1])
+		s, _ := val.(string)
+		if id := tauriChannel.FindStringSubmatch(s); !ok || !present || id == nil || !fitsUint32(id[1]) {
+			return nil, fmt.Errorf("tauri channel %q does not point at a channel", ptr)
+		}
+		t.Channels = append(t.Channels, ptr)
+	}
+	switch tg := obj["target"].(type) {
+	case nil:
+	case map[string]any:
+		kind, _ := tg["kind"].(string)
+		labelled, known := tauriTargets[kind]
+		label, hasLabel := tg["label"].(string)
+		if !known || labelled != hasLabel || len(tg) != map[bool]int{true: 2, false: 1}[labelled] || len(label) > 128 {
+			return nil, errors.New("tauri.target is {kind} or {kind, label} as Tauri writes it")
+		}
+		t.Target = &policy.TauriTarget{Kind: kind, Label: label}
+	default:
+		return nil, errors.New("tauri.target is null or an object")
+	}
+	// The member must say what the message is: a page cannot dress one
+	// call up as another for a policy that reads input.tauri.
+	rootBlob := len(m.Bins) == 1 && len(m.Bins[0].path) == 0
+	switch {
+	case m.Kind == policy.KindCommand && (cmd != m.Name || strings.HasPrefix(cmd, "plugin:event|")):
+		return nil, errors.New("tauri.cmd of a command is its name")
+	case m.Kind == policy.KindListen && cmd != "plugin:event|listen":
+		return nil, errors.New("tauri.cmd of a listen is plugin:event|listen")
+	case m.Kind == policy.KindEvent && cmd != "plugin:event|emit" && cmd != "plugin:event|emit_to":
+		return nil, errors.New("tauri.cmd of an event is plugin:event|emit or emit_to")
+	case m.Kind == policy.KindEvent && (cmd == "plugin:event|emit_to") != (t.Target != nil):
+		return nil, errors.New("an emit_to has a target, an emit none")
+	case m.Kind == policy.KindCommand && t.Target != nil:
+		return nil, errors.New("a command has no target")
+	case raw != rootBlob:
+		return nil, errors.New("tauri.raw says whether the args are one raw body")
+	case m.Kind != policy.KindCommand && len(t.Channels) > 0:
+		return nil, errors.New("only a command carries channels")
+	}
+	return t, nil
+}
+
+func fitsUint32(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 32)
+	return err == nil
 }
 
 // httpShape checks an http request's args as the iframe does: exactly

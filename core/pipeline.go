@@ -176,7 +176,7 @@ func (c *Core) decide(s *session, seq uint64, m *message) error {
 // input is the policy's input for m: for an http request, the request in
 // Envoy's shape (httpInput); for the other kinds, the message's args.
 func (c *Core) input(s *session, seq uint64, m *message, p *policy.Policy) (*policy.Prepared, *Error) {
-	in := policy.Input{Kind: m.Kind, Name: m.Name, Args: m.Args, Origin: s.origin, Window: s.window, Session: s.id, Seq: seq}
+	in := policy.Input{Kind: m.Kind, Name: m.Name, Args: m.Args, Origin: s.origin, Window: s.window, Session: s.id, Seq: seq, Tauri: m.Tauri}
 	if m.Kind == policy.KindHTTP {
 		if err := c.httpInput(s, m, &in, p); err != nil {
 			return policy.Prepare(in), err

@@ -79,6 +79,53 @@ type Input struct {
 	ParsedPath  []string            `json:"parsed_path,omitempty"`
 	ParsedQuery map[string][]string `json:"parsed_query,omitempty"`
 	ParsedBody  any                 `json:"parsed_body,omitempty"` // the JSON body, decoded; absent otherwise
+
+	// For a call from a Tauri frontend (isogate run --tauri), how Tauri's
+	// API made it (docs/tauri.md); absent otherwise.
+	Tauri *Tauri `json:"tauri,omitempty"`
+}
+
+// Tauri is input.tauri: the Tauri IPC command behind a message, the ACL
+// permission Tauri would have asked for it, and what came with it.
+type Tauri struct {
+	Cmd        string            `json:"cmd"`        // plugin:event|listen, plugin:path|join, greet
+	Plugin     *string           `json:"plugin"`     // path, event; null for an app command
+	Command    string            `json:"command"`    // join, listen, greet
+	Permission string            `json:"permission"` // core:path:allow-join, allow-greet
+	Headers    map[string]string `json:"headers"`    // invoke's options.headers, names lowercase
+	Raw        bool              `json:"raw"`        // the args are one raw body
+	Channels   []string          `json:"channels"`   // JSON pointers to the Channels in the args
+	Target     *TauriTarget      `json:"target"`     // a listen's or an emit_to's target
+}
+
+// TauriTarget is an event target as Tauri's API writes it.
+type TauriTarget struct {
+	Kind  string `json:"kind"` // Any, AnyLabel, App, Window, Webview, WebviewWindow
+	Label string `json:"label,omitempty"`
+}
+
+// tauriCorePlugins are the plugins whose permissions Tauri names core:<p>:.
+var tauriCorePlugins = map[string]bool{"app": true, "event": true, "image": true, "menu": true, "path": true, "resources": true, "tray": true, "webview": true, "window": true}
+
+// NewTauri is input.tauri for cmd, with its plugin, command and the ACL
+// permission Tauri would check: allow-<command> for an app command,
+// core:<plugin>:allow-<command> for Tauri's own plugins, and
+// <plugin>:allow-<command> for the others, with '_' written '-'.
+func NewTauri(cmd string) *Tauri {
+	t := &Tauri{Cmd: cmd, Command: cmd, Headers: map[string]string{}, Channels: []string{}}
+	dashed := func(s string) string { return strings.ReplaceAll(s, "_", "-") }
+	if rest, ok := strings.CutPrefix(cmd, "plugin:"); ok {
+		p, c, _ := strings.Cut(rest, "|")
+		t.Plugin, t.Command = &p, c
+		if tauriCorePlugins[p] {
+			t.Permission = "core:" + p + ":allow-" + dashed(c)
+		} else {
+			t.Permission = p + ":allow-" + dashed(c)
+		}
+		return t
+	}
+	t.Permission = "allow-" + dashed(cmd)
+	return t
 }
 
 // Attributes is input.attributes of an http request.

@@ -113,7 +113,7 @@ export function parseRequest(data, c) {
   if (data.type !== 'invoke') return { ok: false, reason: 'unknown type' };
   if (id === undefined) return bad('id must be a positive integer');
   for (const k of Object.keys(data)) {
-    if (!['type', 'id', 'kind', 'name', 'args'].includes(k)) return bad(`unexpected field ${k}`);
+    if (!['type', 'id', 'kind', 'name', 'args', 'tauri'].includes(k)) return bad(`unexpected field ${k}`);
   }
   if (!c.kinds.has(data.kind)) return bad('unknown kind');
   if (typeof data.name !== 'string' || !c.name.test(data.name)) return bad('malformed name');
@@ -126,10 +126,72 @@ export function parseRequest(data, c) {
   }
   if (data.kind === 'listen' && args !== null) return bad('a listen request carries no args');
   if (data.kind === 'http') {
+    if ('tauri' in data) return bad('an http request has no tauri member');
     const why = httpShape(args);
     if (why) return bad(why);
   }
-  return { ok: true, req: { type: 'invoke', id, kind: data.kind, name: data.name, args } };
+  const req = { type: 'invoke', id, kind: data.kind, name: data.name, args };
+  if ('tauri' in data) {
+    const why = tauriShape(req, data.tauri, c);
+    if (why) return bad(why);
+    req.tauri = data.tauri;
+  }
+  return { ok: true, req };
+}
+
+// Bounds of a Tauri call's member, the same in the core (decode.go).
+const MAX_TAURI_HEADERS = 32;
+const MAX_TAURI_HEADER_BYTES = 8 << 10;
+const MAX_TAURI_CHANNELS = 16;
+const TAURI_TARGETS = { Any: false, App: false, AnyLabel: true, Window: true, Webview: true, WebviewWindow: true };
+const CHANNEL = /^__CHANNEL__:([0-9]{1,10})$/;
+
+// channelAt is the id of the Channel the pointer ptr names in args, or null.
+export function channelAt(args, ptr) {
+  let toks;
+  try { toks = parsePointer(ptr); } catch { return null; }
+  if (toks.length === 0) return null;
+  let cur = args;
+  for (const t of toks.slice(0, -1)) cur = cur !== null && typeof cur === 'object' && Object.hasOwn(cur, t) ? cur[t] : undefined;
+  const last = toks[toks.length - 1];
+  const v = cur !== null && typeof cur === 'object' && Object.hasOwn(cur, last) ? cur[last] : undefined;
+  const m = typeof v === 'string' ? CHANNEL.exec(v) : null;
+  return m && Number(m[1]) <= 0xffffffff ? Number(m[1]) : null;
+}
+
+// tauriShape says what is wrong with a Tauri call's member, as the core's
+// decoder checks it: exactly cmd, headers, raw, channels and target, and
+// saying what the message is (decode.go, tauriShape).
+function tauriShape(req, t, c) {
+  if (!isPlainObject(t) || Object.keys(t).length !== 5) return 'tauri is exactly cmd, headers, raw, channels and target';
+  const { cmd, headers, raw, channels, target } = t;
+  if (typeof cmd !== 'string' || !c.name.test(cmd) || typeof raw !== 'boolean' || !isPlainObject(headers) || !Array.isArray(channels)) {
+    return 'tauri.cmd is a name, raw a boolean, headers an object, channels an array';
+  }
+  let size = 0;
+  for (const [k, v] of Object.entries(headers)) {
+    if (!/^[a-z0-9-]{1,64}$/.test(k) || typeof v !== 'string') return `tauri header "${k}": a lowercase name and a string`;
+    size += k.length + new TextEncoder().encode(v).length;
+  }
+  if (Object.keys(headers).length > MAX_TAURI_HEADERS || size > MAX_TAURI_HEADER_BYTES) return `tauri headers: at most ${MAX_TAURI_HEADERS}, of ${MAX_TAURI_HEADER_BYTES} bytes`;
+  if (channels.length > MAX_TAURI_CHANNELS) return `at most ${MAX_TAURI_CHANNELS} channels`;
+  if (new Set(channels).size !== channels.length || channels.some((p) => typeof p !== 'string' || p === '')) return 'a tauri channel is a pointer into the args, each once';
+  for (const p of channels) if (channelAt(req.args, p) === null) return `tauri channel "${p}" does not point at a channel`;
+  if (target !== null) {
+    const labelled = TAURI_TARGETS[isPlainObject(target) ? target.kind : undefined];
+    if (labelled === undefined || labelled !== (typeof target.label === 'string') || Object.keys(target).length !== (labelled ? 2 : 1) || (labelled && target.label.length > 128)) {
+      return 'tauri.target is {kind} or {kind, label} as Tauri writes it';
+    }
+  }
+  const rootBlob = req.args instanceof Uint8Array || req.args instanceof ArrayBuffer;
+  if (req.kind === 'command' && (cmd !== req.name || cmd.startsWith('plugin:event|'))) return 'tauri.cmd of a command is its name';
+  if (req.kind === 'listen' && cmd !== 'plugin:event|listen') return 'tauri.cmd of a listen is plugin:event|listen';
+  if (req.kind === 'event' && cmd !== 'plugin:event|emit' && cmd !== 'plugin:event|emit_to') return 'tauri.cmd of an event is plugin:event|emit or emit_to';
+  if (req.kind === 'event' && (cmd === 'plugin:event|emit_to') !== (target !== null)) return 'an emit_to has a target, an emit none';
+  if (req.kind === 'command' && target !== null) return 'a command has no target';
+  if (raw !== rootBlob) return 'tauri.raw says whether the args are one raw body';
+  if (req.kind !== 'command' && channels.length > 0) return 'only a command carries channels';
+  return '';
 }
 
 // parseCoreMessage checks a decrypted message from the core: a reply to a
