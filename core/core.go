@@ -340,6 +340,9 @@ func Subscribe[P any](c *Core, name string, fn func(context.Context, P) error) {
 type Target struct {
 	Session string
 	Window  string
+	// Tauri, when set, goes with the event as its Tauri target (emit_to):
+	// it narrows nothing here; a Tauri page's listeners match on it.
+	Tauri *policy.TauriTarget
 }
 
 // Emit sends an event to every page whose listen for it the policy allowed,
@@ -363,10 +366,11 @@ func (c *Core) EmitToSession(session, name string, payload any) int {
 // policy allowed, and returns how many pages it was sent to.
 func (c *Core) EmitTarget(t Target, name string, payload any) int {
 	b, err := json.Marshal(struct {
-		Type    string `json:"type"`
-		Name    string `json:"name"`
-		Payload any    `json:"payload"`
-	}{"event", name, payload})
+		Type    string              `json:"type"`
+		Name    string              `json:"name"`
+		Payload any                 `json:"payload"`
+		Target  *policy.TauriTarget `json:"target,omitempty"`
+	}{"event", name, payload, t.Tauri})
 	if err != nil {
 		c.log.Error("event not encodable", "name", name, "err", err)
 		return 0

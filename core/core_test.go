@@ -55,6 +55,9 @@ deny contains "t.mainonly only in the main window" if {
 	input.name == "t.mainonly"
 	input.window != "main"
 }
+
+# Tauri calls: by the permission Tauri would check.
+allow if input.tauri.permission in {"allow-t-chan", "allow-t-reject", "core:event:allow-listen", "core:event:allow-emit", "core:event:allow-emit-to"}
 `
 
 type harness struct {
@@ -86,6 +89,9 @@ func newHarnessWith(t *testing.T, configure func(*Config)) *harness {
 		"schemas/t.download.json":    {Data: []byte(schema)},
 		"schemas/t.stall.json":       {Data: []byte(schema)},
 		"schemas/t.pipe.json":        {Data: []byte(schema)},
+		"schemas/t_chan.json":        {Data: []byte(schema)},
+		"schemas/t_reject.json":      {Data: []byte(schema)},
+		"schemas/t-ev.json":          {Data: []byte(`{}`)},
 		"schemas/t.panicreader.json": {Data: []byte(schema)},
 		"schemas/t.tworeaders.json":  {Data: []byte(schema)},
 	})
@@ -141,6 +147,33 @@ func newHarnessWith(t *testing.T, configure func(*Config)) *harness {
 		return pr, nil
 	}))
 	c.Handle("t.panicreader", count(func(context.Context, any) (any, error) { return panicReader{}, nil }))
+	// t_chan sends three messages and some bytes on the Channel at
+	// args.onEvent, then closes it; args.other names one it did not get.
+	c.Handle("t_chan", count(func(ctx context.Context, a any) (any, error) {
+		args := a.(map[string]any)
+		if _, err := ChannelOf(ctx, args["other"]); err == nil {
+			return nil, Errorf("a channel the call did not carry")
+		}
+		ch, err := ChannelOf(ctx, args["onEvent"])
+		if err != nil {
+			return nil, err
+		}
+		for i := range 3 {
+			if err := ch.Send(map[string]any{"n": i}); err != nil {
+				return nil, err
+			}
+		}
+		ch.Send([]byte{1, 2, 3})
+		ch.Close()
+		if ch.Send("late") != ErrChannelClosed {
+			return nil, Errorf("sent after close")
+		}
+		t, _ := TauriFrom(ctx)
+		return t.Headers["x-who"], nil
+	}))
+	c.Handle("t_reject", count(func(context.Context, any) (any, error) {
+		return nil, &Error{Code: codes.HandlerError, Message: "no such file", Value: map[string]any{"kind": "NotFound"}}
+	}))
 	c.Handle("t.tworeaders", count(func(context.Context, any) (any, error) {
 		a, b := &closeTracker{}, &closeTracker{}
 		closedBoth.Store(false)

@@ -12,6 +12,10 @@ import (
 type Error struct {
 	Code    codes.Code
 	Message string
+	// Value, when set, is what a Tauri frontend's invoke rejects with (the
+	// Err of a Tauri command's Result): any JSON value. Others see Code
+	// and Message.
+	Value any
 }
 
 // Error is "code: message".

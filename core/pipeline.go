@@ -206,7 +206,7 @@ func (c *Core) dispatchAndReply(s *session, m *message, group *replyGroup) {
 	// The call's timeout covers all of it, a streamed result's bytes too.
 	ctx, stop := context.WithTimeout(m.ctx, c.limits.CallTimeout)
 	defer stop()
-	m.ctx = ctx
+	m.ctx = c.withTauri(ctx, s, m)
 	result, err := c.dispatch(s, m)
 	var st *stream
 	if err == nil {
@@ -239,6 +239,12 @@ func (c *Core) dispatch(s *session, m *message) (any, error) {
 			if _, err := c.call(s, m, func(ctx context.Context, p any) (any, error) { return nil, h(ctx, p) }); err != nil {
 				return nil, err
 			}
+		}
+		if m.Tauri != nil {
+			// Tauri's emit reaches every page that listens, the sender's
+			// too; its target goes along for the bridge to match
+			// listeners by, as Tauri does.
+			c.EmitTarget(Target{Tauri: m.Tauri.Target}, m.Name, m.Args)
 		}
 		return nil, nil
 	}
@@ -360,6 +366,13 @@ func (c *Core) answer(s *session, id uint64, result any, err error, st *stream) 
 		}
 		r.Result, r.Bin, r.Stream, blobs = nil, nil, nil, nil
 		r.Error = &replyError{Code: pub.Code, Message: pub.Message}
+		if pub.Value != nil {
+			if v, err := json.Marshal(pub.Value); err == nil && jsonDepth(v) <= c.limits.MaxDepth {
+				r.Error.Value = v
+			} else {
+				c.log.Error("an error's value is not encodable; sent without it", "session", s.id)
+			}
+		}
 	}
 	b, _ := json.Marshal(r) // only strings, numbers and already-valid JSON
 	return joinPlaintext(b, blobs), r.OK
@@ -376,8 +389,9 @@ type reply struct {
 }
 
 type replyError struct {
-	Code    codes.Code `json:"code"`
-	Message string     `json:"message"`
+	Code    codes.Code      `json:"code"`
+	Message string          `json:"message"`
+	Value   json.RawMessage `json:"value,omitempty"` // a Tauri command's error value
 }
 
 // jsonDepth is how many containers deep valid JSON b nests.

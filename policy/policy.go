@@ -395,10 +395,10 @@ func (in *Input) build() (ast.Value, error) {
 		ast.Item(ast.InternedTerm("session"), ast.StringTerm(in.Session)),
 		ast.Item(ast.InternedTerm("seq"), ast.UIntNumberTerm(in.Seq)),
 	)
-	if in.Attributes != nil || in.ParsedPath != nil || in.ParsedQuery != nil || in.ParsedBody != nil {
+	if in.Attributes != nil || in.ParsedPath != nil || in.ParsedQuery != nil || in.ParsedBody != nil || in.Tauri != nil {
 		// The request parts go through OPA's own conversion: they are plain
 		// strings, lists and maps (and the body decoded with json.Number).
-		for k, v := range in.httpDocument() {
+		for k, v := range in.extraDocument() {
 			t, err := termOf(v)
 			if err != nil {
 				return nil, err
@@ -409,9 +409,33 @@ func (in *Input) build() (ast.Value, error) {
 	return obj, nil
 }
 
-// httpDocument is the http request's members of the input document.
-func (in *Input) httpDocument() map[string]any {
+// extraDocument is the members of the input document only some messages
+// have: an http request's, a Tauri call's.
+func (in *Input) extraDocument() map[string]any {
 	doc := map[string]any{}
+	if t := in.Tauri; t != nil {
+		headers := make(map[string]any, len(t.Headers))
+		for k, v := range t.Headers {
+			headers[k] = v
+		}
+		channels := make([]any, len(t.Channels))
+		for i, c := range t.Channels {
+			channels[i] = c
+		}
+		var plugin, target any
+		if t.Plugin != nil {
+			plugin = *t.Plugin
+		}
+		if t.Target != nil {
+			tg := map[string]any{"kind": t.Target.Kind}
+			if t.Target.Label != "" {
+				tg["label"] = t.Target.Label
+			}
+			target = tg
+		}
+		doc["tauri"] = map[string]any{"cmd": t.Cmd, "plugin": plugin, "command": t.Command, "permission": t.Permission,
+			"headers": headers, "raw": t.Raw, "channels": channels, "target": target}
+	}
 	if in.Attributes != nil {
 		h := in.Attributes.Request.HTTP
 		headers := make(map[string]any, len(h.Headers))
@@ -492,7 +516,7 @@ func (in *Input) document() map[string]any {
 		"kind": in.Kind, "name": in.Name, "args": in.Args, "origin": in.Origin,
 		"window": in.Window, "session": in.Session, "seq": json.Number(fmt.Sprint(in.Seq)),
 	}
-	for k, v := range in.httpDocument() {
+	for k, v := range in.extraDocument() {
 		doc[k] = v
 	}
 	return doc

@@ -290,3 +290,23 @@ func TestLoad_TauriNamesAndTheirSchemaFiles(t *testing.T) {
 		}
 	}
 }
+
+// input.tauri names the permission Tauri's ACL would check for a command.
+func TestNewTauri_Permission(t *testing.T) {
+	for cmd, want := range map[string]string{
+		"greet":                   "allow-greet",
+		"save_file":               "allow-save-file",
+		"plugin:path|join":        "core:path:allow-join",
+		"plugin:event|listen":     "core:event:allow-listen",
+		"plugin:window|set_title": "core:window:allow-set-title",
+		"plugin:fs|read_file":     "fs:allow-read-file",
+	} {
+		if got := NewTauri(cmd).Permission; got != want {
+			t.Errorf("%s: %s, want %s", cmd, got, want)
+		}
+	}
+	p := NewTauri("plugin:path|join")
+	if p.Plugin == nil || *p.Plugin != "path" || p.Command != "join" || NewTauri("greet").Plugin != nil {
+		t.Fatalf("plugin/command: %+v", p)
+	}
+}

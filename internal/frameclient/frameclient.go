@@ -178,12 +178,14 @@ type Reply struct {
 	OK      bool            `json:"ok"`
 	Result  json.RawMessage `json:"result"`
 	Error   *struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
+		Code    string          `json:"code"`
+		Message string          `json:"message"`
+		Value   json.RawMessage `json:"value"`
 	} `json:"error"`
 	Stream *string `json:"stream"` // a reply's announced stream
 	End    bool    `json:"end"`    // a data message's last
-	Blobs  []byte  `json:"-"`      // the bytes after the JSON of a binary-form message
+	Blobs  []byte          `json:"-"` // the bytes after the JSON of a binary-form message
+	Raw    json.RawMessage `json:"-"` // the message's JSON as it came
 }
 
 // Code is the reply's error code, or "" when it succeeded.
@@ -218,19 +220,22 @@ func (f *Frame) Recv(ctx context.Context, c *websocket.Conn) (*Reply, error) {
 		}
 		var batch struct {
 			Type     string
-			Messages []*Reply
+			Messages []json.RawMessage
 		}
 		if err := json.Unmarshal(pt, &batch); err != nil {
 			return nil, err
 		}
+		raws := []json.RawMessage{pt}
 		if batch.Type == "batch" {
-			f.queued = batch.Messages
-		} else {
-			r := Reply{Blobs: blobs}
-			if err := json.Unmarshal(pt, &r); err != nil {
+			raws, blobs = batch.Messages, nil
+		}
+		f.queued = nil
+		for _, raw := range raws {
+			r := Reply{Blobs: blobs, Raw: raw}
+			if err := json.Unmarshal(raw, &r); err != nil {
 				return nil, err
 			}
-			f.queued = []*Reply{&r}
+			f.queued = append(f.queued, &r)
 		}
 		if len(f.queued) == 0 {
 			return nil, errors.New("empty batch")

@@ -1,0 +1,115 @@
+package core
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/coder/websocket"
+	"github.com/isogate/isogate/codes"
+)
+
+func tauriInvoke(id int, kind, name, args, cmd, extra string) []byte {
+	if extra == "" {
+		extra = `"headers":{},"raw":false,"channels":[],"target":null`
+	}
+	return fmt.Appendf(nil, `{"type":"invoke","id":%d,"kind":%q,"name":%q,"args":%s,"tauri":{"cmd":%q,%s}}`, id, kind, name, args, cmd, extra)
+}
+
+// A Channel the page passed to an allowed call gets the handler's
+// messages in order, with contiguous indexes, bytes as a blob, then the
+// end; the handler reaches only the channels its call carried, and sees
+// the call's headers.
+func TestTauri_ChannelDeliversInOrderThenEnds(t *testing.T) {
+	h := newHarness(t, Limits{})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	f.send(c, tauriInvoke(1, "command", "t_chan", `{"onEvent":"__CHANNEL__:17","other":"__CHANNEL__:18"}`, "t_chan",
+		`"headers":{"x-who":"ada"},"raw":false,"channels":["/onEvent"],"target":null`))
+	var got []string
+	for {
+		m, err := f.recv(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Type == "reply" {
+			if !m.OK || string(m.Result) != `"ada"` {
+				t.Fatalf("reply %+v %s", m.Error, m.Result)
+			}
+			break
+		}
+		var ch struct {
+			ID, Index int
+			End       bool
+			Message   json.RawMessage
+		}
+		json.Unmarshal(m.Raw, &ch)
+		got = append(got, fmt.Sprintf("%s %d %d %s %x %v", m.Type, ch.ID, ch.Index, ch.Message, m.Blobs, ch.End))
+	}
+	want := []string{`channel 17 0 {"n":0}  false`, `channel 17 1 {"n":1}  false`, `channel 17 2 {"n":2}  false`, `channel 17 3 null 010203 false`, `channel 17 4   true`}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("channel messages:\n%q\nwant\n%q", got, want)
+	}
+}
+
+// A Tauri command's error value reaches the page with the code.
+func TestTauri_RejectWithAValue(t *testing.T) {
+	h := newHarness(t, Limits{})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	f.send(c, tauriInvoke(1, "command", "t_reject", `{}`, "t_reject", ""))
+	r, err := f.recv(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, r, codes.HandlerError)
+	if string(r.Error.Value) != `{"kind":"NotFound"}` {
+		t.Fatalf("error value %s", r.Error.Value)
+	}
+}
+
+// Tauri's emit reaches every page whose listen was allowed, the sender's
+// too, with its target; a page that did not listen gets nothing.
+func TestTauri_EmitReachesEveryListeningPage(t *testing.T) {
+	h := newHarness(t, Limits{})
+	listen := tauriInvoke(1, "listen", "t-ev", "null", "plugin:event|listen", `"headers":{},"raw":false,"channels":[],"target":{"kind":"Any"}`)
+	type page struct {
+		f *fakeFrame
+		c *websocket.Conn
+	}
+	var pages []page
+	for i := range 3 {
+		f, _ := h.pageLoad(t)
+		p := page{f, f.connect()}
+		if i < 2 { // the third does not listen
+			f.send(p.c, listen)
+			if r, err := f.recv(p.c); err != nil || !r.OK {
+				t.Fatalf("listen: %+v %v", r, err)
+			}
+		}
+		pages = append(pages, p)
+	}
+	sender := pages[0]
+	sender.f.send(sender.c, tauriInvoke(2, "event", "t-ev", `{"hi":1}`, "plugin:event|emit_to", `"headers":{},"raw":false,"channels":[],"target":{"kind":"AnyLabel","label":"main"}`))
+	for i, p := range pages[:2] {
+		for {
+			m, err := p.f.recv(p.c)
+			if err != nil {
+				t.Fatalf("page %d: %v", i, err)
+			}
+			if m.Type == "reply" {
+				continue // the sender's emit
+			}
+			if m.Type != "event" || string(m.Payload) != `{"hi":1}` || !strings.Contains(string(m.Raw), `"target":{"kind":"AnyLabel","label":"main"}`) {
+				t.Fatalf("page %d got %s", i, m.Raw)
+			}
+			break
+		}
+	}
+	// The third page's next message is the reply to its own call: no event came first.
+	third := pages[2]
+	if r := third.f.call(third.c, 5, "t.echo", `{"msg":"x"}`); !r.OK {
+		t.Fatalf("third page: %+v", r)
+	}
+}
