@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"runtime"
 	"strings"
 
 	"github.com/isogate/isogate/codes"
@@ -22,6 +23,9 @@ import (
 func (c *Core) appHandler(win *window) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+isolation.BridgePath, isolation.ServeBridge)
+	if c.tauri != nil && c.tauri.Global {
+		mux.HandleFunc("GET "+isolation.TauriGlobalPath, isolation.ServeTauriGlobal)
+	}
 	mux.HandleFunc("POST "+isolation.FramePath, func(w http.ResponseWriter, r *http.Request) { c.serveNewFrame(win, w, r) })
 	if c.appURL != nil {
 		mux.Handle("/", c.proxyApp(win, c.appURL))
@@ -166,7 +170,17 @@ func (c *Core) newPage(win *window, r *http.Request, page []byte) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	return isolation.InjectBridge(page, url, c.bridgeAPI), nil
+	return isolation.InjectBridge(page, url, c.bridgeTag(win)), nil
+}
+
+// bridgeTag is what the bridge of a page of win is told.
+func (c *Core) bridgeTag(win *window) isolation.Bridge {
+	b := isolation.Bridge{API: c.bridgeAPI}
+	if c.tauri != nil {
+		conf, _ := json.Marshal(map[string]string{"window": win.label, "os": runtime.GOOS})
+		b.Tauri, b.TauriGlobal = string(conf), c.tauri.Global
+	}
+	return b
 }
 
 // newFrame starts a session of window win and returns its single-use

@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/coder/websocket"
 	"github.com/isogate/isogate/internal/jsonptr"
 	"github.com/isogate/isogate/policy"
 )
@@ -27,13 +30,45 @@ import (
 
 // Channel is one Tauri Channel of an allowed call.
 type Channel struct {
-	c  *Core
-	s  *session
-	id uint32
+	c    *Core
+	s    *session
+	conn *websocket.Conn // the connection the call came on: the iframe that knows the channel
+	id   uint32
 
 	mu     sync.Mutex
 	next   uint64 // the index of the next message
 	closed bool
+	token  string // set once a backend was given it (Token)
+}
+
+// Token is a name for the channel a backend can send on (JSON-RPC's
+// isogate.channel notification) without learning the page's id: 128
+// random bits, good while the channel is open.
+func (ch *Channel) Token() string {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.token == "" {
+		b := make([]byte, 16)
+		rand.Read(b)
+		ch.token = hex.EncodeToString(b)
+		if !ch.closed {
+			channelTokens.Store(ch.token, ch)
+		}
+	}
+	return ch.token
+}
+
+// channelTokens are the open channels a backend was handed, by Token. One
+// table for every Core in the process: a token is 128 random bits.
+var channelTokens sync.Map
+
+// ChannelByToken is the open channel a Token names.
+func ChannelByToken(token string) (*Channel, bool) {
+	v, ok := channelTokens.Load(token)
+	if !ok {
+		return nil, false
+	}
+	return v.(*Channel), true
 }
 
 // ErrChannelClosed is what Send returns after Close, or once the page that
@@ -61,8 +96,8 @@ func (ch *Channel) ID() uint32 { return ch.id }
 func (ch *Channel) send(v any, end bool) error {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	if ch.closed || ch.s.ctx.Err() != nil {
-		ch.closed = true
+	if ch.closed || ch.s.ctx.Err() != nil || ch.s.current.Load() != ch.conn {
+		ch.closeLocked() // that iframe is gone, and ended the page's channel
 		return ErrChannelClosed
 	}
 	m := channelMsg{Type: "channel", ID: ch.id, Index: ch.next, End: end}
@@ -83,13 +118,22 @@ func (ch *Channel) send(v any, end bool) error {
 	// Queued in order under the lock, written on another goroutine: a
 	// page that reads slowly does not block the sender (the session's
 	// buffer bound still holds).
-	if !ch.c.write(ch.s, nil, true, joinPlaintext(b, blobs)) {
-		ch.closed = true
+	if !ch.c.write(ch.s, ch.conn, true, joinPlaintext(b, blobs)) {
+		ch.closeLocked()
 		return ErrChannelClosed
 	}
 	ch.next++
-	ch.closed = end
+	if end {
+		ch.closeLocked()
+	}
 	return nil
+}
+
+func (ch *Channel) closeLocked() {
+	ch.closed = true
+	if ch.token != "" {
+		channelTokens.Delete(ch.token)
+	}
 }
 
 type channelMsg struct {
@@ -109,6 +153,9 @@ type TauriCall struct {
 }
 
 type tauriKey struct{}
+
+// Channels are the call's channels by the string each became in the args.
+func (t *TauriCall) Channels() map[string]*Channel { return t.channels }
 
 // TauriFrom returns the Tauri side of a handler's call, if a Tauri
 // frontend made it.
@@ -131,7 +178,7 @@ func ChannelOf(ctx context.Context, ref any) (*Channel, error) {
 
 // withTauri puts m's Tauri side in ctx, with a Channel for each the call
 // carried (tauriShape checked that each pointer names one).
-func (c *Core) withTauri(ctx context.Context, s *session, m *message) context.Context {
+func (c *Core) withTauri(ctx context.Context, s *session, conn *websocket.Conn, m *message) context.Context {
 	if m.Tauri == nil {
 		return ctx
 	}
@@ -142,7 +189,7 @@ func (c *Core) withTauri(ctx context.Context, s *session, m *message) context.Co
 		v, _ := jsonptr.Get(parent, toks[len(toks)-1])
 		ref, _ := v.(string)
 		id, _ := strconv.ParseUint(strings.TrimPrefix(ref, "__CHANNEL__:"), 10, 32)
-		t.channels[ref] = &Channel{c: c, s: s, id: uint32(id)}
+		t.channels[ref] = &Channel{c: c, s: s, conn: conn, id: uint32(id)}
 	}
 	return context.WithValue(ctx, tauriKey{}, t)
 }

@@ -157,6 +157,12 @@ type Config struct {
 	// a method other than GET, HEAD or OPTIONS, on any path.
 	API httpapi.Routes
 
+	// Tauri, if set, serves a Tauri v2 frontend: every page gets the globals
+	// @tauri-apps/api reads (__TAURI_INTERNALS__ and the rest) from the
+	// bridge, before its first script, and each of its calls is a message
+	// with a tauri member (docs/tauri.md).
+	Tauri *Tauri
+
 	// Upstream, if set, gets the allowed commands that have no Go handler;
 	// Serve starts and stops it (see Upstream).
 	Upstream Upstream
@@ -175,6 +181,13 @@ type Config struct {
 	// was served with a new session) and "connected" (its isolation iframe
 	// authenticated the transport). isogate doctor uses it.
 	Observe func(event, session string)
+}
+
+// Tauri is how a Tauri frontend is served.
+type Tauri struct {
+	// Global adds window.__TAURI__ (app.withGlobalTauri): the real
+	// @tauri-apps/api, bundled.
+	Global bool
 }
 
 // Handler answers one allowed command. args has passed the command's schema
@@ -199,6 +212,7 @@ type Core struct {
 	spec      atomic.Pointer[policySpec] // the OpenAPI routes of the latest policy asked for
 	groupWait time.Duration
 	bridgeAPI string // the bridge's HTTP configuration, "" without API routes
+	tauri     *Tauri
 
 	wmu      sync.Mutex // guards windows and serving
 	main     *window    // windows[0], "main"; fixed at New
@@ -233,6 +247,7 @@ func New(cfg Config) (*Core, error) {
 		api: cfg.API}
 	c.forwarder = httpapi.NewForwarder(c.limits.MaxBinaryBytes)
 	c.bridgeAPI = c.api.BridgeConfig()
+	c.tauri = cfg.Tauri
 	c.groupWait = groupWait
 	if cfg.groupWait > 0 {
 		c.groupWait = cfg.groupWait

@@ -206,7 +206,7 @@ func (c *Core) dispatchAndReply(s *session, m *message, group *replyGroup) {
 	// The call's timeout covers all of it, a streamed result's bytes too.
 	ctx, stop := context.WithTimeout(m.ctx, c.limits.CallTimeout)
 	defer stop()
-	m.ctx = c.withTauri(ctx, s, m)
+	m.ctx = c.withTauri(ctx, s, group.conn, m)
 	result, err := c.dispatch(s, m)
 	var st *stream
 	if err == nil {

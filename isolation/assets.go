@@ -9,4 +9,6 @@ var (
 	isolationJS []byte
 	//go:embed assets/bridge.js
 	bridgeJS []byte
+	//go:embed assets/tauri-global.js
+	tauriGlobalJS []byte
 )

@@ -16,7 +16,7 @@ func TestInjectBridge_FirstScript(t *testing.T) {
 		{"<script>first()</script><p>", tag + "<script>first()</script><p>"},
 		{"", tag},
 	} {
-		if got := string(InjectBridge([]byte(c.in), "http://127.0.0.1:2/frame/t&x", "")); got != c.want {
+		if got := string(InjectBridge([]byte(c.in), "http://127.0.0.1:2/frame/t&x", Bridge{})); got != c.want {
 			t.Errorf("InjectBridge(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}

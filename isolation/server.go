@@ -22,12 +22,13 @@ const (
 
 // Paths on the two origins.
 const (
-	BridgePath    = "/__isogate/bridge.js" // on the app origin
-	FramePath     = "/__isogate/frame"     // on the app origin: POST for a new iframe URL
-	framePrefix   = "/frame/"
-	isolationPath = "/isolation.js"
-	hookPath      = "/hook.js"
-	WSPath        = "/ws"
+	BridgePath      = "/__isogate/bridge.js" // on the app origin
+	TauriGlobalPath = "/__isogate/tauri.js"  // on the app origin: window.__TAURI__
+	FramePath       = "/__isogate/frame"     // on the app origin: POST for a new iframe URL
+	framePrefix     = "/frame/"
+	isolationPath   = "/isolation.js"
+	hookPath        = "/hook.js"
+	WSPath          = "/ws"
 )
 
 // Frame is what one iframe page carries to the isolation script.
@@ -199,20 +200,44 @@ func ServeBridge(w http.ResponseWriter, r *http.Request) {
 	w.Write(bridgeJS)
 }
 
+// ServeTauriGlobal serves window.__TAURI__ (the bundled @tauri-apps/api)
+// on the app origin.
+func ServeTauriGlobal(w http.ResponseWriter, r *http.Request) {
+	SetAppHeaders(w.Header())
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Write(tauriGlobalJS)
+}
+
+// Bridge is what the bridge's tag tells it besides its iframe.
+type Bridge struct {
+	// API, when not empty, is the bridge's HTTP configuration (JSON: the
+	// API prefixes and the status for each rejection code), for it to take
+	// over the page's fetch and XMLHttpRequest for those prefixes.
+	API string
+	// Tauri, when not empty, is the Tauri shim's configuration (JSON:
+	// {window, os}): the page gets Tauri's globals. TauriGlobal adds
+	// window.__TAURI__ in a second script, right after the bridge.
+	Tauri       string
+	TauriGlobal bool
+}
+
 // InjectBridge returns page with the bridge script tag inserted so that it is
 // the first script the browser runs: right after the doctype when there is
 // one, else at the very start. The tag is short, so a <meta charset> stays in
 // the first 1024 bytes.
-//
-// api, when not empty, is the bridge's HTTP configuration (JSON: the API
-// prefixes and the status for each rejection code), for it to take over the
-// page's fetch and XMLHttpRequest for those prefixes.
-func InjectBridge(page []byte, frameURL, api string) []byte {
+func InjectBridge(page []byte, frameURL string, b Bridge) []byte {
 	tag := `<script src="` + BridgePath + `" data-isogate-frame="` + html.EscapeString(frameURL) + `"`
-	if api != "" {
-		tag += ` data-isogate-api="` + html.EscapeString(api) + `"`
+	if b.API != "" {
+		tag += ` data-isogate-api="` + html.EscapeString(b.API) + `"`
+	}
+	if b.Tauri != "" {
+		tag += ` data-isogate-tauri="` + html.EscapeString(b.Tauri) + `"`
 	}
 	tag += `></script>`
+	if b.TauriGlobal {
+		tag += `<script src="` + TauriGlobalPath + `"></script>`
+	}
 	at := 0
 	trimmed := bytes.TrimLeft(page, " \t\r\n\ufeff")
 	if len(trimmed) >= 9 && strings.EqualFold(string(trimmed[:9]), "<!doctype") {

@@ -8,12 +8,14 @@ const check = process.argv.includes('--check');
 const bundles = {
   'src/isolation-main.js': '../isolation/assets/isolation.js',
   'src/bridge-main.js': '../isolation/assets/bridge.js',
+  'src/tauri-global.js': '../isolation/assets/tauri-global.js',
 };
 
 let stale = 0;
 for (const [entry, out] of Object.entries(bundles)) {
   const r = await build({
     entryPoints: [entry], bundle: true, format: 'iife', target: 'es2020',
+    minify: entry === 'src/tauri-global.js', // a third party's code, read in its own repository
     legalComments: 'none', logLevel: 'warning', write: false, outfile: out,
   });
   const text = r.outputFiles[0].text;

@@ -51,7 +51,7 @@
 
   // src/bridge.js
   var WATCH_MS = 250;
-  function createBridge({ frameURL, document: document2, fetch, MessageChannel = globalThis.MessageChannel, withCall = null }) {
+  function createBridge({ frameURL, document: document2, fetch, MessageChannel = globalThis.MessageChannel, withCall = null, tap = null }) {
     const pending = /* @__PURE__ */ new Map();
     const streams = /* @__PURE__ */ new Map();
     const listeners = /* @__PURE__ */ new Map();
@@ -144,8 +144,11 @@
           const p = pending.get(m.id);
           if (p === void 0) return;
           pending.delete(m.id);
-          if (m.ok !== true) p.reject(fail(String(m.error && m.error.code), String(m.error && m.error.message)));
-          else if (typeof m.stream === "string") p.resolve(withStream(m.id, m.result, m.stream));
+          if (m.ok !== true) {
+            const err = fail(String(m.error && m.error.code), String(m.error && m.error.message));
+            if (m.error && "value" in m.error) err.value = m.error.value;
+            p.reject(err);
+          } else if (typeof m.stream === "string") p.resolve(withStream(m.id, m.result, m.stream));
           else p.resolve(m.result);
           return;
         }
@@ -169,6 +172,10 @@
               });
             }
           }
+          if (tap) tap.event(m);
+          return;
+        case "channel":
+          if (tap) tap.channel(m);
           return;
         default:
       }
@@ -190,7 +197,7 @@
       setOwn(holderOf(result, toks), toks[toks.length - 1], body);
       return result;
     }
-    async function call(kind, name, args, signal = null) {
+    async function call(kind, name, args, signal = null, tauri = void 0) {
       const copy = structuredClone(args === void 0 ? null : args);
       await ready;
       if (frame === null) throw fail("unavailable", "the isolation iframe was removed");
@@ -199,7 +206,7 @@
       const send = toFrame;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        send({ type: "invoke", id, kind, name, args: copy });
+        send(tauri === void 0 ? { type: "invoke", id, kind, name, args: copy } : { type: "invoke", id, kind, name, args: copy, tauri });
         if (signal) {
           signal.addEventListener("abort", () => {
             const body = streams.get(id);
@@ -549,21 +556,232 @@
     return XMLHttpRequest;
   }
 
+  // src/tauri.js
+  var IPC_KEY = "__TAURI_TO_IPC_KEY__";
+  var CHANNEL = /^__CHANNEL__:[0-9]{1,10}$/;
+  var LABELLED = /* @__PURE__ */ new Set(["Window", "Webview", "WebviewWindow"]);
+  function installTauri({ win, call, config }) {
+    const label = String(config.window || "main");
+    const windows = config.os === "windows";
+    const callbacks = /* @__PURE__ */ new Map();
+    function transformCallback(callback, once = false) {
+      let id;
+      do
+        id = win.crypto.getRandomValues(new Uint32Array(1))[0];
+      while (callbacks.has(id));
+      callbacks.set(id, (data) => {
+        if (once) callbacks.delete(id);
+        return callback && callback(data);
+      });
+      return id;
+    }
+    const unregisterCallback = (id) => {
+      callbacks.delete(id);
+    };
+    function runCallback(id, data) {
+      const cb = callbacks.get(id);
+      if (cb === void 0) return;
+      try {
+        cb(data);
+      } catch (e) {
+        win.setTimeout(() => {
+          throw e;
+        });
+      }
+    }
+    let nextEventID = 1;
+    const listeners = /* @__PURE__ */ new Map();
+    function unregisterListener(event, eventId) {
+      const l = listeners.get(eventId);
+      if (l !== void 0 && l.event === event) listeners.delete(eventId);
+    }
+    function reached(listenerTarget, target) {
+      if (!target || target.kind === "Any" || listenerTarget.kind === "Any") return true;
+      if (target.kind === "AnyLabel") return LABELLED.has(listenerTarget.kind) && listenerTarget.label === target.label;
+      return listenerTarget.kind === target.kind && listenerTarget.label === target.label;
+    }
+    const meta = (cmd, extra = {}) => ({ cmd, headers: {}, raw: false, channels: [], target: null, ...extra });
+    function tauriError(e) {
+      if (e && typeof e === "object" && "value" in e) return e.value;
+      if (e && typeof e === "object" && typeof e.code === "string") return `${e.code}: ${e.message}`;
+      return String(e);
+    }
+    function rawResult(r) {
+      if (!(r instanceof Uint8Array)) return r;
+      return r.byteOffset === 0 && r.byteLength === r.buffer.byteLength ? r.buffer : r.slice().buffer;
+    }
+    async function eventCall(command, args) {
+      const a = args !== null && typeof args === "object" ? args : {};
+      switch (command) {
+        case "listen": {
+          const eventId = nextEventID++;
+          listeners.set(eventId, { event: a.event, target: a.target, handler: a.handler });
+          try {
+            await call("listen", a.event, null, null, meta("plugin:event|listen", { target: a.target }));
+          } catch (e) {
+            listeners.delete(eventId);
+            throw tauriError(e);
+          }
+          return eventId;
+        }
+        case "unlisten":
+          unregisterListener(a.event, a.eventId);
+          return null;
+        case "emit":
+        case "emit_to":
+          try {
+            await call(
+              "event",
+              a.event,
+              ipcValue(a.payload === void 0 ? null : a.payload, "", []),
+              null,
+              meta(`plugin:event|${command}`, { target: command === "emit_to" ? a.target : null })
+            );
+          } catch (e) {
+            throw tauriError(e);
+          }
+          return null;
+        default:
+          throw `unknown_command: unknown command "plugin:event|${command}"`;
+      }
+    }
+    async function invoke(cmd, args = {}, options = void 0) {
+      if (typeof cmd !== "string") throw "invalid_args: the command is a string";
+      if (cmd.startsWith("plugin:event|")) return eventCall(cmd.slice("plugin:event|".length), args);
+      const headers = {};
+      if (options && options.headers) new win.Headers(options.headers).forEach((v, k) => {
+        headers[k] = v;
+      });
+      let payload;
+      let raw = false;
+      const channels = [];
+      try {
+        if (args instanceof ArrayBuffer || ArrayBuffer.isView(args) || Array.isArray(args)) {
+          raw = true;
+          payload = rawBody(args);
+        } else {
+          payload = ipcValue(args, "", channels);
+          if (payload === void 0) payload = {};
+        }
+      } catch (e) {
+        throw `invalid_args: ${e.message}`;
+      }
+      try {
+        return rawResult(await call("command", cmd, payload, null, meta(cmd, { headers, raw, channels })));
+      } catch (e) {
+        throw tauriError(e);
+      }
+    }
+    const lastIndex = /* @__PURE__ */ new Map();
+    const tap = {
+      event(m) {
+        for (const [eventId, l] of listeners) {
+          if (l.event === m.name && reached(l.target || { kind: "Any" }, m.target)) {
+            runCallback(l.handler, { event: m.name, id: eventId, payload: m.payload });
+          }
+        }
+      },
+      channel(m) {
+        if (m.lost) {
+          runCallback(m.id, { index: (lastIndex.has(m.id) ? lastIndex.get(m.id) : -1) + 1, end: true });
+          lastIndex.delete(m.id);
+          return;
+        }
+        if (m.end) {
+          lastIndex.delete(m.id);
+          runCallback(m.id, { index: m.index, end: true });
+          return;
+        }
+        lastIndex.set(m.id, m.index);
+        runCallback(m.id, { index: m.index, id: m.index, message: rawResult(m.message) });
+      }
+    };
+    const internals = {
+      invoke,
+      transformCallback,
+      unregisterCallback,
+      runCallback,
+      callbacks,
+      convertFileSrc(path, protocol = "asset") {
+        return `${win.location.origin}/__isogate/asset/${encodeURIComponent(protocol)}/${encodeURIComponent(path)}`;
+      },
+      metadata: { currentWindow: { label }, currentWebview: { label, windowLabel: label } },
+      plugins: { path: { sep: windows ? "\\" : "/", delimiter: windows ? ";" : ":" } }
+    };
+    const define = (name, value) => Object.defineProperty(win, name, { value, enumerable: false, configurable: false, writable: false });
+    define("__TAURI_INTERNALS__", internals);
+    define("__TAURI_EVENT_PLUGIN_INTERNALS__", { unregisterListener });
+    define("isTauri", true);
+    return tap;
+  }
+  function rawBody(v) {
+    if (v instanceof ArrayBuffer) return new Uint8Array(v.slice(0));
+    if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
+    if (!v.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) throw new Error("a raw body given as an array holds byte values (0-255)");
+    return Uint8Array.from(v);
+  }
+  function ipcValue(v, path, channels, depth = 0) {
+    if (depth > 64) throw new Error("args are nested too deeply");
+    if (v !== null && (typeof v === "object" || typeof v === "function")) {
+      if (typeof v[IPC_KEY] === "function") v = v[IPC_KEY]();
+      else if (typeof v.toJSON === "function") v = v.toJSON();
+    }
+    switch (typeof v) {
+      case "string":
+        if (CHANNEL.test(v) && path !== "") channels.push(path);
+        return v;
+      case "number":
+        return Number.isFinite(v) ? v : null;
+      case "boolean":
+        return v;
+      case "bigint":
+        throw new Error("a BigInt cannot be sent");
+      case "undefined":
+      case "function":
+      case "symbol":
+        return void 0;
+    }
+    if (v === null) return null;
+    if (v instanceof Uint8Array && Object.getPrototypeOf(v) === Uint8Array.prototype) return v;
+    if (v instanceof ArrayBuffer) return v;
+    if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    const esc = (k) => String(k).replace(/~/g, "~0").replace(/\//g, "~1");
+    if (Array.isArray(v)) {
+      const out2 = [];
+      for (let i = 0; i < v.length; i++) {
+        const x = ipcValue(v[i], `${path}/${i}`, channels, depth + 1);
+        out2.push(x === void 0 ? null : x);
+      }
+      return out2;
+    }
+    const out = {};
+    const entries = v instanceof Map ? [...v.entries()].map(([k, x]) => [String(k), x]) : Object.entries(v);
+    for (const [k, x] of entries) {
+      const y = ipcValue(x, `${path}/${esc(k)}`, channels, depth + 1);
+      if (y !== void 0) out[k] = y;
+    }
+    return out;
+  }
+
   // src/bridge-main.js
   (() => {
     const script = document.currentScript;
     const frameURL = script && script.getAttribute("data-isogate-frame");
     if (!frameURL || window.isogate) return;
     const apiConfig = script.getAttribute("data-isogate-api");
+    const tauriConfig = script.getAttribute("data-isogate-tauri");
     script.remove();
     let call = null;
+    let tapped = null;
+    const tap = tauriConfig ? { event: (m) => tapped && tapped.event(m), channel: (m) => tapped && tapped.channel(m) } : null;
     const api = createBridge({ frameURL, document, fetch: window.fetch.bind(window), withCall: (c) => {
       call = c;
-    } });
+    }, tap });
     Object.defineProperty(window, "isogate", { value: api, enumerable: true });
     if (apiConfig) {
       const { prefixes, status } = JSON.parse(apiConfig);
       installHTTP({ win: window, call, prefixes, status });
     }
+    if (tauriConfig) tapped = installTauri({ win: window, call, config: JSON.parse(tauriConfig) });
   })();
 })();

@@ -1312,7 +1312,7 @@ Known schemas:
     if (5 + n > plaintext.length) throw new Error("bad JSON length");
     const m = JSON.parse(utf82.decode(plaintext.subarray(5, 5 + n)));
     if (!Array.isArray(m.bin)) throw new Error("binary message without a table");
-    const field = { event: "payload", data: "payload", reply: "result", invoke: "args" }[m.type];
+    const field = { event: "payload", data: "payload", channel: "message", reply: "result", invoke: "args" }[m.type];
     if (field === void 0) throw new Error("unknown message type");
     let at = 5 + n;
     for (const { path, len } of m.bin) {
@@ -1416,7 +1416,7 @@ Known schemas:
     if (data.type !== "invoke") return { ok: false, reason: "unknown type" };
     if (id === void 0) return bad("id must be a positive integer");
     for (const k of Object.keys(data)) {
-      if (!["type", "id", "kind", "name", "args"].includes(k)) return bad(`unexpected field ${k}`);
+      if (!["type", "id", "kind", "name", "args", "tauri"].includes(k)) return bad(`unexpected field ${k}`);
     }
     if (!c.kinds.has(data.kind)) return bad("unknown kind");
     if (typeof data.name !== "string" || !c.name.test(data.name)) return bad("malformed name");
@@ -1429,18 +1429,82 @@ Known schemas:
     }
     if (data.kind === "listen" && args !== null) return bad("a listen request carries no args");
     if (data.kind === "http") {
+      if ("tauri" in data) return bad("an http request has no tauri member");
       const why = httpShape(args);
       if (why) return bad(why);
     }
-    return { ok: true, req: { type: "invoke", id, kind: data.kind, name: data.name, args } };
+    const req = { type: "invoke", id, kind: data.kind, name: data.name, args };
+    if ("tauri" in data) {
+      const why = tauriShape(req, data.tauri, c);
+      if (why) return bad(why);
+      req.tauri = data.tauri;
+    }
+    return { ok: true, req };
+  }
+  var MAX_TAURI_HEADERS = 32;
+  var MAX_TAURI_HEADER_BYTES = 8 << 10;
+  var MAX_TAURI_CHANNELS = 16;
+  var TAURI_TARGETS = { Any: false, App: false, AnyLabel: true, Window: true, Webview: true, WebviewWindow: true };
+  var CHANNEL = /^__CHANNEL__:([0-9]{1,10})$/;
+  function channelAt(args, ptr) {
+    let toks;
+    try {
+      toks = parsePointer(ptr);
+    } catch {
+      return null;
+    }
+    if (toks.length === 0) return null;
+    let cur = args;
+    for (const t of toks.slice(0, -1)) cur = cur !== null && typeof cur === "object" && Object.hasOwn(cur, t) ? cur[t] : void 0;
+    const last = toks[toks.length - 1];
+    const v = cur !== null && typeof cur === "object" && Object.hasOwn(cur, last) ? cur[last] : void 0;
+    const m = typeof v === "string" ? CHANNEL.exec(v) : null;
+    return m && Number(m[1]) <= 4294967295 ? Number(m[1]) : null;
+  }
+  function tauriShape(req, t, c) {
+    if (!isPlainObject(t) || Object.keys(t).length !== 5) return "tauri is exactly cmd, headers, raw, channels and target";
+    const { cmd, headers, raw, channels, target } = t;
+    if (typeof cmd !== "string" || !c.name.test(cmd) || typeof raw !== "boolean" || !isPlainObject(headers) || !Array.isArray(channels)) {
+      return "tauri.cmd is a name, raw a boolean, headers an object, channels an array";
+    }
+    let size = 0;
+    for (const [k, v] of Object.entries(headers)) {
+      if (!/^[a-z0-9-]{1,64}$/.test(k) || typeof v !== "string") return `tauri header "${k}": a lowercase name and a string`;
+      size += k.length + new TextEncoder().encode(v).length;
+    }
+    if (Object.keys(headers).length > MAX_TAURI_HEADERS || size > MAX_TAURI_HEADER_BYTES) return `tauri headers: at most ${MAX_TAURI_HEADERS}, of ${MAX_TAURI_HEADER_BYTES} bytes`;
+    if (channels.length > MAX_TAURI_CHANNELS) return `at most ${MAX_TAURI_CHANNELS} channels`;
+    if (new Set(channels).size !== channels.length || channels.some((p) => typeof p !== "string" || p === "")) return "a tauri channel is a pointer into the args, each once";
+    for (const p of channels) if (channelAt(req.args, p) === null) return `tauri channel "${p}" does not point at a channel`;
+    if (target !== null) {
+      const labelled = TAURI_TARGETS[isPlainObject(target) ? target.kind : void 0];
+      if (labelled === void 0 || labelled !== (typeof target.label === "string") || Object.keys(target).length !== (labelled ? 2 : 1) || labelled && target.label.length > 128) {
+        return "tauri.target is {kind} or {kind, label} as Tauri writes it";
+      }
+    }
+    const rootBlob = req.args instanceof Uint8Array || req.args instanceof ArrayBuffer;
+    if (req.kind === "command" && (cmd !== req.name || cmd.startsWith("plugin:event|"))) return "tauri.cmd of a command is its name";
+    if (req.kind === "listen" && cmd !== "plugin:event|listen") return "tauri.cmd of a listen is plugin:event|listen";
+    if (req.kind === "event" && cmd !== "plugin:event|emit" && cmd !== "plugin:event|emit_to") return "tauri.cmd of an event is plugin:event|emit or emit_to";
+    if (req.kind === "event" && cmd === "plugin:event|emit_to" !== (target !== null)) return "an emit_to has a target, an emit none";
+    if (req.kind === "command" && target !== null) return "a command has no target";
+    if (raw !== rootBlob) return "tauri.raw says whether the args are one raw body";
+    if (req.kind !== "command" && channels.length > 0) return "only a command carries channels";
+    return "";
   }
   function parseCoreMessage(m, c) {
     if (isPlainObject(m) && m.type === "event") {
       if (typeof m.name !== "string" || !c.name.test(m.name)) return null;
       if (m.payload !== void 0 && !isJSONValue(m.payload, c.maxDepth)) return null;
-      return { type: "event", name: m.name, payload: m.payload === void 0 ? null : m.payload };
+      const ev = { type: "event", name: m.name, payload: m.payload === void 0 ? null : m.payload };
+      if (m.target !== void 0) {
+        if (!isTarget(m.target)) return null;
+        ev.target = m.target;
+      }
+      return ev;
     }
     if (isPlainObject(m) && m.type === "data") return parseData(m);
+    if (isPlainObject(m) && m.type === "channel") return parseChannel(m, c);
     if (!isPlainObject(m) || m.type !== "reply" || !isCallID(m.id) || typeof m.ok !== "boolean") return null;
     if (m.ok) {
       const result = m.result === void 0 ? null : m.result;
@@ -1456,12 +1520,26 @@ Known schemas:
       if (toks.length === 0 ? result !== null : holderOf(result, toks) === void 0) return null;
       return { type: "reply", id: m.id, ok: true, result, stream: m.stream };
     }
-    const e = parseError(m.error);
+    const e = parseError(m.error, c);
     return e === null ? null : { type: "reply", id: m.id, ok: false, error: e };
   }
-  function parseError(e) {
+  function parseError(e, c) {
     if (!isPlainObject(e) || typeof e.code !== "string" || typeof e.message !== "string") return null;
-    return { code: e.code, message: e.message };
+    if (e.value === void 0) return { code: e.code, message: e.message };
+    if (c === void 0 || !isJSONValue(e.value, c.maxDepth)) return null;
+    return { code: e.code, message: e.message, value: e.value };
+  }
+  function isTarget(t) {
+    if (!isPlainObject(t)) return false;
+    const labelled = TAURI_TARGETS[t.kind];
+    return labelled !== void 0 && labelled === (typeof t.label === "string") && Object.keys(t).length === (labelled ? 2 : 1);
+  }
+  function parseChannel(m, c) {
+    for (const k of Object.keys(m)) if (!["type", "id", "index", "message", "end"].includes(k)) return null;
+    if (!Number.isInteger(m.id) || m.id < 0 || m.id > 4294967295 || !Number.isSafeInteger(m.index) || m.index < 0) return null;
+    if (m.end !== void 0) return m.end === true && m.message === void 0 ? { type: "channel", id: m.id, index: m.index, end: true } : null;
+    const message = m.message === void 0 ? null : m.message;
+    return isJSONValue(message, c.maxDepth) ? { type: "channel", id: m.id, index: m.index, message, end: false } : null;
   }
   function parseData(m) {
     if (!isCallID(m.id)) return null;
@@ -1675,6 +1753,7 @@ Known schemas:
     const inFlight = /* @__PURE__ */ new Set();
     const sealed = /* @__PURE__ */ new Set();
     const streaming = /* @__PURE__ */ new Set();
+    const channels = /* @__PURE__ */ new Set();
     let ws = null;
     let open_ = false;
     let sendSeq = 0;
@@ -1713,6 +1792,8 @@ Known schemas:
       inFlight.clear();
       sealed.clear();
       streaming.clear();
+      for (const id of channels) post({ type: "channel", id, lost: true });
+      channels.clear();
       setTimeout(connect, BACKOFF[Math.min(attempt++, BACKOFF.length - 1)]);
     }
     async function opening(data) {
@@ -1744,7 +1825,9 @@ Known schemas:
           if (!live.has(m.id)) throw new Error("data for no stream under way");
           if (m.end) live.delete(m.id);
         }
+        if (m.type === "channel" && !channels.has(m.id)) throw new Error("a message for a channel the page never passed");
       }
+      for (const m of messages) if (m.type === "channel" && m.end) channels.delete(m.id);
       for (const m of messages) {
         if (m.type === "reply" && m.stream !== void 0) {
           streaming.add(m.id);
@@ -1801,6 +1884,7 @@ Known schemas:
       }
       const { req, parts, body } = checked;
       if (inFlight.has(req.id)) return;
+      if (req.tauri) for (const p of req.tauri.channels) channels.add(channelAt(req.args, p));
       if (req.kind === "http") {
         const refused = checkHTTP(operations, req);
         if (refused !== null) {

@@ -97,7 +97,7 @@ export function decode(plaintext, blobs = []) {
   if (5 + n > plaintext.length) throw new Error('bad JSON length');
   const m = JSON.parse(utf8.decode(plaintext.subarray(5, 5 + n)));
   if (!Array.isArray(m.bin)) throw new Error('binary message without a table');
-  const field = { event: 'payload', data: 'payload', reply: 'result', invoke: 'args' }[m.type];
+  const field = { event: 'payload', data: 'payload', channel: 'message', reply: 'result', invoke: 'args' }[m.type];
   if (field === undefined) throw new Error('unknown message type');
   let at = 5 + n;
   for (const { path, len } of m.bin) {

@@ -10,7 +10,11 @@ import { parsePointer, holderOf, setOwn } from './binary.js';
 // How often the bridge checks that its iframe is still in the document.
 const WATCH_MS = 250;
 
-export function createBridge({ frameURL, document, fetch, MessageChannel = globalThis.MessageChannel, withCall = null }) {
+// withCall, if given, gets the bridge's call(kind, name, args, signal,
+// tauri) for the bridge's own users of other kinds (http.js, tauri.js);
+// tap, if given, gets every event ({name, payload, target}) and every
+// message for a Tauri Channel, as they come.
+export function createBridge({ frameURL, document, fetch, MessageChannel = globalThis.MessageChannel, withCall = null, tap = null }) {
   const pending = new Map(); // call id -> {resolve, reject}
   const streams = new Map(); // call id -> the controller of its result's ReadableStream
   const listeners = new Map(); // event name -> Set of handlers
@@ -109,7 +113,11 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
         const p = pending.get(m.id);
         if (p === undefined) return;
         pending.delete(m.id);
-        if (m.ok !== true) p.reject(fail(String(m.error && m.error.code), String(m.error && m.error.message)));
+        if (m.ok !== true) {
+          const err = fail(String(m.error && m.error.code), String(m.error && m.error.message));
+          if (m.error && 'value' in m.error) err.value = m.error.value;
+          p.reject(err);
+        }
         else if (typeof m.stream === 'string') p.resolve(withStream(m.id, m.result, m.stream));
         else p.resolve(m.result);
         return;
@@ -128,6 +136,10 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
         for (const h of [...(listeners.get(m.name) || [])]) {
           try { h({ event: m.name, payload: m.payload }); } catch (e) { setTimeout(() => { throw e; }); }
         }
+        if (tap) tap.event(m);
+        return;
+      case 'channel':
+        if (tap) tap.channel(m);
         return;
       default:
     }
@@ -156,7 +168,7 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
   // once with the signal's reason (or, once answered, fails its stream) and
   // tells the iframe, which drops the request if it has not left yet and
   // otherwise has the core cancel it.
-  async function call(kind, name, args, signal = null) {
+  async function call(kind, name, args, signal = null, tauri = undefined) {
     // Copied at once, as postMessage would: the call may wait for the iframe,
     // and its batch leaves at the end of the task; the caller may change its
     // args object meanwhile.
@@ -168,7 +180,7 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
     const send = toFrame;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      send({ type: 'invoke', id, kind, name, args: copy });
+      send(tauri === undefined ? { type: 'invoke', id, kind, name, args: copy } : { type: 'invoke', id, kind, name, args: copy, tauri });
       if (signal) {
         signal.addEventListener('abort', () => {
           const body = streams.get(id);

@@ -5,7 +5,7 @@
 
 import { Validator } from '@cfworker/json-schema';
 import { deriveKeys, seal, open, fromHex, fromBase64URL, toBase64URL, TO_CORE, TO_FRAME } from './frame-crypto.js';
-import { contract, parseRequest, parseCoreMessage, isPlainObject } from './shape.js';
+import { contract, parseRequest, parseCoreMessage, isPlainObject, channelAt } from './shape.js';
 import { split, encode, decode } from './binary.js';
 import { unbatch, frames, joinBatch } from './batch.js';
 import { compileOperations, checkHTTP } from './openapi.js';
@@ -73,6 +73,7 @@ export async function createIsolation({
   const inFlight = new Set(); // call ids sent to the core and not yet answered, or whose stream has not ended
   const sealed = new Set(); // of those, the ones already sealed and sent
   const streaming = new Set(); // of those, the ones answered whose stream is under way
+  const channels = new Set(); // ids of the Tauri Channels the page passed in calls sent on this connection
   let ws = null;
   let open_ = false;
   let sendSeq = 0;
@@ -116,6 +117,10 @@ export async function createIsolation({
     inFlight.clear();
     sealed.clear();
     streaming.clear();
+    // The core sends a call's channel only on the connection the call came
+    // on: with it gone, each channel ends here, and the page's Channel too.
+    for (const id of channels) post({ type: 'channel', id, lost: true });
+    channels.clear();
     setTimeout(connect, BACKOFF[Math.min(attempt++, BACKOFF.length - 1)]);
   }
 
@@ -154,7 +159,9 @@ export async function createIsolation({
         if (!live.has(m.id)) throw new Error('data for no stream under way');
         if (m.end) live.delete(m.id);
       }
+      if (m.type === 'channel' && !channels.has(m.id)) throw new Error('a message for a channel the page never passed');
     }
+    for (const m of messages) if (m.type === 'channel' && m.end) channels.delete(m.id);
     for (const m of messages) {
       if (m.type === 'reply' && m.stream !== undefined) {
         streaming.add(m.id); // still in flight: a cancel still goes to the core
@@ -223,6 +230,7 @@ export async function createIsolation({
     }
     const { req, parts, body } = checked;
     if (inFlight.has(req.id)) return; // a second request with a live id would confuse the first
+    if (req.tauri) for (const p of req.tauri.channels) channels.add(channelAt(req.args, p));
     if (req.kind === 'http') {
       const refused = checkHTTP(operations, req);
       if (refused !== null) {

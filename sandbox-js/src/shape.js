@@ -203,9 +203,15 @@ export function parseCoreMessage(m, c) {
   if (isPlainObject(m) && m.type === 'event') {
     if (typeof m.name !== 'string' || !c.name.test(m.name)) return null;
     if (m.payload !== undefined && !isJSONValue(m.payload, c.maxDepth)) return null;
-    return { type: 'event', name: m.name, payload: m.payload === undefined ? null : m.payload };
+    const ev = { type: 'event', name: m.name, payload: m.payload === undefined ? null : m.payload };
+    if (m.target !== undefined) {
+      if (!isTarget(m.target)) return null;
+      ev.target = m.target;
+    }
+    return ev;
   }
   if (isPlainObject(m) && m.type === 'data') return parseData(m);
+  if (isPlainObject(m) && m.type === 'channel') return parseChannel(m, c);
   if (!isPlainObject(m) || m.type !== 'reply' || !isCallID(m.id) || typeof m.ok !== 'boolean') return null;
   if (m.ok) {
     const result = m.result === undefined ? null : m.result;
@@ -217,13 +223,31 @@ export function parseCoreMessage(m, c) {
     if (toks.length === 0 ? result !== null : holderOf(result, toks) === undefined) return null;
     return { type: 'reply', id: m.id, ok: true, result, stream: m.stream };
   }
-  const e = parseError(m.error);
+  const e = parseError(m.error, c);
   return e === null ? null : { type: 'reply', id: m.id, ok: false, error: e };
 }
 
-function parseError(e) {
+function parseError(e, c) {
   if (!isPlainObject(e) || typeof e.code !== 'string' || typeof e.message !== 'string') return null;
-  return { code: e.code, message: e.message };
+  if (e.value === undefined) return { code: e.code, message: e.message };
+  if (c === undefined || !isJSONValue(e.value, c.maxDepth)) return null;
+  return { code: e.code, message: e.message, value: e.value }; // a Tauri command's error value
+}
+
+function isTarget(t) {
+  if (!isPlainObject(t)) return false;
+  const labelled = TAURI_TARGETS[t.kind];
+  return labelled !== undefined && labelled === (typeof t.label === 'string') && Object.keys(t).length === (labelled ? 2 : 1);
+}
+
+// parseChannel checks a message for a Tauri Channel: {id, index, message}
+// or, the last, {id, index, end: true}.
+function parseChannel(m, c) {
+  for (const k of Object.keys(m)) if (!['type', 'id', 'index', 'message', 'end'].includes(k)) return null;
+  if (!Number.isInteger(m.id) || m.id < 0 || m.id > 0xffffffff || !Number.isSafeInteger(m.index) || m.index < 0) return null;
+  if (m.end !== undefined) return m.end === true && m.message === undefined ? { type: 'channel', id: m.id, index: m.index, end: true } : null;
+  const message = m.message === undefined ? null : m.message;
+  return isJSONValue(message, c.maxDepth) ? { type: 'channel', id: m.id, index: m.index, message, end: false } : null;
 }
 
 // parseData checks one chunk of a stream: {id, payload: bytes} and, on the
