@@ -21,6 +21,7 @@ import (
 	"github.com/isogate/isogate/httpapi"
 	"github.com/isogate/isogate/jsonrpc"
 	"github.com/isogate/isogate/policy"
+	"github.com/isogate/isogate/tauri"
 )
 
 // serveFlags are the flags every serving command takes.
@@ -128,6 +129,7 @@ type app struct {
 	api      httpapi.Routes // the app's own HTTP API prefixes
 	// upstream makes the backend; core.Serve starts and stops it.
 	upstream func(*slog.Logger, io.Writer) core.Upstream
+	tauri    *tauri.Config // --tauri: a Tauri frontend, with Go built-ins for plugin:app and plugin:path
 }
 
 func cmdDemo(args []string, stdout, stderr io.Writer) error {
@@ -170,6 +172,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	upCmd := fl.String("upstream-cmd", "", "JSON-RPC backend over stdio: the command line to start")
 	var apis apiFlags
 	fl.Var(&apis, "api", "PREFIX=URL: the app's own HTTP API under PREFIX, at URL, only through the gate (repeatable; PREFIX alone: the dev server of --app URL)")
+	tauriConf := fl.String("tauri", "", "a Tauri v2 app's tauri.conf.json: serve its frontend (build.frontendDist, unless --app) as Tauri would")
 	pos, err := parse(fl, args)
 	if err != nil {
 		return err
@@ -177,10 +180,25 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err := positional("run", pos); err != nil {
 		return err
 	}
-	if *appArg == "" || *pol == "" {
-		return badf("run: --app and --policy are required")
+	a := app{watch: true}
+	if *tauriConf != "" {
+		if a.tauri, err = tauri.ReadConfig(*tauriConf); err != nil {
+			return badf("run: --tauri: %v", err)
+		}
+		if *appArg == "" {
+			*appArg = a.tauri.FrontendDist
+		}
+		if sf.title == "" {
+			sf.title = a.tauri.Window.Title
+		}
+		if !flagGiven(fl, "width") && !flagGiven(fl, "height") {
+			sf.width, sf.height = a.tauri.Window.Width, a.tauri.Window.Height
+		}
 	}
-	a := app{policy: os.DirFS(*pol), watch: true}
+	if *appArg == "" || *pol == "" {
+		return badf("run: --app (or --tauri) and --policy are required")
+	}
+	a.policy = os.DirFS(*pol)
 	if sf.title == "" {
 		sf.title = "isogate: " + *appArg
 	}
@@ -243,6 +261,9 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg := core.Config{App: a.fs, AppURL: a.url, Policy: p, Addr: fmt.Sprintf("127.0.0.1:%d", sf.port),
 		Logger: log, DryRun: sf.dryRun, Limits: sf.limits, API: a.api}
+	if a.tauri != nil {
+		cfg.Tauri = &core.Tauri{Global: a.tauri.Global}
+	}
 	if sf.decisionLog != "" {
 		if cfg.DecisionLog, err = policy.OpenDecisionLog(sf.decisionLog); err != nil {
 			return badf("--decision-log: %v", err)
@@ -263,6 +284,9 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 		if err := a.register(ctx, c); err != nil {
 			return err
 		}
+	}
+	if a.tauri != nil {
+		tauri.Register(c, tauri.Info{Name: a.tauri.ProductName, Version: a.tauri.Version, Identifier: a.tauri.Identifier})
 	}
 	if a.watch {
 		w := policy.NewWatcher(a.policy, p,
@@ -350,4 +374,11 @@ func splitCommand(s string) ([]string, error) {
 		words = append(words, cur.String())
 	}
 	return words, nil
+}
+
+// flagGiven reports whether name was set on the command line.
+func flagGiven(fl *flag.FlagSet, name string) bool {
+	given := false
+	fl.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
