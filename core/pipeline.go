@@ -259,7 +259,13 @@ func (c *Core) dispatch(s *session, m *message) (any, error) {
 			c.log.Warn("backend not healthy; call refused", "name", m.Name, "err", err)
 			return nil, &Error{Code: codes.Unavailable, Message: "the backend is not available"}
 		}
-		return c.call(s, m, func(ctx context.Context, args any) (any, error) { return c.upstream.Call(ctx, m.Name, args) })
+		return c.call(s, m, func(ctx context.Context, args any) (any, error) {
+			r, err := c.upstream.Call(ctx, m.Name, args)
+			if err != nil {
+				return nil, err
+			}
+			return rawResult(r), nil
+		})
 	}
 	return nil, &Error{Code: codes.UnknownCommand, Message: fmt.Sprintf("no handler for %q", m.Name)}
 }

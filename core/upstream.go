@@ -1,7 +1,9 @@
 package core
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 )
 
@@ -26,3 +28,21 @@ type Upstream interface {
 // Emitter delivers an event to the pages a target names (Core.EmitTarget)
 // and returns how many pages it was sent to.
 type Emitter func(t Target, name string, payload any) int
+
+// rawResult is a backend's result, or the bytes it stands for when it is
+// exactly {"$base64": "<standard base64>"}: JSON-RPC has no bytes, and a
+// page (a Tauri invoke above all) gets raw bytes as an ArrayBuffer.
+func rawResult(r json.RawMessage) any {
+	if len(r) == 0 || r[0] != '{' || !bytes.Contains(r, []byte(`"$base64"`)) {
+		return r
+	}
+	var v map[string]string
+	if json.Unmarshal(r, &v) != nil || len(v) != 1 {
+		return r
+	}
+	b, err := base64.StdEncoding.DecodeString(v["$base64"])
+	if err != nil {
+		return r
+	}
+	return b
+}

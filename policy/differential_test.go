@@ -18,7 +18,7 @@ import (
 // same verdicts, codes and reasons. A specialization that fails this is not
 // used.
 func TestFastPath_Differential(t *testing.T) {
-	for _, dir := range []string{"../core/testdata/refpolicy", "../demo/policy"} {
+	for _, dir := range []string{"../core/testdata/refpolicy", "../demo/policy", "../e2e/testdata/tauri/policy"} {
 		t.Run(dir, func(t *testing.T) {
 			p, err := Load(context.Background(), os.DirFS(dir))
 			if err != nil {
@@ -35,6 +35,12 @@ func TestFastPath_Differential(t *testing.T) {
 				in := Input{
 					Kind: []string{KindCommand, KindCommand, KindCommand, KindEvent}[r.IntN(4)],
 					Name: name, Args: genArgs(r, p.Schemas()[name]), Window: "main", Session: "s", Seq: uint64(i),
+				}
+				if r.IntN(4) > 0 { // a Tauri frontend's call, read by input.tauri
+					in.Tauri = NewTauri(name)
+					if r.IntN(2) == 0 {
+						in.Tauri.Headers["x-file-name"] = "a.bin"
+					}
 				}
 				fast, generic := p.Check(context.Background(), in), p.checkGeneric(context.Background(), in)
 				if !reflect.DeepEqual(fast, generic) {

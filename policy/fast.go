@@ -26,6 +26,13 @@ import (
 // at load). TestFastPath_Differential compares it with the generic path on
 // thousands of generated inputs.
 
+// perMessageFields are the input's members besides kind and name: unknown
+// when the policy is specialized per (kind, name), and the only others a
+// specialized policy may read. One list, so that a member added to Input
+// cannot be read as always absent by the fast path.
+var perMessageFields = []string{"args", "origin", "window", "session", "seq",
+	"attributes", "parsed_path", "parsed_query", "parsed_body", "tauri"}
+
 // specialized is the verdict machinery for one (kind, name).
 type specialized struct {
 	constant *Verdict // set when the verdict does not depend on the rest of the input
@@ -129,8 +136,10 @@ func countDefs(modules map[string]*ast.Module, r *ast.Rule) int {
 // readsInputByField says where a module reads the input other than field
 // by field, or calls a nondeterministic builtin; "" when none does.
 func readsInputByField(modules map[string]*ast.Module) string {
-	known := map[string]bool{"kind": true, "name": true, "args": true, "origin": true, "window": true, "session": true, "seq": true,
-		"attributes": true, "parsed_path": true, "parsed_query": true, "parsed_body": true}
+	known := map[string]bool{"kind": true, "name": true}
+	for _, f := range perMessageFields {
+		known[f] = true
+	}
 	why := ""
 	found := func(m *ast.Module, loc *ast.Location, what string) {
 		if why == "" {
@@ -189,8 +198,10 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 	// a policy that computes a lot at load gets the generic path instead.
 	ctx, cancel := context.WithTimeout(ctx, SpecializeTimeout)
 	defer cancel()
-	unknowns := []string{"input.args", "input.origin", "input.window", "input.session", "input.seq",
-		"input.attributes", "input.parsed_path", "input.parsed_query", "input.parsed_body"}
+	var unknowns []string
+	for _, f := range perMessageFields {
+		unknowns = append(unknowns, "input."+f)
+	}
 	partial := func(query, kind, name string) (*rego.PartialQueries, error) {
 		return rego.New(rego.Query(query), rego.Compiler(compiler), rego.Store(store),
 			rego.Input(map[string]any{"kind": kind, "name": name}), rego.Unknowns(unknowns),

@@ -1,0 +1,141 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// tauriApp builds the Tauri frontend of testdata/tauri (written against the
+// real @tauri-apps/api from npm, bundled with esbuild as a Vite build would)
+// into a fresh app directory beside its tauri.conf.json, and returns the
+// config's path and the backend's log.
+func tauriApp(t *testing.T) (conf, backendLog string) {
+	t.Helper()
+	dir := t.TempDir()
+	dist := filepath.Join(dir, "dist")
+	os.MkdirAll(dist, 0o755)
+	os.MkdirAll(filepath.Join(dir, "src-tauri"), 0o755)
+	for src, dst := range map[string]string{
+		"testdata/tauri/src/index.html":            filepath.Join(dist, "index.html"),
+		"testdata/tauri/src-tauri/tauri.conf.json": filepath.Join(dir, "src-tauri", "tauri.conf.json"),
+	} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(dst, b, 0o644)
+	}
+	modules, _ := filepath.Abs("../sandbox-js/node_modules")
+	build := exec.Command(filepath.Join(modules, ".bin", "esbuild"), "testdata/tauri/src/main.js", "--bundle", "--format=esm", "--outfile="+filepath.Join(dist, "main.js"))
+	build.Env = append(os.Environ(), "NODE_PATH="+modules)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("esbuild (make js-deps installs @tauri-apps/api): %v\n%s", err, out)
+	}
+	return filepath.Join(dir, "src-tauri", "tauri.conf.json"), filepath.Join(dir, "backend.log")
+}
+
+func tauriArgs(t *testing.T, conf, backendLog string) []string {
+	return []string{"--tauri", conf, "--policy", "testdata/tauri/policy", "--upstream-cmd", python(t) + " testdata/tauri/backend.py " + backendLog}
+}
+
+// tauriReport is what the frontend found (main.js).
+type tauriReport struct {
+	IsTauri                  bool
+	Label                    string
+	Greet, Upload, Bytes     tauriOutcome
+	Fail, Denied, Unknown    tauriOutcome
+	App, Path, Count, Global tauriOutcome
+	DeniedListen             tauriOutcome
+	Events                   []string
+	Channel                  struct {
+		N       int
+		Ordered bool
+	}
+	Internals []string
+	Crashed   string
+}
+
+type tauriOutcome struct {
+	OK  json.RawMessage
+	Err json.RawMessage
+}
+
+func (o tauriOutcome) String() string { return "ok " + string(o.OK) + " err " + string(o.Err) }
+
+// checkTauriReport holds a run of the frontend to what Tauri would have
+// done, with isogate's gate in the way.
+func checkTauriReport(t *testing.T, r tauriReport) {
+	t.Helper()
+	if r.Crashed != "" {
+		t.Fatalf("the frontend crashed: %s", r.Crashed)
+	}
+	check := func(what string, got tauriOutcome, ok, errPrefix string) {
+		t.Helper()
+		if ok != "" && !sameJSON(got.OK, ok) {
+			t.Errorf("%s: %s, want ok %s", what, got, ok)
+		}
+		if errPrefix != "" && !strings.HasPrefix(string(got.Err), errPrefix) {
+			t.Errorf("%s: %s, want an error starting %s", what, got, errPrefix)
+		}
+	}
+	if !r.IsTauri || r.Label != "main" {
+		t.Errorf("isTauri %v, label %q", r.IsTauri, r.Label)
+	}
+	check("invoke with JSON", r.Greet, `"Hello, Ada!"`, "")
+	check("invoke with a raw body and headers", r.Upload, `{"file":"a.bin","last":250,"len":4}`, "")
+	check("a raw result", r.Bytes, `[0,1,2,3,4]`, "")
+	check("the backend's error value", r.Fail, "", `"No such file or directory (os error 2)"`)
+	check("a command the policy does not allow", r.Denied, "", `"denied: denied by policy`)
+	check("a built-in isogate does not have", r.Unknown, "", `"unknown_command: `)
+	check("plugin:app", r.App, `["tauri-e2e","1.2.3","2.12.5"]`, "")
+	check("plugin:path", r.Path, `["a/b/c.txt","y.txt","/"]`, "")
+	check("window.__TAURI__", r.Global, `"Hello, Global!"`, "")
+	check("a denied listen", r.DeniedListen, "", `"denied: `)
+	want := "listen:1 once:1 window:1 listen:2 window:2 listen:3 window:4 window:done"
+	if got := strings.Join(r.Events, " "); got != want {
+		t.Errorf("events: %s\nwant    %s", got, want)
+	}
+	check("a command with a Channel", r.Count, `1000`, "")
+	if r.Channel.N != 1000 || !r.Channel.Ordered {
+		t.Errorf("channel: %+v", r.Channel)
+	}
+	if strings.Join(r.Internals, ",") != "undefined,undefined" {
+		t.Errorf("Tauri's own transport is defined: %v", r.Internals)
+	}
+}
+
+// An unmodified Tauri v2 frontend on the real @tauri-apps/api, with a
+// backend in another language, in real headless Chromium: invoke with JSON
+// and raw bodies, errors, events with targets, a Channel of 1000 ordered
+// messages, the built-ins and window.__TAURI__, each call on record.
+func TestTauri_FrontendInChromium(t *testing.T) {
+	conf, backendLog := tauriApp(t)
+	p := startLogged(t, append([]string{"run", "--browser"}, tauriArgs(t, conf, backendLog)...)...)
+	ctx := browser(t)
+	openApp(t, ctx, p.URL)
+	r := eval[tauriReport](t, ctx, `new Promise((resolve) => { const poll = () => window.__result ? resolve(window.__result) : setTimeout(poll, 20); poll(); })`)
+	checkTauriReport(t, r)
+	decided := map[string]bool{}
+	for _, d := range readDecisions(t, p.decisionLog) {
+		in, _ := d["input"].(map[string]any)
+		tauri, _ := in["tauri"].(map[string]any)
+		if tauri != nil {
+			decided[tauri["permission"].(string)] = true
+		}
+	}
+	for _, perm := range []string{"allow-greet", "allow-upload", "allow-count", "core:event:allow-listen", "core:event:allow-emit-to", "core:path:allow-join"} {
+		if !decided[perm] {
+			t.Errorf("no decision on record for a call needing %s: %v", perm, decided)
+		}
+	}
+}
+
+func sameJSON(a json.RawMessage, b string) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal([]byte(b), &y) == nil && reflect.DeepEqual(x, y)
+}
