@@ -139,3 +139,37 @@ func sameJSON(a json.RawMessage, b string) bool {
 	var x, y any
 	return json.Unmarshal(a, &x) == nil && json.Unmarshal([]byte(b), &y) == nil && reflect.DeepEqual(x, y)
 }
+
+// The same frontend in the WebKitGTK window under Xvfb, where no driver
+// reaches the page: it reports what it got through the gate itself (the
+// report command), and the backend's log holds it.
+func TestDesktop_TauriFrontendInWebKitGTK(t *testing.T) {
+	requireDisplay(t)
+	conf, backendLog := tauriApp(t)
+	logPath := filepath.Join(t.TempDir(), "decisions.jsonl")
+	p := startWindow(t, append(append([]string{"run"}, tauriArgs(t, conf, backendLog)...), "--decision-log", logPath)...)
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(backendLog)
+			t.Logf("backend log:\n%s\nisogate stderr:\n%s", b, p.stderr.String())
+		}
+	})
+	var r tauriReport
+	eventually(t, "the window's report", func() bool {
+		b, _ := os.ReadFile(backendLog)
+		for _, line := range strings.Split(string(b), "\n") {
+			var req struct {
+				Method string
+				Params struct{ Out json.RawMessage }
+			}
+			if json.Unmarshal([]byte(line), &req) == nil && req.Method == "report" {
+				return json.Unmarshal(req.Params.Out, &r) == nil
+			}
+		}
+		return false
+	})
+	checkTauriReport(t, r)
+	if code := p.stop(t); code != 0 {
+		t.Fatalf("isogate exited %d on SIGTERM", code)
+	}
+}
