@@ -196,7 +196,7 @@ func (c *Core) newFrame(win *window) (string, error) {
 		Secret:  base64.RawURLEncoding.EncodeToString(secret[:]),
 		WS:      "ws://" + strings.TrimPrefix(c.iso.Origin, "http://") + isolation.WSPath,
 		Schemas: p.Schemas(),
-		Hook:    p.Hook() != nil,
+		Hook:    c.hookOf(p) != nil,
 		Window:  win.label,
 		Parent:  win.origin,
 		Limits:  c.limits.frame(),

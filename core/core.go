@@ -188,6 +188,10 @@ type Tauri struct {
 	// Global adds window.__TAURI__ (app.withGlobalTauri): the real
 	// @tauri-apps/api, bundled.
 	Global bool
+	// Hook, if set, is the isolation iframe's hook in place of the
+	// policy's hook.js (which must then have none): a Tauri isolation
+	// app, made by tauri.IsolationHook.
+	Hook []byte
 }
 
 // Handler answers one allowed command. args has passed the command's schema
@@ -234,6 +238,9 @@ func New(cfg Config) (*Core, error) {
 	}
 	if err := cfg.Limits.Validate(); err != nil {
 		return nil, fmt.Errorf("core: %w", err)
+	}
+	if cfg.Tauri != nil && cfg.Tauri.Hook != nil && cfg.Policy.Hook() != nil {
+		return nil, errors.New("the policy has a hook.js and the Tauri app an isolation hook: give one")
 	}
 	if err := cfg.API.Validate(); err != nil {
 		return nil, fmt.Errorf("core: %w", err)
@@ -416,7 +423,16 @@ func (c *Core) SetPolicy(p *policy.Policy) {
 	if _, err := c.specFor(p); err != nil { // compiled now, so that a bad document shows at once
 		c.log.Error("the policy's OpenAPI document has no usable routes: http requests are refused", "err", err)
 	}
-	c.iso.SetHook(p.Hook())
+	c.iso.SetHook(c.hookOf(p))
+}
+
+// hookOf is the isolation hook pages get with p: a Tauri isolation app's,
+// or p's hook.js.
+func (c *Core) hookOf(p *policy.Policy) []byte {
+	if c.tauri != nil && c.tauri.Hook != nil {
+		return c.tauri.Hook
+	}
+	return p.Hook()
 }
 
 // Serve serves the app and isolation origins until ctx is done, then shuts

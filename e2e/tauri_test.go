@@ -15,14 +15,23 @@ import (
 // into a fresh app directory beside its tauri.conf.json, and returns the
 // config's path and the backend's log.
 func tauriApp(t *testing.T) (conf, backendLog string) {
+	return tauriAppOf(t, "main.js", "tauri.conf.json")
+}
+
+// tauriAppOf is tauriApp with another entry script and config; the app's
+// isolation dir goes beside them.
+func tauriAppOf(t *testing.T, entry, config string) (conf, backendLog string) {
 	t.Helper()
 	dir := t.TempDir()
 	dist := filepath.Join(dir, "dist")
 	os.MkdirAll(dist, 0o755)
 	os.MkdirAll(filepath.Join(dir, "src-tauri"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "isolation"), 0o755)
 	for src, dst := range map[string]string{
-		"testdata/tauri/src/index.html":            filepath.Join(dist, "index.html"),
-		"testdata/tauri/src-tauri/tauri.conf.json": filepath.Join(dir, "src-tauri", "tauri.conf.json"),
+		"testdata/tauri/src/index.html":       filepath.Join(dist, "index.html"),
+		"testdata/tauri/src-tauri/" + config:  filepath.Join(dir, "src-tauri", "tauri.conf.json"),
+		"testdata/tauri/isolation/index.html": filepath.Join(dir, "isolation", "index.html"),
+		"testdata/tauri/isolation/index.js":   filepath.Join(dir, "isolation", "index.js"),
 	} {
 		b, err := os.ReadFile(src)
 		if err != nil {
@@ -31,7 +40,7 @@ func tauriApp(t *testing.T) (conf, backendLog string) {
 		os.WriteFile(dst, b, 0o644)
 	}
 	modules, _ := filepath.Abs("../sandbox-js/node_modules")
-	build := exec.Command(filepath.Join(modules, ".bin", "esbuild"), "testdata/tauri/src/main.js", "--bundle", "--format=esm", "--outfile="+filepath.Join(dist, "main.js"))
+	build := exec.Command(filepath.Join(modules, ".bin", "esbuild"), "testdata/tauri/src/"+entry, "--bundle", "--format=esm", "--outfile="+filepath.Join(dist, "main.js"))
 	build.Env = append(os.Environ(), "NODE_PATH="+modules)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("esbuild (make js-deps installs @tauri-apps/api): %v\n%s", err, out)
@@ -171,5 +180,57 @@ func TestDesktop_TauriFrontendInWebKitGTK(t *testing.T) {
 	checkTauriReport(t, r)
 	if code := p.stop(t); code != 0 {
 		t.Fatalf("isogate exited %d on SIGTERM", code)
+	}
+}
+
+// A Tauri isolation app (app.security.pattern isolation) runs as the
+// iframe's hook on every message: it may let a message through, rewrite
+// it (checked again: a rewrite into a call the policy denies is denied),
+// and a throw, no message or no answer rejects promptly with hook_rejected
+// instead of leaving the promise pending as Tauri does.
+func TestTauri_IsolationAppHookRunsOnEveryMessage(t *testing.T) {
+	conf, backendLog := tauriAppOf(t, "hooked.js", "tauri-isolation.conf.json")
+	p := startLogged(t, append([]string{"run", "--browser"}, tauriArgs(t, conf, backendLog)...)...)
+	ctx := browser(t)
+	openApp(t, ctx, p.URL)
+	out := eval[map[string]tauriOutcome](t, ctx, `new Promise((resolve) => { const poll = () => window.__result ? resolve(window.__result) : setTimeout(poll, 20); poll(); })`)
+	for name, want := range map[string]string{
+		"Ada": `ok "Hello, Ada!"`, "Rewrite": `ok "Hello, Rewritten!"`, "listen": `ok "listening"`,
+		"Mallory": `err "hook_rejected: the isolation hook threw: no Mallory"`,
+		"Nothing": `err "hook_rejected: the isolation hook answered no message"`,
+		"Sneaky":  `err "denied: `,
+		"Slow":    `err "hook_rejected: the isolation hook did not answer in time"`,
+	} {
+		got := out[name]
+		s := "ok " + string(got.OK)
+		if got.OK == nil {
+			s = "err " + string(got.Err)
+		}
+		if !strings.HasPrefix(s, want) {
+			t.Errorf("%s: %s, want %s", name, s, want)
+		}
+	}
+	if !sameJSON(out["upload"].OK, `{"len":3,"last":7,"file":"b.bin"}`) {
+		t.Errorf("upload through the hook: %s", out["upload"])
+	}
+	// Every command that reached the backend went through the hook, which
+	// added its header (with the window label Tauri's hook cannot see).
+	b, _ := os.ReadFile(backendLog)
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var req struct {
+			Method string
+			Meta   struct {
+				Tauri struct{ Headers map[string]string }
+			}
+		}
+		json.Unmarshal([]byte(line), &req)
+		if req.Meta.Tauri.Headers["x-hooked"] != "main" {
+			t.Errorf("%s reached the backend without the hook's header: %s", req.Method, line)
+		}
+		n++
+	}
+	if n != 3 { // Ada, Rewritten, upload
+		t.Errorf("%d calls reached the backend, want 3:\n%s", n, b)
 	}
 }

@@ -11,4 +11,11 @@ var (
 	bridgeJS []byte
 	//go:embed assets/tauri-global.js
 	tauriGlobalJS []byte
+	//go:embed assets/tauri-hook.js
+	tauriHookJS []byte
 )
+
+// TauriHookAdapter is the script that makes a Tauri isolation app's
+// window.__TAURI_ISOLATION_HOOK__ the iframe's hook; it runs after the
+// app's scripts.
+func TauriHookAdapter() []byte { return append([]byte(nil), tauriHookJS...) }

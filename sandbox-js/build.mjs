@@ -9,6 +9,7 @@ const bundles = {
   'src/isolation-main.js': '../isolation/assets/isolation.js',
   'src/bridge-main.js': '../isolation/assets/bridge.js',
   'src/tauri-global.js': '../isolation/assets/tauri-global.js',
+  'src/tauri-hook-main.js': '../isolation/assets/tauri-hook.js',
 };
 
 let stale = 0;

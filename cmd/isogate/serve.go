@@ -263,6 +263,11 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 		Logger: log, DryRun: sf.dryRun, Limits: sf.limits, API: a.api}
 	if a.tauri != nil {
 		cfg.Tauri = &core.Tauri{Global: a.tauri.Global}
+		if a.tauri.IsolationDir != "" {
+			if cfg.Tauri.Hook, err = tauri.IsolationHook(a.tauri.IsolationDir); err != nil {
+				return badf("--tauri: %v", err)
+			}
+		}
 	}
 	if sf.decisionLog != "" {
 		if cfg.DecisionLog, err = policy.OpenDecisionLog(sf.decisionLog); err != nil {

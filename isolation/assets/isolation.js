@@ -1882,47 +1882,74 @@ Known schemas:
         if (checked.id !== void 0 && !inFlight.has(checked.id)) post(failure(checked.id, checked.code, checked.reason));
         return;
       }
-      const { req, parts, body } = checked;
+      const { req } = checked;
       if (inFlight.has(req.id)) return;
-      if (req.tauri) for (const p of req.tauri.channels) channels.add(channelAt(req.args, p));
-      if (req.kind === "http") {
-        const refused = checkHTTP(operations, req);
-        if (refused !== null) {
-          post(failure(req.id, refused.code, refused.reason));
-          return;
-        }
-      }
-      if (req.kind === "command" || req.kind === "event") {
-        const validator = validators.get(req.name);
-        if (validator === void 0) {
-          post(failure(req.id, "unknown_command", `unknown ${req.kind} ${req.name}`));
-          return;
-        }
-        const result = validator.validate(parts.view);
-        if (!result.valid) {
-          const e = result.errors[result.errors.length - 1];
-          post(failure(req.id, "invalid_args", `args${e.instanceLocation.slice(1)}: ${e.error}`));
-          return;
-        }
-      }
+      if (!checkLocally(checked)) return;
       if (!open_) {
         post(failure(req.id, "unavailable", "not connected to the core"));
         return;
       }
       inFlight.add(req.id);
       if (hook === null) {
-        send(req, body);
+        dispatch(checked);
         return;
       }
-      runHook({ kind: req.kind, name: req.name, args: parts.view, window: config.window }, (verdict) => {
+      const message = { kind: req.kind, name: req.name, args: checked.parts.view, window: config.window };
+      if (req.tauri) {
+        message.tauri = structuredClone(req.tauri);
+        message.payload = structuredClone(req.args);
+      }
+      runHook(message, (verdict) => {
         if (!inFlight.has(req.id)) return;
         if (verdict === true) {
-          send(req, body);
+          dispatch(checked);
+          return;
+        }
+        if (verdict !== null && typeof verdict === "object" && isPlainObject(verdict.replace)) {
+          const r = verdict.replace;
+          const again = checkRequest({ type: "invoke", id: req.id, kind: r.kind, name: r.name, args: r.args, ...r.tauri ? { tauri: r.tauri } : {} }, c);
+          if (!again.ok) {
+            inFlight.delete(req.id);
+            post(failure(req.id, again.code, `the hook's rewrite: ${again.reason}`));
+            return;
+          }
+          if (!checkLocally(again)) {
+            inFlight.delete(req.id);
+            return;
+          }
+          dispatch(again);
           return;
         }
         inFlight.delete(req.id);
         post(failure(req.id, "hook_rejected", typeof verdict === "string" && verdict ? verdict : "rejected by the isolation hook"));
       });
+    }
+    function checkLocally({ req, parts }) {
+      if (req.kind === "http") {
+        const refused = checkHTTP(operations, req);
+        if (refused !== null) {
+          post(failure(req.id, refused.code, refused.reason));
+          return false;
+        }
+      }
+      if (req.kind === "command" || req.kind === "event") {
+        const validator = validators.get(req.name);
+        if (validator === void 0) {
+          post(failure(req.id, "unknown_command", `unknown ${req.kind} ${req.name}`));
+          return false;
+        }
+        const result = validator.validate(parts.view);
+        if (!result.valid) {
+          const e = result.errors[result.errors.length - 1];
+          post(failure(req.id, "invalid_args", `args${e.instanceLocation.slice(1)}: ${e.error}`));
+          return false;
+        }
+      }
+      return true;
+    }
+    function dispatch({ req, body }) {
+      if (req.tauri) for (const p of req.tauri.channels) channels.add(channelAt(req.args, p));
+      send(req, body);
     }
     function runHook(req, done) {
       let verdict;

@@ -1,0 +1,92 @@
+"use strict";
+(() => {
+  // src/shape.js
+  function isPlainObject(v) {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+    const proto = Object.getPrototypeOf(v);
+    return proto === Object.prototype || proto === null;
+  }
+  var MAX_TAURI_HEADER_BYTES = 8 << 10;
+
+  // src/tauri-hook.js
+  var CHANNEL = /^__CHANNEL__:[0-9]{1,10}$/;
+  function tauriHook(win) {
+    let calls = 0;
+    return async (m) => {
+      const hook = win.__TAURI_ISOLATION_HOOK__;
+      if (hook === null) return true;
+      if (typeof hook !== "function") return "the isolation hook is not defined";
+      const input = toTauri(m, ++calls);
+      const before = structuredClone(input);
+      let out;
+      try {
+        out = await hook(input);
+      } catch (e) {
+        return `the isolation hook threw: ${e && e.message ? e.message : String(e)}`;
+      }
+      if (!isPlainObject(out) || typeof out.cmd !== "string") return "the isolation hook answered no message";
+      if (same(out, before)) return true;
+      try {
+        return { replace: fromTauri(out) };
+      } catch (e) {
+        return `the isolation hook's message: ${e.message}`;
+      }
+    };
+  }
+  function toTauri(m, n) {
+    const t = m.tauri || { cmd: m.name, headers: {}, target: null };
+    let payload;
+    switch (t.cmd) {
+      case "plugin:event|listen":
+        payload = { event: m.name, target: t.target, handler: 0 };
+        break;
+      case "plugin:event|emit":
+        payload = { event: m.name, payload: m.payload };
+        break;
+      case "plugin:event|emit_to":
+        payload = { target: t.target, event: m.name, payload: m.payload };
+        break;
+      default:
+        payload = m.tauri ? m.payload : m.args;
+    }
+    const headers = t.headers || {};
+    return { cmd: t.cmd, callback: 2 * n, error: 2 * n + 1, payload, options: Object.keys(headers).length ? { headers } : void 0, window: m.window };
+  }
+  function fromTauri(out) {
+    const p = out.payload;
+    const base = { headers: {}, raw: false, channels: [], target: null };
+    const of = (kind, name, args, target = null) => ({ kind, name, args, tauri: { ...base, cmd: out.cmd, target } });
+    switch (out.cmd) {
+      case "plugin:event|listen":
+        return of("listen", p.event, null, p.target);
+      case "plugin:event|emit":
+        return of("event", p.event, p.payload === void 0 ? null : p.payload);
+      case "plugin:event|emit_to":
+        return of("event", p.event, p.payload === void 0 ? null : p.payload, p.target);
+    }
+    const r = of("command", out.cmd, p === void 0 ? {} : p);
+    const headers = out.options && out.options.headers;
+    if (headers) for (const [k, v] of Object.entries(headers)) r.tauri.headers[k.toLowerCase()] = String(v);
+    r.tauri.raw = p instanceof Uint8Array || p instanceof ArrayBuffer;
+    if (!r.tauri.raw) r.tauri.channels = channelsIn(p, "");
+    return r;
+  }
+  function channelsIn(v, path) {
+    if (typeof v === "string") return CHANNEL.test(v) && path !== "" ? [path] : [];
+    if (v === null || typeof v !== "object" || v instanceof Uint8Array || v instanceof ArrayBuffer) return [];
+    const esc = (k) => String(k).replace(/~/g, "~0").replace(/\//g, "~1");
+    return Object.keys(v).flatMap((k) => channelsIn(v[k], `${path}/${esc(k)}`));
+  }
+  function same(a, b) {
+    if (a === b) return true;
+    if (a instanceof Uint8Array && b instanceof Uint8Array) return a.length === b.length && a.every((x, i) => x === b[i]);
+    if (a instanceof ArrayBuffer && b instanceof ArrayBuffer) return same(new Uint8Array(a), new Uint8Array(b));
+    if (a === null || b === null || typeof a !== "object" || typeof b !== "object" || Array.isArray(a) !== Array.isArray(b)) return false;
+    const ka = Object.keys(a).filter((k) => a[k] !== void 0);
+    const kb = Object.keys(b).filter((k) => b[k] !== void 0);
+    return ka.length === kb.length && ka.every((k) => same(a[k], b[k]));
+  }
+
+  // src/tauri-hook-main.js
+  self.isogateHook = tauriHook(self);
+})();
