@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -8,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 )
 
 // tauriApp builds the Tauri frontend of testdata/tauri (written against the
@@ -59,6 +62,7 @@ type tauriReport struct {
 	Greet, Upload, Bytes     tauriOutcome
 	Fail, Denied, Unknown    tauriOutcome
 	App, Path, Count, Global tauriOutcome
+	EmptyRaw, EmptyRawGreet  tauriOutcome
 	DeniedListen             tauriOutcome
 	Events                   []string
 	Channel                  struct {
@@ -113,6 +117,8 @@ func checkTauriReport(t *testing.T, r tauriReport) {
 	if r.Channel.N != 1000 || !r.Channel.Ordered {
 		t.Errorf("channel: %+v", r.Channel)
 	}
+	check("an empty raw body claiming JSON", r.EmptyRaw, "", `"denied: denied by policy: uploads name their file`)
+	check("an empty raw body for a JSON command", r.EmptyRawGreet, "", `"invalid_args: `)
 	if strings.Join(r.Internals, ",") != "undefined,undefined" {
 		t.Errorf("Tauri's own transport is defined: %v", r.Internals)
 	}
@@ -232,5 +238,39 @@ func TestTauri_IsolationAppHookRunsOnEveryMessage(t *testing.T) {
 	}
 	if n != 3 { // Ada, Rewritten, upload
 		t.Errorf("%d calls reached the backend, want 3:\n%s", n, b)
+	}
+}
+
+// One page cannot take another page's listener away: an unlisten is the
+// page's own (Tauri's unlisten_js removes an event id from every webview,
+// and event ids are one global counter). Page A unlistens every id it can
+// name, through both of Tauri's entry points; page B still gets A's emit.
+func TestTauri_OnePageCannotRemoveAnothersListener(t *testing.T) {
+	conf, backendLog := tauriAppOf(t, "pages.js", "tauri.conf.json")
+	p := startLogged(t, append([]string{"run", "--browser"}, tauriArgs(t, conf, backendLog)...)...)
+	a := browser(t)
+	openApp(t, a, p.URL)
+	b, cancel := chromedp.NewContext(a) // a second tab of the same browser: the launch cookie lets it in
+	defer cancel()
+	openApp(t, b, p.Origin)
+	for _, ctx := range []context.Context{a, b} {
+		if !eval[bool](t, ctx, `t.listen()`) {
+			t.Fatal("listen")
+		}
+	}
+	eval[bool](t, a, `(async () => {
+	  for (let id = 0; id < 64; id++) {
+	    window.__TAURI_EVENT_PLUGIN_INTERNALS__.unregisterListener('ping', id);
+	    await window.__TAURI_INTERNALS__.invoke('plugin:event|unlisten', {event: 'ping', eventId: id});
+	  }
+	  await t.emit('from a');
+	  return true;
+	})()`)
+	got := eval[[]string](t, b, `new Promise((resolve) => { const poll = () => window.got.length ? resolve(window.got) : setTimeout(poll, 20); poll(); })`)
+	if len(got) != 1 || got[0] != "from a" {
+		t.Fatalf("page B got %v", got)
+	}
+	if n := eval[int](t, a, `window.got.length`); n != 0 {
+		t.Fatalf("page A unlistened its own listener but got %d events", n)
 	}
 }

@@ -221,3 +221,23 @@ func TestHTTP_MetaNamesThePageAndTargetedEmitReachesOnlyIt(t *testing.T) {
 		}
 	}
 }
+
+// An isogate.channel for a token no open channel has (made up, or one a
+// call never carried) is dropped, as is a malformed one: nothing panics,
+// nothing is sent.
+func TestNotification_ChannelTokenMustBeOpen(t *testing.T) {
+	for _, params := range []string{
+		`{"channel":"00000000000000000000000000000000","message":1}`,
+		`{"channel":"","message":1}`,
+		`{"channel":"x","message":1,"end":true}`,
+		`{"channel":"x"}`,
+		`[]`,
+	} {
+		if !notification(&message{JSONRPC: "2.0", Method: "isogate.channel", Params: json.RawMessage(params)}, nil, discard) {
+			t.Fatalf("%s not taken as a notification", params)
+		}
+	}
+	if _, ok := core.ChannelByToken("00000000000000000000000000000000"); ok {
+		t.Fatal("a made-up token names a channel")
+	}
+}

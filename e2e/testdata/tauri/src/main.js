@@ -54,6 +54,11 @@ async function run() {
   out.channel = { n: msgs.length, ordered: msgs.every((m, i) => m.i === i) };
 
   out.global = await settle(window.__TAURI__.core.invoke('greet', { name: 'Global' }));
+  // An empty raw body, with a header claiming JSON: Tauri's isolation
+  // would decrypt nothing and pass it on; here it is a raw body like any,
+  // held to the command's schema and the policy.
+  out.emptyRaw = await settle(invoke('upload', new Uint8Array(0), { headers: { 'Content-Type': 'application/json' } }));
+  out.emptyRawGreet = await settle(invoke('greet', new Uint8Array(0), { headers: { 'Content-Type': 'application/json' } }));
   out.internals = [typeof window.__TAURI_INTERNALS__.ipc, typeof window.__TAURI_INTERNALS__.postMessage];
   return out;
 }
