@@ -109,8 +109,18 @@ func (c *Core) serveApp(win *window, w http.ResponseWriter, r *http.Request) {
 		}
 		body = page
 		w.Header().Set("Cache-Control", "no-store")
+		c.setPageCSP(win, w.Header())
 	}
 	w.Write(body)
+}
+
+// setPageCSP adds a Tauri app's own CSP (app.security.csp) to a page's
+// headers, with isogate's iframe and scripts let in (isolation.AppCSP);
+// the browser enforces it beside isogate's own.
+func (c *Core) setPageCSP(win *window, h http.Header) {
+	if c.tauri != nil && c.tauri.CSP != "" {
+		h.Add("Content-Security-Policy", isolation.AppCSP(c.tauri.CSP, win.origin, c.iso.Origin))
+	}
 }
 
 // appFile finds the file for a URL path: the file itself, a directory's

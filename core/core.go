@@ -188,6 +188,9 @@ type Tauri struct {
 	// Global adds window.__TAURI__ (app.withGlobalTauri): the real
 	// @tauri-apps/api, bundled.
 	Global bool
+	// CSP, if set, is the app's own Content-Security-Policy
+	// (app.security.csp), sent on its pages with what isogate needs let in.
+	CSP string
 	// Hook, if set, is the isolation iframe's hook in place of the
 	// policy's hook.js (which must then have none): a Tauri isolation
 	// app, made by tauri.IsolationHook.

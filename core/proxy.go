@@ -93,6 +93,7 @@ func (c *Core) injectProxied(win *window, resp *http.Response) error {
 	h.Del("ETag")
 	h.Set("Content-Length", strconv.Itoa(len(page)))
 	h.Set("Cache-Control", "no-store")
+	c.setPageCSP(win, h)
 	resp.ContentLength = int64(len(page))
 	resp.Body = io.NopCloser(bytes.NewReader(page))
 	return nil

@@ -57,7 +57,7 @@ func tauriArgs(t *testing.T, conf, backendLog string) []string {
 
 // tauriReport is what the frontend found (main.js).
 type tauriReport struct {
-	IsTauri                  bool
+	IsTauri, InlineRan       bool
 	Label                    string
 	Greet, Upload, Bytes     tauriOutcome
 	Fail, Denied, Unknown    tauriOutcome
@@ -98,6 +98,9 @@ func checkTauriReport(t *testing.T, r tauriReport) {
 	}
 	if !r.IsTauri || r.Label != "main" {
 		t.Errorf("isTauri %v, label %q", r.IsTauri, r.Label)
+	}
+	if r.InlineRan {
+		t.Error("an inline script ran: the app's own CSP (app.security.csp) is not in force")
 	}
 	check("invoke with JSON", r.Greet, `"Hello, Ada!"`, "")
 	check("invoke with a raw body and headers", r.Upload, `{"file":"a.bin","last":250,"len":4}`, "")

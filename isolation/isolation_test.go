@@ -95,3 +95,18 @@ func TestIssue_BoundedOutstandingURLsOldestMakesRoom(t *testing.T) {
 		t.Error("a frame without a parent origin was issued")
 	}
 }
+
+// An app's own CSP lets in exactly what isogate needs, where it restricts.
+func TestAppCSP(t *testing.T) {
+	const app, iso = "http://127.0.0.1:1", "http://127.0.0.1:2"
+	for csp, want := range map[string]string{
+		"default-src 'self'; img-src data:": "default-src 'self'; img-src data:; frame-src 'self' http://127.0.0.1:2; script-src 'self' http://127.0.0.1:1/__isogate/bridge.js http://127.0.0.1:1/__isogate/tauri.js; connect-src 'self' http://127.0.0.1:1/__isogate/frame",
+		"script-src 'self'; frame-src 'none'": "script-src 'self' http://127.0.0.1:1/__isogate/bridge.js http://127.0.0.1:1/__isogate/tauri.js; frame-src http://127.0.0.1:2",
+		"img-src *":                           "img-src *",
+		"default-src 'none'":                  "default-src 'none'; frame-src http://127.0.0.1:2; script-src http://127.0.0.1:1/__isogate/bridge.js http://127.0.0.1:1/__isogate/tauri.js; connect-src http://127.0.0.1:1/__isogate/frame",
+	} {
+		if got := AppCSP(csp, app, iso); got != want {
+			t.Errorf("AppCSP(%q)\n = %q\nwant %q", csp, got, want)
+		}
+	}
+}

@@ -262,7 +262,7 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 	cfg := core.Config{App: a.fs, AppURL: a.url, Policy: p, Addr: fmt.Sprintf("127.0.0.1:%d", sf.port),
 		Logger: log, DryRun: sf.dryRun, Limits: sf.limits, API: a.api}
 	if a.tauri != nil {
-		cfg.Tauri = &core.Tauri{Global: a.tauri.Global}
+		cfg.Tauri = &core.Tauri{Global: a.tauri.Global, CSP: a.tauri.CSP}
 		if a.tauri.IsolationDir != "" {
 			if cfg.Tauri.Hook, err = tauri.IsolationHook(a.tauri.IsolationDir); err != nil {
 				return badf("--tauri: %v", err)

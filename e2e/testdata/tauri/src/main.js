@@ -14,6 +14,7 @@ const settle = (p) => p.then((v) => ({ ok: v }), (e) => ({ err: e }));
 async function run() {
   const out = {};
   out.isTauri = isTauri();
+  out.inlineRan = !!window.inlineRan;
   out.label = getCurrentWindow().label;
   out.greet = await settle(invoke('greet', { name: 'Ada' }));
   out.upload = await settle(invoke('upload', new Uint8Array([1, 2, 3, 250]), { headers: { 'X-File-Name': 'a.bin' } }));
