@@ -2,7 +2,7 @@
 # install what is missing (as root on Debian 12) and are quiet when all is there.
 
 GO          ?= go
-APT_PACKAGES = chromium libgtk-3-dev libwebkit2gtk-4.0-dev xvfb xauth x11-apps python3
+APT_PACKAGES = chromium libgtk-3-dev libwebkit2gtk-4.0-dev xvfb xauth x11-apps x11-utils python3
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test fuzz bench deps js-deps build

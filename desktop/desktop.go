@@ -49,6 +49,9 @@ import "C"
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync"
 	"time"
 
 	webview "github.com/webview/webview_go"
@@ -85,6 +88,7 @@ func Unstacked() []int {
 
 // Window describes the window to open.
 type Window struct {
+	Label         string // names it to Controls
 	URL           string
 	Title         string
 	Width, Height int
@@ -95,7 +99,11 @@ type Window struct {
 // loop until the user closes the last of them or ctx is done. It must be
 // called from the main goroutine (webview_go locks it to the main thread).
 // Check Available first.
-func Run(ctx context.Context, windows ...Window) error {
+func Run(ctx context.Context, windows ...Window) error { return RunWith(ctx, nil, windows...) }
+
+// RunWith is Run with ctl (if not nil) acting on the windows while they
+// are open.
+func RunWith(ctx context.Context, ctl *Controls, windows ...Window) error {
 	if !Available() {
 		return ErrNoDisplay
 	}
@@ -111,6 +119,10 @@ func Run(ctx context.Context, windows ...Window) error {
 		v.Navigate(w.URL)
 		if i == 0 {
 			wv = v // webview_go ends the loop when its last window is closed
+		}
+		if ctl != nil {
+			ctl.add(w, v, i == 0)
+			defer ctl.remove(w.Label)
 		}
 	}
 
@@ -145,4 +157,109 @@ func guardSignals(done <-chan struct{}) {
 			FixSignals()
 		}
 	}
+}
+
+// Controls acts on open windows by label, for the window calls a Tauri
+// frontend makes: their title and size (webview_go has no getters, so
+// these are what was last set), and closing the first window, which ends
+// the loop as closing it by hand does.
+type Controls struct {
+	mu   sync.Mutex
+	wins map[string]*controlled
+}
+
+type controlled struct {
+	v     webview.WebView
+	first bool
+	title string
+	w, h  int
+}
+
+// NewControls returns controls for the windows RunWith will open.
+func NewControls() *Controls { return &Controls{wins: map[string]*controlled{}} }
+
+func (c *Controls) add(w Window, v webview.WebView, first bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.wins[w.Label] = &controlled{v: v, first: first, title: w.Title, w: w.Width, h: w.Height}
+}
+
+func (c *Controls) remove(label string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.wins, label)
+}
+
+func (c *Controls) get(label string) (*controlled, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if w, ok := c.wins[label]; ok {
+		return w, nil
+	}
+	return nil, fmt.Errorf("no open window %q", label)
+}
+
+// Title is the window's title.
+func (c *Controls) Title(label string) (string, error) {
+	w, err := c.get(label)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return w.title, nil
+}
+
+// SetTitle sets the window's title, on the GTK loop.
+func (c *Controls) SetTitle(label, title string) error {
+	w, err := c.get(label)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	w.title = title
+	c.mu.Unlock()
+	w.v.Dispatch(func() { w.v.SetTitle(title) })
+	return nil
+}
+
+// Size is the window's inner size.
+func (c *Controls) Size(label string) (int, int, error) {
+	w, err := c.get(label)
+	if err != nil {
+		return 0, 0, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return w.w, w.h, nil
+}
+
+// SetSize sets the window's inner size, on the GTK loop.
+func (c *Controls) SetSize(label string, width, height int) error {
+	if width <= 0 || height <= 0 || width > 1<<15 || height > 1<<15 {
+		return fmt.Errorf("a window of %dx%d", width, height)
+	}
+	w, err := c.get(label)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	w.w, w.h = width, height
+	c.mu.Unlock()
+	w.v.Dispatch(func() { w.v.SetSize(width, height, webview.HintNone) })
+	return nil
+}
+
+// Close closes the first window, which ends the loop; other windows stay
+// until it closes.
+func (c *Controls) Close(label string) error {
+	w, err := c.get(label)
+	if err != nil {
+		return err
+	}
+	if !w.first {
+		return errors.New("only the first window can be closed")
+	}
+	w.v.Dispatch(w.v.Terminate)
+	return nil
 }

@@ -64,6 +64,7 @@ type tauriReport struct {
 	Fail, Denied, Unknown    tauriOutcome
 	App, Path, Count, Global tauriOutcome
 	EmptyRaw, EmptyRawGreet  tauriOutcome
+	Window, OtherWindow      tauriOutcome
 	DeniedListen             tauriOutcome
 	Events                   []string
 	Channel                  struct {
@@ -83,7 +84,7 @@ func (o tauriOutcome) String() string { return "ok " + string(o.OK) + " err " + 
 
 // checkTauriReport holds a run of the frontend to what Tauri would have
 // done, with isogate's gate in the way.
-func checkTauriReport(t *testing.T, r tauriReport) {
+func checkTauriReport(t *testing.T, r tauriReport, windowed bool) {
 	t.Helper()
 	if r.Crashed != "" {
 		t.Fatalf("the frontend crashed: %s", r.Crashed)
@@ -121,6 +122,12 @@ func checkTauriReport(t *testing.T, r tauriReport) {
 	if r.Channel.N != 1000 || !r.Channel.Ordered {
 		t.Errorf("channel: %+v", r.Channel)
 	}
+	if windowed {
+		check("the window calls", r.Window, `["Renamed by Tauri",500,400,1]`, "")
+	} else {
+		check("the window calls, with no window", r.Window, "", `"there is no window`)
+	}
+	check("another window's title", r.OtherWindow, "", `"denied: denied by policy: a page acts on its own window only`)
 	check("an empty raw body claiming JSON", r.EmptyRaw, "", `"denied: denied by policy: uploads name their file`)
 	check("an empty raw body for a JSON command", r.EmptyRawGreet, "", `"invalid_args: `)
 	if strings.Join(r.Internals, ",") != "undefined,undefined" {
@@ -138,7 +145,7 @@ func TestTauri_FrontendInChromium(t *testing.T) {
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
 	r := eval[tauriReport](t, ctx, `new Promise((resolve) => { const poll = () => window.__result ? resolve(window.__result) : setTimeout(poll, 20); poll(); })`)
-	checkTauriReport(t, r)
+	checkTauriReport(t, r, false)
 	decided := map[string]bool{}
 	for _, d := range readDecisions(t, p.decisionLog) {
 		in, _ := d["input"].(map[string]any)
@@ -187,7 +194,11 @@ func TestDesktop_TauriFrontendInWebKitGTK(t *testing.T) {
 		}
 		return false
 	})
-	checkTauriReport(t, r)
+	checkTauriReport(t, r, true)
+	// The window's title is the one the frontend set, as X sees it.
+	if out, err := exec.Command("xwininfo", "-root", "-tree").CombinedOutput(); err != nil || !strings.Contains(string(out), `"Renamed by Tauri"`) {
+		t.Errorf("no window titled \"Renamed by Tauri\" (%v):\n%s", err, out)
+	}
 	if code := p.stop(t); code != 0 {
 		t.Fatalf("isogate exited %d on SIGTERM", code)
 	}

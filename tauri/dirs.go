@@ -47,6 +47,8 @@ func number(v any) (int, error) {
 		}
 	case float64:
 		return int(x), nil
+	case int:
+		return x, nil
 	}
 	return 0, Reject("directory must be a number")
 }

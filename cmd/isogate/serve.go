@@ -299,13 +299,21 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 			func(err error) { log.Error("policy reload refused; the last good policy keeps serving", "err", err) })
 		go w.Run(ctx, policyPoll)
 	}
-	wins := []desktop.Window{{URL: c.URL(), Title: sf.title, Width: sf.width, Height: sf.height}}
+	wins := []desktop.Window{{Label: core.DefaultWindow, URL: c.URL(), Title: sf.title, Width: sf.width, Height: sf.height}}
 	for _, label := range sf.windows {
 		u, err := c.OpenWindow(label)
 		if err != nil {
 			return err
 		}
-		wins = append(wins, desktop.Window{URL: u, Title: sf.title + " (" + label + ")", Width: sf.width, Height: sf.height})
+		wins = append(wins, desktop.Window{Label: label, URL: u, Title: sf.title + " (" + label + ")", Width: sf.width, Height: sf.height})
+	}
+	ctl := desktop.NewControls()
+	if a.tauri != nil { // before Serve: the window calls a Tauri frontend makes
+		if !sf.browser && desktop.Available() {
+			tauri.RegisterWindows(c, ctl)
+		} else {
+			tauri.RegisterWindows(c, tauri.NoWindows)
+		}
 	}
 	if sf.browser || !desktop.Available() {
 		fmt.Fprintln(stdout, c.URL()) // alone on the first line: scripts and tests read it
@@ -318,13 +326,13 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 		return c.Serve(ctx)
 	}
 	fmt.Fprintln(stdout, c.Origin()+"/") // the window was handed its token; it is not printed
-	return window(ctx, c, wins)
+	return window(ctx, c, ctl, wins)
 }
 
 // window serves the core in the background and runs the window on this, the
 // main, goroutine. Closing the window or a signal ends both; the deferred
 // closes of serve then stop the backend and flush the decision log.
-func window(ctx context.Context, c *core.Core, w []desktop.Window) error {
+func window(ctx context.Context, c *core.Core, ctl *desktop.Controls, w []desktop.Window) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	served := make(chan error, 1)
@@ -332,7 +340,7 @@ func window(ctx context.Context, c *core.Core, w []desktop.Window) error {
 		served <- c.Serve(ctx)
 		cancel() // a core that stops (a backend that cannot start) closes the windows
 	}()
-	err := desktop.Run(ctx, w...)
+	err := desktop.RunWith(ctx, ctl, w...)
 	cancel()
 	if serr := <-served; err == nil {
 		err = serr

@@ -18,3 +18,10 @@ deny contains "uploads name their file" if {
 	input.name == "upload"
 	not input.tauri.headers["x-file-name"]
 }
+
+# A page acts on its own window only (Tauri cannot say this: its hook and
+# ACL never see the window a call came from).
+deny contains "a page acts on its own window only" if {
+	input.tauri.plugin == "window"
+	input.args.label != input.window
+}

@@ -6,6 +6,7 @@
 import { invoke, Channel, isTauri } from '@tauri-apps/api/core';
 import { listen, once, emit, emitTo } from '@tauri-apps/api/event';
 import { getCurrentWindow } from '@tauri-apps/api/window';
+import { LogicalSize } from '@tauri-apps/api/dpi';
 import { getName, getVersion, getTauriVersion } from '@tauri-apps/api/app';
 import { join, sep, basename } from '@tauri-apps/api/path';
 
@@ -21,7 +22,15 @@ async function run() {
   out.bytes = await settle(invoke('bytes', { n: 5 }).then((r) => (r instanceof ArrayBuffer ? [...new Uint8Array(r)] : `not an ArrayBuffer: ${typeof r}`)));
   out.fail = await settle(invoke('fail'));
   out.denied = await settle(invoke('secret'));
-  out.unknown = await settle(invoke('plugin:window|set_title', { label: 'main', value: 'x' }));
+  out.unknown = await settle(invoke('plugin:window|minimize', { label: 'main' }));
+  out.window = await settle((async () => {
+    const w = getCurrentWindow();
+    await w.setTitle('Renamed by Tauri');
+    await w.setSize(new LogicalSize(500, 400));
+    const s = await w.innerSize();
+    return [await w.title(), s.width, s.height, await w.scaleFactor()];
+  })());
+  out.otherWindow = await settle(invoke('plugin:window|set_title', { label: 'other', value: 'x' }));
   out.app = await settle(Promise.all([getName(), getVersion(), getTauriVersion()]));
   out.path = await settle(Promise.all([join('a', 'b', 'c.txt'), basename('/x/y.txt'), Promise.resolve(sep())]));
 
