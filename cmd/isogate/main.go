@@ -16,6 +16,7 @@ import (
 const usage = `usage:
   isogate demo [--browser] [--port N] [--title T] [--width W] [--height H] [--decision-log FILE] [--dry-run]
   isogate run --app DIR|URL --policy DIR [--upstream URL | --upstream-cmd "CMD ARGS"] [--browser] [--port N]
+              [--api PREFIX[=URL]]... [--tauri src-tauri/tauri.conf.json]
               [--title T] [--width W] [--height H] [--decision-log FILE] [--dry-run] [limit flags]
   isogate policy check DIR
   isogate policy test DIR [-v]
