@@ -47,15 +47,48 @@ type Channel struct {
 func (ch *Channel) Token() string {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	if ch.token == "" {
+	if ch.token == "" && !ch.closed && ch.s.addToken(ch) {
 		b := make([]byte, 16)
 		rand.Read(b)
 		ch.token = hex.EncodeToString(b)
-		if !ch.closed {
-			channelTokens.Store(ch.token, ch)
-		}
+		channelTokens.Store(ch.token, ch)
 	}
 	return ch.token
+}
+
+// maxTokens bounds the channels with a backend's token one session holds
+// open: a page repeating a call whose backend never closes its channel
+// cannot grow the table without end. Past it, Token is "" (the backend
+// cannot send on that one).
+const maxTokens = 1024
+
+func (s *session) addToken(ch *Channel) bool {
+	s.tokMu.Lock()
+	defer s.tokMu.Unlock()
+	if s.tokens == nil {
+		s.tokens = map[*Channel]bool{}
+	}
+	if len(s.tokens) >= maxTokens {
+		return false
+	}
+	s.tokens[ch] = true
+	return true
+}
+
+// closeChannels closes the session's channels a backend holds tokens for:
+// its connection, on which alone they could be sent, is gone.
+func (s *session) closeChannels() {
+	s.tokMu.Lock()
+	open := make([]*Channel, 0, len(s.tokens))
+	for ch := range s.tokens {
+		open = append(open, ch)
+	}
+	s.tokMu.Unlock()
+	for _, ch := range open {
+		ch.mu.Lock()
+		ch.closeLocked()
+		ch.mu.Unlock()
+	}
 }
 
 // channelTokens are the open channels a backend was handed, by Token. One
@@ -133,6 +166,9 @@ func (ch *Channel) closeLocked() {
 	ch.closed = true
 	if ch.token != "" {
 		channelTokens.Delete(ch.token)
+		ch.s.tokMu.Lock()
+		delete(ch.s.tokens, ch)
+		ch.s.tokMu.Unlock()
 	}
 }
 
@@ -192,4 +228,22 @@ func (c *Core) withTauri(ctx context.Context, s *session, conn *websocket.Conn, 
 		t.channels[ref] = &Channel{c: c, s: s, conn: conn, id: uint32(id)}
 	}
 	return context.WithValue(ctx, tauriKey{}, t)
+}
+
+// impliedTauri is input.tauri for a message of a Tauri app's page that did
+// not come through Tauri's API: the command Tauri would have made of it.
+func impliedTauri(m *message) *policy.Tauri {
+	cmd := m.Name
+	switch m.Kind {
+	case policy.KindListen:
+		cmd = "plugin:event|listen"
+	case policy.KindEvent:
+		cmd = "plugin:event|emit"
+	}
+	t := policy.NewTauri(cmd)
+	t.Raw = len(m.Bins) == 1 && len(m.Bins[0].path) == 0
+	if m.Kind == policy.KindListen {
+		t.Target = &policy.TauriTarget{Kind: "Any"}
+	}
+	return t
 }

@@ -57,7 +57,7 @@ deny contains "t.mainonly only in the main window" if {
 }
 
 # Tauri calls: by the permission Tauri would check.
-allow if input.tauri.permission in {"allow-t-chan", "allow-t-reject", "core:event:allow-listen", "core:event:allow-emit", "core:event:allow-emit-to"}
+allow if input.tauri.permission in {"allow-t-chan", "allow-t-reject", "allow-t-token", "core:event:allow-listen", "core:event:allow-emit", "core:event:allow-emit-to"}
 `
 
 type harness struct {
@@ -91,6 +91,7 @@ func newHarnessWith(t *testing.T, configure func(*Config)) *harness {
 		"schemas/t.pipe.json":        {Data: []byte(schema)},
 		"schemas/t_chan.json":        {Data: []byte(schema)},
 		"schemas/t_reject.json":      {Data: []byte(schema)},
+		"schemas/t_token.json":       {Data: []byte(schema)},
 		"schemas/t-ev.json":          {Data: []byte(`{}`)},
 		"schemas/t.panicreader.json": {Data: []byte(schema)},
 		"schemas/t.tworeaders.json":  {Data: []byte(schema)},
@@ -170,6 +171,13 @@ func newHarnessWith(t *testing.T, configure func(*Config)) *harness {
 		}
 		t, _ := TauriFrom(ctx)
 		return t.Headers["x-who"], nil
+	}))
+	c.Handle("t_token", count(func(ctx context.Context, a any) (any, error) {
+		ch, err := ChannelOf(ctx, a.(map[string]any)["onEvent"])
+		if err != nil {
+			return nil, err
+		}
+		return ch.Token(), nil
 	}))
 	c.Handle("t_reject", count(func(context.Context, any) (any, error) {
 		return nil, &Error{Code: codes.HandlerError, Message: "no such file", Value: map[string]any{"kind": "NotFound"}}

@@ -377,6 +377,7 @@ const (
 
 var (
 	tauriHeaderName = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
+	tauriAppCommand = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`) // so that no two map to one permission
 	tauriChannel    = regexp.MustCompile(`^__CHANNEL__:([0-9]{1,10})$`)
 	tauriTargets    = map[string]bool{"Any": false, "App": false, "AnyLabel": true, "Window": true, "Webview": true, "WebviewWindow": true} // kind -> has a label
 )
@@ -436,13 +437,18 @@ func tauriShape(m *message, v any) (*policy.Tauri, error) {
 		}
 		t.Channels = append(t.Channels, ptr)
 	}
-	switch tg := obj["target"].(type) {
+	target, present := obj["target"]
+	switch tg := target.(type) {
 	case nil:
+		if !present {
+			return nil, errors.New("tauri is exactly cmd, headers, raw, channels and target")
+		}
 	case map[string]any:
 		kind, _ := tg["kind"].(string)
 		labelled, known := tauriTargets[kind]
 		label, hasLabel := tg["label"].(string)
-		if !known || labelled != hasLabel || len(tg) != map[bool]int{true: 2, false: 1}[labelled] || len(label) > 128 {
+		if !known || labelled != hasLabel || len(tg) != map[bool]int{true: 2, false: 1}[labelled] ||
+			hasLabel && (label == "" || len(label) > 128) {
 			return nil, errors.New("tauri.target is {kind} or {kind, label} as Tauri writes it")
 		}
 		t.Target = &policy.TauriTarget{Kind: kind, Label: label}
@@ -453,6 +459,8 @@ func tauriShape(m *message, v any) (*policy.Tauri, error) {
 	// call up as another for a policy that reads input.tauri.
 	rootBlob := len(m.Bins) == 1 && len(m.Bins[0].path) == 0
 	switch {
+	case m.Kind == policy.KindCommand && t.Plugin == nil && !tauriAppCommand.MatchString(cmd):
+		return nil, errors.New("a Tauri app command is named as a Rust function is")
 	case m.Kind == policy.KindCommand && (cmd != m.Name || strings.HasPrefix(cmd, "plugin:event|")):
 		return nil, errors.New("tauri.cmd of a command is its name")
 	case m.Kind == policy.KindListen && cmd != "plugin:event|listen":

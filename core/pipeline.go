@@ -177,6 +177,11 @@ func (c *Core) decide(s *session, seq uint64, m *message) error {
 // Envoy's shape (httpInput); for the other kinds, the message's args.
 func (c *Core) input(s *session, seq uint64, m *message, p *policy.Policy) (*policy.Prepared, *Error) {
 	in := policy.Input{Kind: m.Kind, Name: m.Name, Args: m.Args, Origin: s.origin, Window: s.window, Session: s.id, Seq: seq, Tauri: m.Tauri}
+	if c.tauri != nil && m.Tauri == nil && m.Kind != policy.KindHTTP {
+		// A Tauri app's page that calls without Tauri's API (window.isogate)
+		// is described as Tauri would: a policy keyed on input.tauri holds.
+		in.Tauri = impliedTauri(m)
+	}
 	if m.Kind == policy.KindHTTP {
 		if err := c.httpInput(s, m, &in, p); err != nil {
 			return policy.Prepare(in), err
@@ -208,6 +213,9 @@ func (c *Core) dispatchAndReply(s *session, m *message, group *replyGroup) {
 	defer stop()
 	m.ctx = c.withTauri(ctx, s, group.conn, m)
 	result, err := c.dispatch(s, m)
+	if pub := (*Error)(nil); m.Tauri == nil && errors.As(err, &pub) && pub != nil && pub.Value != nil {
+		err = &Error{Code: pub.Code, Message: pub.Message} // an error's value is for Tauri pages (a backend's error.data may be a traceback)
+	}
 	var st *stream
 	if err == nil {
 		result, st, err = c.openStream(s, m, result)
@@ -242,9 +250,14 @@ func (c *Core) dispatch(s *session, m *message) (any, error) {
 		}
 		if m.Tauri != nil {
 			// Tauri's emit reaches every page that listens, the sender's
-			// too; its target goes along for the bridge to match
-			// listeners by, as Tauri does.
-			c.EmitTarget(Target{Tauri: m.Tauri.Target}, m.Name, m.Args)
+			// too; an emit_to to a label only that window's pages (Tauri
+			// would also hand it to other windows' listeners of Any). The
+			// target goes along for the page's listeners to match on.
+			t := Target{Tauri: m.Tauri.Target}
+			if t.Tauri != nil && t.Tauri.Label != "" {
+				t.Window = t.Tauri.Label
+			}
+			c.EmitTarget(t, m.Name, m.Args)
 		}
 		return nil, nil
 	}

@@ -60,6 +60,9 @@ type session struct {
 	conn      *websocket.Conn
 	timer     *time.Timer
 	listening map[string]bool // events the policy let this page listen to
+
+	tokMu  sync.Mutex
+	tokens map[*Channel]bool // channels a backend holds a token for (Channel.Token)
 }
 
 type sessions struct {
@@ -146,6 +149,7 @@ func (ss *sessions) end(s *session, why string) {
 	delete(ss.m, s.id)
 	ss.mu.Unlock()
 	s.cancel()
+	s.closeChannels()
 	ss.log.Debug("session ended", "session", s.id, "why", why)
 }
 
@@ -192,6 +196,7 @@ func (s *session) attach(conn *websocket.Conn) {
 // release ends the claim; the session then waits reconnectGrace for another
 // connection.
 func (ss *sessions) release(s *session) {
+	s.closeChannels() // the connection they could be sent on is gone; done before another can claim the session
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.claimed = false

@@ -8,6 +8,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/isogate/isogate/codes"
+	"github.com/isogate/isogate/internal/frameclient"
 )
 
 func tauriInvoke(id int, kind, name, args, cmd, extra string) []byte {
@@ -111,5 +112,99 @@ func TestTauri_EmitReachesEveryListeningPage(t *testing.T) {
 	third := pages[2]
 	if r := third.f.call(third.c, 5, "t.echo", `{"msg":"x"}`); !r.OK {
 		t.Fatalf("third page: %+v", r)
+	}
+}
+
+// An emit_to a window label reaches only that window's pages.
+func TestTauri_EmitToALabelStaysInThatWindow(t *testing.T) {
+	h := newHarness(t, Limits{})
+	f, _ := h.pageLoad(t) // window main
+	c := f.connect()
+	f.send(c, tauriInvoke(1, "listen", "t-ev", "null", "plugin:event|listen", `"headers":{},"raw":false,"channels":[],"target":{"kind":"Any"}`))
+	if r, err := f.recv(c); err != nil || !r.OK {
+		t.Fatalf("listen: %+v %v", r, err)
+	}
+	f.send(c, tauriInvoke(2, "event", "t-ev", `"for other"`, "plugin:event|emit_to", `"headers":{},"raw":false,"channels":[],"target":{"kind":"AnyLabel","label":"other"}`))
+	f.send(c, tauriInvoke(3, "event", "t-ev", `"for main"`, "plugin:event|emit_to", `"headers":{},"raw":false,"channels":[],"target":{"kind":"Window","label":"main"}`))
+	for {
+		m, err := f.recv(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Type == "event" {
+			if string(m.Payload) != `"for main"` {
+				t.Fatalf("the main window's page got %s", m.Raw)
+			}
+			return
+		}
+	}
+}
+
+// In a Tauri app, a page that calls without Tauri's API (window.isogate) is
+// put to the policy as the call Tauri would have made, so rules keyed on
+// input.tauri hold for it too; outside Tauri mode it has no input.tauri.
+func TestTauri_CallsWithoutTheMemberAreDescribedToo(t *testing.T) {
+	for _, tauriMode := range []bool{true, false} {
+		h := newHarnessWith(t, func(c *Config) {
+			if tauriMode {
+				c.Tauri = &Tauri{}
+			}
+		})
+		f, _ := h.pageLoad(t)
+		c := f.connect()
+		f.send(c, frameclient.Listen(1, "t-ev"))
+		r, err := f.recv(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.OK != tauriMode {
+			t.Fatalf("Tauri mode %v: a plain listen answered %+v", tauriMode, r.Error)
+		}
+	}
+}
+
+// An error's value is for a Tauri page's invoke; any other page gets the
+// code and message only (a backend's error.data may be a traceback).
+func TestTauri_ErrorValueOnlyForTauriCalls(t *testing.T) {
+	h := newHarnessWith(t, func(c *Config) { c.Tauri = &Tauri{} })
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	f.send(c, invoke(1, "t_reject", `{}`))
+	r, err := f.recv(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, r, codes.HandlerError)
+	if len(r.Error.Value) != 0 {
+		t.Fatalf("a plain call got the error value %s", r.Error.Value)
+	}
+}
+
+// A channel a backend holds a token for closes with its connection: the
+// token names nothing from then on, and the table does not keep it.
+func TestTauri_ChannelTokensGoWithTheConnection(t *testing.T) {
+	h := newHarness(t, Limits{})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	f.send(c, tauriInvoke(1, "command", "t_token", `{"onEvent":"__CHANNEL__:9"}`, "t_token",
+		`"headers":{},"raw":false,"channels":["/onEvent"],"target":null`))
+	r, err := f.recv(c)
+	if err != nil || !r.OK {
+		t.Fatalf("%+v %v", r, err)
+	}
+	var token string
+	json.Unmarshal(r.Result, &token)
+	if _, ok := ChannelByToken(token); !ok {
+		t.Fatal("the token names no channel while the call's connection is open")
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+	// The core's read loop ends with the connection and releases the
+	// session; a call on a new connection is answered after that.
+	c2 := f.connect()
+	if r := f.call(c2, 2, "t.echo", `{"msg":"x"}`); !r.OK {
+		t.Fatalf("%+v", r)
+	}
+	if _, ok := ChannelByToken(token); ok {
+		t.Fatal("the token still names a channel after its connection closed")
 	}
 }

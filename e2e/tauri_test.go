@@ -114,7 +114,9 @@ func checkTauriReport(t *testing.T, r tauriReport, windowed bool) {
 	check("plugin:path", r.Path, `["a/b/c.txt","y.txt","/"]`, "")
 	check("window.__TAURI__", r.Global, `"Hello, Global!"`, "")
 	check("a denied listen", r.DeniedListen, "", `"denied: `)
-	want := "listen:1 once:1 window:1 listen:2 window:2 listen:3 window:4 window:done"
+	// An emitTo another window's label reaches no page of this window: not
+	// even the listener of Any, which Tauri would hand it to.
+	want := "listen:1 once:1 window:1 listen:2 window:2 window:4 window:done"
 	if got := strings.Join(r.Events, " "); got != want {
 		t.Errorf("events: %s\nwant    %s", got, want)
 	}

@@ -630,15 +630,16 @@
         case "emit":
         case "emit_to":
           try {
+            const payload = ipcValue(a.payload === void 0 ? null : a.payload, "", []);
             await call(
               "event",
               a.event,
-              ipcValue(a.payload === void 0 ? null : a.payload, "", []),
+              payload === void 0 ? null : payload,
               null,
               meta(`plugin:event|${command}`, { target: command === "emit_to" ? a.target : null })
             );
           } catch (e) {
-            throw tauriError(e);
+            throw e instanceof Error && !("code" in e) ? `invalid_args: ${e.message}` : tauriError(e);
           }
           return null;
         default:
@@ -758,7 +759,7 @@
     const entries = v instanceof Map ? [...v.entries()].map(([k, x]) => [String(k), x]) : Object.entries(v);
     for (const [k, x] of entries) {
       const y = ipcValue(x, `${path}/${esc(k)}`, channels, depth + 1);
-      if (y !== void 0) out[k] = y;
+      if (y !== void 0) Object.defineProperty(out, k, { value: y, writable: true, enumerable: true, configurable: true });
     }
     return out;
   }

@@ -1476,13 +1476,9 @@ Known schemas:
     if (channels.length > MAX_TAURI_CHANNELS) return `at most ${MAX_TAURI_CHANNELS} channels`;
     if (new Set(channels).size !== channels.length || channels.some((p) => typeof p !== "string" || p === "")) return "a tauri channel is a pointer into the args, each once";
     for (const p of channels) if (channelAt(req.args, p) === null) return `tauri channel "${p}" does not point at a channel`;
-    if (target !== null) {
-      const labelled = TAURI_TARGETS[isPlainObject(target) ? target.kind : void 0];
-      if (labelled === void 0 || labelled !== (typeof target.label === "string") || Object.keys(target).length !== (labelled ? 2 : 1) || labelled && target.label.length > 128) {
-        return "tauri.target is {kind} or {kind, label} as Tauri writes it";
-      }
-    }
+    if (target !== null && !isTarget(target)) return "tauri.target is {kind} or {kind, label} as Tauri writes it";
     const rootBlob = req.args instanceof Uint8Array || req.args instanceof ArrayBuffer;
+    if (req.kind === "command" && !cmd.startsWith("plugin:") && !/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(cmd)) return "a Tauri app command is named as a Rust function is";
     if (req.kind === "command" && (cmd !== req.name || cmd.startsWith("plugin:event|"))) return "tauri.cmd of a command is its name";
     if (req.kind === "listen" && cmd !== "plugin:event|listen") return "tauri.cmd of a listen is plugin:event|listen";
     if (req.kind === "event" && cmd !== "plugin:event|emit" && cmd !== "plugin:event|emit_to") return "tauri.cmd of an event is plugin:event|emit or emit_to";
@@ -1530,9 +1526,10 @@ Known schemas:
     return { code: e.code, message: e.message, value: e.value };
   }
   function isTarget(t) {
-    if (!isPlainObject(t)) return false;
+    if (!isPlainObject(t) || !Object.hasOwn(TAURI_TARGETS, t.kind)) return false;
     const labelled = TAURI_TARGETS[t.kind];
-    return labelled !== void 0 && labelled === (typeof t.label === "string") && Object.keys(t).length === (labelled ? 2 : 1);
+    if (Object.keys(t).length !== (labelled ? 2 : 1)) return false;
+    return !labelled || typeof t.label === "string" && t.label !== "" && new TextEncoder().encode(t.label).length <= 128;
   }
   function parseChannel(m, c) {
     for (const k of Object.keys(m)) if (!["type", "id", "index", "message", "end"].includes(k)) return null;
@@ -1753,7 +1750,16 @@ Known schemas:
     const inFlight = /* @__PURE__ */ new Set();
     const sealed = /* @__PURE__ */ new Set();
     const streaming = /* @__PURE__ */ new Set();
-    const channels = /* @__PURE__ */ new Set();
+    const channels = /* @__PURE__ */ new Map();
+    const callChannels = /* @__PURE__ */ new Map();
+    const MAX_CHANNELS = 1024;
+    const release = (ids) => {
+      for (const ch of ids) {
+        const n = channels.get(ch) - 1;
+        if (n > 0) channels.set(ch, n);
+        else channels.delete(ch);
+      }
+    };
     let ws = null;
     let open_ = false;
     let sendSeq = 0;
@@ -1792,8 +1798,9 @@ Known schemas:
       inFlight.clear();
       sealed.clear();
       streaming.clear();
-      for (const id of channels) post({ type: "channel", id, lost: true });
+      for (const id of channels.keys()) post({ type: "channel", id, lost: true });
       channels.clear();
+      callChannels.clear();
       setTimeout(connect, BACKOFF[Math.min(attempt++, BACKOFF.length - 1)]);
     }
     async function opening(data) {
@@ -1827,7 +1834,13 @@ Known schemas:
         }
         if (m.type === "channel" && !channels.has(m.id)) throw new Error("a message for a channel the page never passed");
       }
-      for (const m of messages) if (m.type === "channel" && m.end) channels.delete(m.id);
+      for (const m of messages) {
+        if (m.type === "channel" && m.end) release([m.id]);
+        if (m.type === "reply") {
+          if (!m.ok && callChannels.has(m.id)) release(callChannels.get(m.id));
+          callChannels.delete(m.id);
+        }
+      }
       for (const m of messages) {
         if (m.type === "reply" && m.stream !== void 0) {
           streaming.add(m.id);
@@ -1948,7 +1961,16 @@ Known schemas:
       return true;
     }
     function dispatch({ req, body }) {
-      if (req.tauri) for (const p of req.tauri.channels) channels.add(channelAt(req.args, p));
+      const ids = req.tauri ? req.tauri.channels.map((p) => channelAt(req.args, p)) : [];
+      if (ids.length) {
+        if (channels.size + ids.length > MAX_CHANNELS) {
+          inFlight.delete(req.id);
+          post(failure(req.id, "rate_limited", `more than ${MAX_CHANNELS} channels open`));
+          return;
+        }
+        for (const ch of ids) channels.set(ch, (channels.get(ch) || 0) + 1);
+        callChannels.set(req.id, ids);
+      }
       send(req, body);
     }
     function runHook(req, done) {

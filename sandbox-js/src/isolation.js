@@ -73,7 +73,16 @@ export async function createIsolation({
   const inFlight = new Set(); // call ids sent to the core and not yet answered, or whose stream has not ended
   const sealed = new Set(); // of those, the ones already sealed and sent
   const streaming = new Set(); // of those, the ones answered whose stream is under way
-  const channels = new Set(); // ids of the Tauri Channels the page passed in calls sent on this connection
+  const channels = new Map(); // id of a Tauri Channel the page passed in calls sent on this connection -> how many
+  const callChannels = new Map(); // call id -> the channel ids it passed, until its reply
+  const MAX_CHANNELS = 1024;
+  const release = (ids) => {
+    for (const ch of ids) {
+      const n = channels.get(ch) - 1;
+      if (n > 0) channels.set(ch, n);
+      else channels.delete(ch);
+    }
+  };
   let ws = null;
   let open_ = false;
   let sendSeq = 0;
@@ -119,8 +128,9 @@ export async function createIsolation({
     streaming.clear();
     // The core sends a call's channel only on the connection the call came
     // on: with it gone, each channel ends here, and the page's Channel too.
-    for (const id of channels) post({ type: 'channel', id, lost: true });
+    for (const id of channels.keys()) post({ type: 'channel', id, lost: true });
     channels.clear();
+    callChannels.clear();
     setTimeout(connect, BACKOFF[Math.min(attempt++, BACKOFF.length - 1)]);
   }
 
@@ -161,7 +171,15 @@ export async function createIsolation({
       }
       if (m.type === 'channel' && !channels.has(m.id)) throw new Error('a message for a channel the page never passed');
     }
-    for (const m of messages) if (m.type === 'channel' && m.end) channels.delete(m.id);
+    for (const m of messages) {
+      if (m.type === 'channel' && m.end) release([m.id]);
+      if (m.type === 'reply') {
+        // A refused call's channels will never be sent on; an answered
+        // call's live on until their end.
+        if (!m.ok && callChannels.has(m.id)) release(callChannels.get(m.id));
+        callChannels.delete(m.id);
+      }
+    }
     for (const m of messages) {
       if (m.type === 'reply' && m.stream !== undefined) {
         streaming.add(m.id); // still in flight: a cancel still goes to the core
@@ -299,9 +317,19 @@ export async function createIsolation({
     return true;
   }
 
-  // dispatch sends a checked request; its Channels are the page's from now on.
+  // dispatch sends a checked request; its Channels are the page's from now
+  // on, up to MAX_CHANNELS open at once.
   function dispatch({ req, body }) {
-    if (req.tauri) for (const p of req.tauri.channels) channels.add(channelAt(req.args, p));
+    const ids = req.tauri ? req.tauri.channels.map((p) => channelAt(req.args, p)) : [];
+    if (ids.length) {
+      if (channels.size + ids.length > MAX_CHANNELS) {
+        inFlight.delete(req.id);
+        post(failure(req.id, 'rate_limited', `more than ${MAX_CHANNELS} channels open`));
+        return;
+      }
+      for (const ch of ids) channels.set(ch, (channels.get(ch) || 0) + 1);
+      callChannels.set(req.id, ids);
+    }
     send(req, body);
   }
 

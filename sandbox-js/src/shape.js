@@ -177,13 +177,9 @@ function tauriShape(req, t, c) {
   if (channels.length > MAX_TAURI_CHANNELS) return `at most ${MAX_TAURI_CHANNELS} channels`;
   if (new Set(channels).size !== channels.length || channels.some((p) => typeof p !== 'string' || p === '')) return 'a tauri channel is a pointer into the args, each once';
   for (const p of channels) if (channelAt(req.args, p) === null) return `tauri channel "${p}" does not point at a channel`;
-  if (target !== null) {
-    const labelled = TAURI_TARGETS[isPlainObject(target) ? target.kind : undefined];
-    if (labelled === undefined || labelled !== (typeof target.label === 'string') || Object.keys(target).length !== (labelled ? 2 : 1) || (labelled && target.label.length > 128)) {
-      return 'tauri.target is {kind} or {kind, label} as Tauri writes it';
-    }
-  }
+  if (target !== null && !isTarget(target)) return 'tauri.target is {kind} or {kind, label} as Tauri writes it';
   const rootBlob = req.args instanceof Uint8Array || req.args instanceof ArrayBuffer;
+  if (req.kind === 'command' && !cmd.startsWith('plugin:') && !/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(cmd)) return 'a Tauri app command is named as a Rust function is';
   if (req.kind === 'command' && (cmd !== req.name || cmd.startsWith('plugin:event|'))) return 'tauri.cmd of a command is its name';
   if (req.kind === 'listen' && cmd !== 'plugin:event|listen') return 'tauri.cmd of a listen is plugin:event|listen';
   if (req.kind === 'event' && cmd !== 'plugin:event|emit' && cmd !== 'plugin:event|emit_to') return 'tauri.cmd of an event is plugin:event|emit or emit_to';
@@ -235,9 +231,10 @@ function parseError(e, c) {
 }
 
 function isTarget(t) {
-  if (!isPlainObject(t)) return false;
+  if (!isPlainObject(t) || !Object.hasOwn(TAURI_TARGETS, t.kind)) return false;
   const labelled = TAURI_TARGETS[t.kind];
-  return labelled !== undefined && labelled === (typeof t.label === 'string') && Object.keys(t).length === (labelled ? 2 : 1);
+  if (Object.keys(t).length !== (labelled ? 2 : 1)) return false;
+  return !labelled || (typeof t.label === 'string' && t.label !== '' && new TextEncoder().encode(t.label).length <= 128);
 }
 
 // parseChannel checks a message for a Tauri Channel: {id, index, message}

@@ -41,17 +41,20 @@ export function tauriHook(win) {
 
 // toTauri is the message as Tauri's isolation hook gets it.
 export function toTauri(m, n) {
-  const t = m.tauri || { cmd: m.name, headers: {}, target: null };
+  // A message that did not come through Tauri's API (window.isogate) is
+  // shown as the call Tauri would have made of it.
+  const implied = { listen: 'plugin:event|listen', event: 'plugin:event|emit' }[m.kind] || m.name;
+  const t = m.tauri || { cmd: implied, headers: {}, target: m.kind === 'listen' ? { kind: 'Any' } : null };
   let payload;
   switch (t.cmd) {
     case 'plugin:event|listen':
       payload = { event: m.name, target: t.target, handler: 0 };
       break;
     case 'plugin:event|emit':
-      payload = { event: m.name, payload: m.payload };
+      payload = { event: m.name, payload: m.tauri ? m.payload : m.args };
       break;
     case 'plugin:event|emit_to':
-      payload = { target: t.target, event: m.name, payload: m.payload };
+      payload = { target: t.target, event: m.name, payload: m.tauri ? m.payload : m.args };
       break;
     default:
       payload = m.tauri ? m.payload : m.args;

@@ -95,10 +95,11 @@ export function installTauri({ win, call, config }) {
       case 'emit':
       case 'emit_to':
         try {
-          await call('event', a.event, ipcValue(a.payload === undefined ? null : a.payload, '', []), null,
+          const payload = ipcValue(a.payload === undefined ? null : a.payload, '', []);
+          await call('event', a.event, payload === undefined ? null : payload, null,
             meta(`plugin:event|${command}`, { target: command === 'emit_to' ? a.target : null }));
         } catch (e) {
-          throw tauriError(e);
+          throw e instanceof Error && !('code' in e) ? `invalid_args: ${e.message}` : tauriError(e);
         }
         return null;
       default:
@@ -230,7 +231,7 @@ function ipcValue(v, path, channels, depth = 0) {
   const entries = v instanceof Map ? [...v.entries()].map(([k, x]) => [String(k), x]) : Object.entries(v);
   for (const [k, x] of entries) {
     const y = ipcValue(x, `${path}/${esc(k)}`, channels, depth + 1);
-    if (y !== undefined) out[k] = y;
+    if (y !== undefined) Object.defineProperty(out, k, { value: y, writable: true, enumerable: true, configurable: true }); // __proto__ too
   }
   return out;
 }

@@ -8,7 +8,10 @@ import { limits } from './contract.js';
 
 const secret = crypto.getRandomValues(new Uint8Array(32));
 const session = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex');
-const schemas = { 'demo.greet': { type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false } };
+const schemas = {
+  'demo.greet': { type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false },
+  greet: { type: 'object' }, // a Tauri app command
+};
 
 // coreKeys derives the keys the core holds, with the usages the core needs.
 async function coreKeys() {
@@ -300,4 +303,44 @@ test('a cancel while the result streams goes to the core; a dropped connection e
   sock.close();
   await iso.idle();
   assert.deepEqual(h.posted.at(-1), { type: 'data', id: 1, payload: null, end: true, error: { code: 'unavailable', message: 'connection to the core was lost' } });
+});
+
+const tauriCall = (id, ch) => ({
+  type: 'invoke', id, kind: 'command', name: 'greet', args: { name: 'Ada', onEvent: `__CHANNEL__:${ch}` },
+  tauri: { cmd: 'greet', headers: {}, raw: false, channels: ['/onEvent'], target: null },
+});
+const channelMsg = (id, index, extra = {}) => json({ type: 'channel', id, index, message: { n: index }, ...extra });
+
+test('channel messages reach the page only for channels it passed, in calls not refused', async () => {
+  const h = harness();
+  const iso = await h.start();
+  await ready(h);
+  iso.handle(tauriCall(1, 17));
+  iso.handle(tauriCall(2, 18));
+  await iso.idle();
+  const sock = h.sockets[0];
+  let seq = 0;
+  const from = async (pt) => { sock.onmessage({ data: await sealedFrame(pt, ++seq) }); await iso.idle(); };
+  await from(channelMsg(17, 0));
+  assert.deepEqual(h.posted.at(-1), { type: 'channel', id: 17, index: 0, message: { n: 0 }, end: false });
+  // Call 2 is refused: its channel 18 will never be sent on, and is forgotten.
+  await from(json({ type: 'reply', id: 2, ok: false, error: { code: 'denied', message: 'no' } }));
+  await from(channelMsg(17, 1, { message: undefined, end: true }));
+  assert.equal(h.posted.at(-1).end, true);
+  assert.ok(!sock.closed);
+  await from(channelMsg(18, 0));
+  assert.ok(sock.closed, 'a message for a refused call\'s channel closes the connection');
+});
+
+test('a channel message for an id the page never passed closes the connection; a lost connection ends the open ones', async () => {
+  const h = harness();
+  const iso = await h.start();
+  await ready(h);
+  iso.handle(tauriCall(1, 5));
+  await iso.idle();
+  const sock = h.sockets[0];
+  sock.onmessage({ data: await sealedFrame(channelMsg(6, 0), 1) });
+  await iso.idle();
+  assert.ok(sock.closed);
+  assert.ok(h.posted.some((m) => m.type === 'channel' && m.id === 5 && m.lost === true), 'the page\'s channel 5 is ended');
 });
