@@ -31,6 +31,7 @@
   var CLOSE = enc.encode("]}");
 
   // src/binary.js
+  var escape = (k) => String(k).replace(/~/g, "~0").replace(/\//g, "~1");
   function unescape(t) {
     return t.replace(/~1/g, "/").replace(/~0/g, "~");
   }
@@ -746,7 +747,6 @@
     if (v instanceof Uint8Array && Object.getPrototypeOf(v) === Uint8Array.prototype) return v;
     if (v instanceof ArrayBuffer) return v;
     if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-    const esc = (k) => String(k).replace(/~/g, "~0").replace(/\//g, "~1");
     if (Array.isArray(v)) {
       const out2 = [];
       for (let i = 0; i < v.length; i++) {
@@ -758,7 +758,7 @@
     const out = {};
     const entries = v instanceof Map ? [...v.entries()].map(([k, x]) => [String(k), x]) : Object.entries(v);
     for (const [k, x] of entries) {
-      const y = ipcValue(x, `${path}/${esc(k)}`, channels, depth + 1);
+      const y = ipcValue(x, `${path}/${escape(k)}`, channels, depth + 1);
       if (y !== void 0) Object.defineProperty(out, k, { value: y, writable: true, enumerable: true, configurable: true });
     }
     return out;

@@ -1,5 +1,8 @@
 "use strict";
 (() => {
+  // src/binary.js
+  var escape = (k) => String(k).replace(/~/g, "~0").replace(/\//g, "~1");
+
   // src/shape.js
   function isPlainObject(v) {
     if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
@@ -75,8 +78,7 @@
   function channelsIn(v, path) {
     if (typeof v === "string") return CHANNEL.test(v) && path !== "" ? [path] : [];
     if (v === null || typeof v !== "object" || v instanceof Uint8Array || v instanceof ArrayBuffer) return [];
-    const esc = (k) => String(k).replace(/~/g, "~0").replace(/\//g, "~1");
-    return Object.keys(v).flatMap((k) => channelsIn(v[k], `${path}/${esc(k)}`));
+    return Object.keys(v).flatMap((k) => channelsIn(v[k], `${path}/${escape(k)}`));
   }
   function same(a, b) {
     if (a === b) return true;

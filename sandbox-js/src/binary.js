@@ -13,7 +13,8 @@ function isBinary(v) {
   return v instanceof Uint8Array || v instanceof ArrayBuffer;
 }
 
-const escape = (k) => String(k).replace(/~/g, '~0').replace(/\//g, '~1');
+// escape is a JSON pointer token for key k.
+export const escape = (k) => String(k).replace(/~/g, '~0').replace(/\//g, '~1');
 
 // split walks a plain-JSON-plus-binary value. It returns the value for the
 // JSON (null at blobs), the view schemas see (placeholders at blobs), the

@@ -12,6 +12,7 @@
 // sealed; the core checks it again too.
 
 import { isPlainObject } from './shape.js';
+import { escape } from './binary.js';
 
 const CHANNEL = /^__CHANNEL__:[0-9]{1,10}$/;
 
@@ -88,8 +89,7 @@ export function fromTauri(out) {
 function channelsIn(v, path) {
   if (typeof v === 'string') return CHANNEL.test(v) && path !== '' ? [path] : [];
   if (v === null || typeof v !== 'object' || v instanceof Uint8Array || v instanceof ArrayBuffer) return [];
-  const esc = (k) => String(k).replace(/~/g, '~0').replace(/\//g, '~1');
-  return Object.keys(v).flatMap((k) => channelsIn(v[k], `${path}/${esc(k)}`));
+  return Object.keys(v).flatMap((k) => channelsIn(v[k], `${path}/${escape(k)}`));
 }
 
 // same is deep equality of plain values, bytes compared byte by byte.

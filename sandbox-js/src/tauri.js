@@ -10,6 +10,8 @@
 // the event targets it matches listeners on are Tauri's semantics, not a
 // boundary (the policy's listen decision is).
 
+import { escape } from './binary.js';
+
 const IPC_KEY = '__TAURI_TO_IPC_KEY__';
 const CHANNEL = /^__CHANNEL__:[0-9]{1,10}$/;
 const LABELLED = new Set(['Window', 'Webview', 'WebviewWindow']);
@@ -218,7 +220,6 @@ function ipcValue(v, path, channels, depth = 0) {
   if (v instanceof Uint8Array && Object.getPrototypeOf(v) === Uint8Array.prototype) return v;
   if (v instanceof ArrayBuffer) return v;
   if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  const esc = (k) => String(k).replace(/~/g, '~0').replace(/\//g, '~1');
   if (Array.isArray(v)) {
     const out = [];
     for (let i = 0; i < v.length; i++) {
@@ -230,7 +231,7 @@ function ipcValue(v, path, channels, depth = 0) {
   const out = {};
   const entries = v instanceof Map ? [...v.entries()].map(([k, x]) => [String(k), x]) : Object.entries(v);
   for (const [k, x] of entries) {
-    const y = ipcValue(x, `${path}/${esc(k)}`, channels, depth + 1);
+    const y = ipcValue(x, `${path}/${escape(k)}`, channels, depth + 1);
     if (y !== undefined) Object.defineProperty(out, k, { value: y, writable: true, enumerable: true, configurable: true }); // __proto__ too
   }
   return out;
