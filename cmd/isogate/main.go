@@ -18,9 +18,10 @@ const usage = `usage:
   isogate run --app DIR|URL --policy DIR [--upstream URL | --upstream-cmd "CMD ARGS"] [--browser] [--port N]
               [--api PREFIX[=URL]]... [--tauri src-tauri/tauri.conf.json]
               [--title T] [--width W] [--height H] [--decision-log FILE] [--dry-run] [limit flags]
-  isogate policy check DIR
-  isogate policy test DIR [-v]
-  isogate policy eval DIR --input FILE [--explain[=full|notes|fails]]
+  isogate policy check DIR|BUNDLE
+  isogate policy test DIR|BUNDLE [-v]
+  isogate policy eval DIR|BUNDLE --input FILE [--explain[=full|notes|fails]]
+  isogate policy build DIR -o BUNDLE [--revision R] [--signing-key KEY [--signing-alg ALG] [--signing-key-id ID]]
   isogate doctor [--json]
 `
 

@@ -7,16 +7,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
+	"testing/fstest"
 	"time"
 
 	"github.com/isogate/isogate/policy"
+	"github.com/open-policy-agent/opa/bundle"
 )
 
 func cmdPolicy(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return badf("policy: missing subcommand (check, test or eval)")
+		return badf("policy: missing subcommand (check, test, eval or build)")
 	}
 	switch args[0] {
 	case "check":
@@ -25,28 +28,113 @@ func cmdPolicy(args []string, stdout io.Writer) error {
 		return policyTest(args[1:], stdout)
 	case "eval":
 		return policyEval(args[1:], stdout)
+	case "build":
+		return policyBuild(args[1:], stdout)
 	}
-	return badf("policy: unknown subcommand %q (want check, test or eval)", args[0])
+	return badf("policy: unknown subcommand %q (want check, test, eval or build)", args[0])
 }
 
-func policyDir(cmd string, fl *flag.FlagSet, args []string) (string, error) {
+// source is a policy as check, test and eval take it: a directory, or a
+// bundle file built from one (isogate policy build).
+type source struct {
+	fs     fs.FS          // the directory, or the bundle's files as one (tests included)
+	bundle *bundle.Bundle // set for a bundle file
+}
+
+// load is the policy of s, with a bundle's revision.
+func (s source) load(ctx context.Context) (*policy.Policy, error) {
+	if s.bundle != nil {
+		return policy.LoadBundle(ctx, s.bundle)
+	}
+	return policy.Load(ctx, s.fs)
+}
+
+func policyDir(cmd string, fl *flag.FlagSet, args []string) (source, error) {
 	pos, err := parse(fl, args)
 	if err != nil {
-		return "", err
+		return source{}, err
 	}
 	if err := positional(cmd, pos, "DIR"); err != nil {
-		return "", err
+		return source{}, err
 	}
-	return pos[0], isDir(cmd, pos[0])
+	if st, err := os.Stat(pos[0]); err == nil && st.Mode().IsRegular() {
+		f, err := os.Open(pos[0])
+		if err != nil {
+			return source{}, badf("%s: %v", cmd, err)
+		}
+		defer f.Close()
+		b, err := policy.ReadBundle(f, nil)
+		if err != nil {
+			return source{}, badf("%s: %s is not a policy bundle: %s", cmd, pos[0], oneLine(err.Error()))
+		}
+		files, err := policy.BundleFiles(b, true)
+		if err != nil {
+			return source{}, exitError{1, err.Error()}
+		}
+		m := fstest.MapFS{}
+		for name, data := range files {
+			m[name] = &fstest.MapFile{Data: data}
+		}
+		return source{fs: m, bundle: b}, nil
+	}
+	return source{fs: os.DirFS(pos[0])}, isDir(cmd, pos[0])
+}
+
+// policyBuild writes a policy directory as an OPA bundle, signed with OPA's
+// signer when a key is given (docs/fleet.md).
+func policyBuild(args []string, stdout io.Writer) error {
+	fl := flag.NewFlagSet("policy build", flag.ContinueOnError)
+	out := fl.String("o", "", "the bundle file to write (a .tar.gz)")
+	revision := fl.String("revision", "", "the bundle's revision (default: the policy's own, a hash of its files)")
+	key := fl.String("signing-key", "", "sign with this private key (PEM file) or HMAC secret")
+	alg := fl.String("signing-alg", "RS256", "the signing algorithm (RS256, ES256, HS256, ...)")
+	keyID := fl.String("signing-key-id", "default", "the key id the signature names (kid)")
+	pos, err := parse(fl, args)
+	if err != nil {
+		return err
+	}
+	if err := positional("policy build", pos, "DIR"); err != nil {
+		return err
+	}
+	if err := isDir("policy build", pos[0]); err != nil {
+		return err
+	}
+	if *out == "" {
+		return badf("policy build: -o FILE is required")
+	}
+	b, err := policy.BuildBundle(context.Background(), os.DirFS(pos[0]), *revision)
+	if err != nil {
+		return exitError{1, err.Error()}
+	}
+	var signing *bundle.SigningConfig
+	if *key != "" {
+		signing = bundle.NewSigningConfig(*key, *alg, "")
+		if _, err := signing.GetPrivateKey(); err != nil {
+			return badf("policy build: --signing-key: %s", oneLine(err.Error()))
+		}
+	}
+	var buf bytes.Buffer
+	if err := policy.WriteBundle(&buf, b, signing, *keyID); err != nil {
+		return exitError{1, err.Error()}
+	}
+	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+		return exitError{1, err.Error()}
+	}
+	signed := "unsigned"
+	if signing != nil {
+		signed = "signed (" + *alg + ", key id " + *keyID + ")"
+	}
+	fmt.Fprintf(stdout, "built %s: revision %s, %d modules, %s\n", *out, b.Manifest.Revision, len(b.Modules), signed)
+	return nil
 }
 
 func policyCheck(args []string, stdout io.Writer) error {
 	fl := flag.NewFlagSet("policy check", flag.ContinueOnError)
-	dir, err := policyDir("policy check", fl, args)
+	src, err := policyDir("policy check", fl, args)
 	if err != nil {
 		return err
 	}
-	p, err := policy.Load(context.Background(), os.DirFS(dir))
+	p, err := src.load(context.Background())
 	if err != nil {
 		return exitError{1, err.Error()}
 	}
@@ -70,11 +158,11 @@ func policyTest(args []string, stdout io.Writer) error {
 	fl := flag.NewFlagSet("policy test", flag.ContinueOnError)
 	verbose := fl.Bool("v", false, "print every test, not only failures")
 	timeout := fl.Duration("timeout", 5*time.Second, "time limit of one test")
-	dir, err := policyDir("policy test", fl, args)
+	src, err := policyDir("policy test", fl, args)
 	if err != nil {
 		return err
 	}
-	results, err := policy.RunTests(context.Background(), os.DirFS(dir), *timeout)
+	results, err := policy.RunTests(context.Background(), src.fs, *timeout)
 	if err != nil {
 		return exitError{1, err.Error()}
 	}
@@ -140,7 +228,7 @@ func policyEval(args []string, stdout io.Writer) error {
 	inputPath := fl.String("input", "", "JSON file holding the input document")
 	var explain explainFlag
 	fl.Var(&explain, "explain", "add OPA's explanation: full, notes or fails")
-	dir, err := policyDir("policy eval", fl, args)
+	src, err := policyDir("policy eval", fl, args)
 	if err != nil {
 		return err
 	}
@@ -151,7 +239,7 @@ func policyEval(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, err := policy.Load(context.Background(), os.DirFS(dir))
+	p, err := src.load(context.Background())
 	if err != nil {
 		return exitError{1, err.Error()}
 	}
