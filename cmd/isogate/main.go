@@ -19,7 +19,8 @@ const usage = `usage:
               [--api PREFIX[=URL]]... [--tauri src-tauri/tauri.conf.json]
               [--title T] [--width W] [--height H] [--decision-log FILE] [--dry-run] [limit flags]
   isogate policy check DIR|BUNDLE
-  isogate policy test DIR|BUNDLE [-v]
+  isogate policy test DIR|BUNDLE [-v] [--coverage [--threshold N]]
+  isogate policy fmt [-w|-l|-d] DIR
   isogate policy eval DIR|BUNDLE --input FILE [--explain[=full|notes|fails]]
   isogate policy build DIR -o BUNDLE [--revision R] [--signing-key KEY [--signing-alg ALG] [--signing-key-id ID]]
   isogate doctor [--json]

@@ -9,6 +9,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"testing/fstest"
 	"time"
@@ -19,7 +22,7 @@ import (
 
 func cmdPolicy(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return badf("policy: missing subcommand (check, test, eval or build)")
+		return badf("policy: missing subcommand (check, test, eval, build or fmt)")
 	}
 	switch args[0] {
 	case "check":
@@ -30,8 +33,10 @@ func cmdPolicy(args []string, stdout io.Writer) error {
 		return policyEval(args[1:], stdout)
 	case "build":
 		return policyBuild(args[1:], stdout)
+	case "fmt":
+		return policyFmt(args[1:], stdout)
 	}
-	return badf("policy: unknown subcommand %q (want check, test, eval or build)", args[0])
+	return badf("policy: unknown subcommand %q (want check, test, eval, build or fmt)", args[0])
 }
 
 // source is a policy as check, test and eval take it: a directory, or a
@@ -146,6 +151,13 @@ func policyCheck(args []string, stdout io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "openapi: %d operations of the app's HTTP API (%s %s)\n", n, doc.Info.Title, doc.Info.Version)
 	}
+	if fs, err := policy.Format(src.fs); err == nil {
+		for _, f := range fs {
+			if f.Changed() {
+				fmt.Fprintf(stdout, "note: %s is not formatted as opa fmt would (isogate policy fmt -w)\n", f.Name)
+			}
+		}
+	}
 	if n, why := p.FastPath(); why != "" {
 		fmt.Fprintf(stdout, "note: every message evaluates the whole policy (the generic path): %s\n", why)
 	} else {
@@ -157,14 +169,25 @@ func policyCheck(args []string, stdout io.Writer) error {
 func policyTest(args []string, stdout io.Writer) error {
 	fl := flag.NewFlagSet("policy test", flag.ContinueOnError)
 	verbose := fl.Bool("v", false, "print every test, not only failures")
+	coverage := fl.Bool("coverage", false, "report which lines of the policy (its tests not counted) the tests evaluate")
+	threshold := fl.Float64("threshold", 0, "with --coverage: fail below this percentage")
 	timeout := fl.Duration("timeout", 5*time.Second, "time limit of one test")
 	src, err := policyDir("policy test", fl, args)
 	if err != nil {
 		return err
 	}
-	results, err := policy.RunTests(context.Background(), src.fs, *timeout)
+	if *threshold < 0 || *threshold > 100 {
+		return badf("policy test: --threshold %v is not a percentage", *threshold)
+	}
+	if *threshold > 0 && !*coverage {
+		return badf("policy test: --threshold needs --coverage")
+	}
+	results, cov, err := policy.RunTestsWithCoverage(context.Background(), src.fs, *timeout)
 	if err != nil {
 		return exitError{1, err.Error()}
+	}
+	if !*coverage {
+		cov = nil
 	}
 	if len(results) == 0 {
 		return exitError{1, "policy test: no tests found"}
@@ -198,10 +221,140 @@ func policyTest(args []string, stdout io.Writer) error {
 	if errs > 0 {
 		fmt.Fprintf(stdout, "ERROR: %d/%d\n", errs, n)
 	}
+	if cov != nil {
+		printCoverage(stdout, cov)
+	}
 	if fail+errs > 0 {
 		return exitError{code: 1}
 	}
+	if cov != nil && cov.Percent < *threshold {
+		return exitError{1, fmt.Sprintf("policy test: coverage %.1f%% is below the threshold %.1f%%", cov.Percent, *threshold)}
+	}
 	return nil
+}
+
+// printCoverage prints each file's coverage and the lines no test
+// reaches, then the total.
+func printCoverage(w io.Writer, cov *policy.Coverage) {
+	names := make([]string, 0, len(cov.Files))
+	for n := range cov.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		f := cov.Files[n]
+		line := fmt.Sprintf("coverage: %s %.1f%% (%d of %d lines)", n, f.Coverage, f.CoveredLines, f.CoveredLines+f.NotCoveredLines)
+		var missed []string
+		for _, r := range f.NotCovered {
+			s := strconv.Itoa(r.Start.Row)
+			if r.Start.Row != r.End.Row {
+				s = fmt.Sprintf("%d-%d", r.Start.Row, r.End.Row)
+			}
+			if len(missed) == 0 || missed[len(missed)-1] != s {
+				missed = append(missed, s)
+			}
+		}
+		if len(missed) > 0 {
+			line += "; not covered: " + strings.Join(missed, ", ")
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintf(w, "coverage: %.1f%% in all\n", cov.Percent)
+}
+
+// policyFmt formats a policy's Rego with OPA's formatter (Rego v1): the
+// formatted files on stdout, or with -l the names of those that change,
+// -d a diff, -w written in place. -l and -d exit 1 when anything changes.
+func policyFmt(args []string, stdout io.Writer) error {
+	fl := flag.NewFlagSet("policy fmt", flag.ContinueOnError)
+	write := fl.Bool("w", false, "write the formatted files in place")
+	list := fl.Bool("l", false, "list the files formatting would change")
+	diff := fl.Bool("d", false, "print what formatting would change, as a diff")
+	pos, err := parse(fl, args)
+	if err != nil {
+		return err
+	}
+	if err := positional("policy fmt", pos, "DIR"); err != nil {
+		return err
+	}
+	if err := isDir("policy fmt", pos[0]); err != nil {
+		return err
+	}
+	files, err := policy.Format(os.DirFS(pos[0]))
+	if err != nil {
+		return exitError{1, err.Error()}
+	}
+	changed := 0
+	for _, f := range files {
+		if f.Changed() {
+			changed++
+		}
+		switch {
+		case *write:
+			if f.Changed() {
+				if err := os.WriteFile(filepath.Join(pos[0], f.Name), f.Formatted, 0o644); err != nil {
+					return exitError{1, err.Error()}
+				}
+				fmt.Fprintln(stdout, f.Name)
+			}
+		case *list:
+			if f.Changed() {
+				fmt.Fprintln(stdout, f.Name)
+			}
+		case *diff:
+			if f.Changed() {
+				fmt.Fprint(stdout, lineDiff(f.Name, string(f.Source), string(f.Formatted)))
+			}
+		default:
+			stdout.Write(f.Formatted)
+		}
+	}
+	if (*list || *diff) && changed > 0 {
+		return exitError{code: 1}
+	}
+	return nil
+}
+
+// lineDiff is a diff of two small texts, line by line (a longest common
+// subsequence): "-" for a line only in a, "+" for one only in b.
+func lineDiff(name, a, b string) string {
+	x, y := strings.SplitAfter(a, "\n"), strings.SplitAfter(b, "\n")
+	n, m := len(x), len(y)
+	lcs := make([][]int, n+1)
+	for i := range lcs {
+		lcs[i] = make([]int, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if x[i] == y[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var out strings.Builder
+	fmt.Fprintf(&out, "--- %s\n+++ %s (formatted)\n", name, name)
+	line := func(prefix, s string) {
+		if s == "" {
+			return
+		}
+		out.WriteString(prefix + strings.TrimSuffix(s, "\n") + "\n")
+	}
+	i, j := 0, 0
+	for i < n || j < m {
+		switch {
+		case i < n && j < m && x[i] == y[j]:
+			i, j = i+1, j+1
+		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
+			line("-", x[i])
+			i++
+		default:
+			line("+", y[j])
+			j++
+		}
+	}
+	return out.String()
 }
 
 // explainFlag is --explain (full) or --explain=full|notes|fails.
