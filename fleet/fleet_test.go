@@ -1,0 +1,282 @@
+package fleet
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/isogate/isogate/policy"
+	"github.com/open-policy-agent/opa/bundle"
+)
+
+// server is a bundle server: a plain net/http handler serving the bundle
+// published last, with its revision as the ETag (304 when unchanged).
+type server struct {
+	mu     sync.Mutex
+	body   []byte
+	etag   string
+	hits   int
+	served chan string // each ETag as it is served (not 304)
+}
+
+func (s *server) publish(t *testing.T, revision, rego string) {
+	t.Helper()
+	b, err := policy.BuildBundle(context.Background(), fstest.MapFS{
+		"p.rego":            {Data: []byte(rego)},
+		"schemas/t.go.json": {Data: []byte(`{}`)},
+	}, revision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := policy.WriteBundle(&buf, b, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	s.set(buf.Bytes(), `"`+revision+`"`)
+}
+
+func (s *server) set(body []byte, etag string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.body, s.etag = body, etag
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hits++
+	if s.served != nil && r.Header.Get("If-None-Match") != s.etag {
+		defer func(ch chan string, etag string) { ch <- etag }(s.served, s.etag)
+	}
+	if r.Header.Get("If-None-Match") == s.etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("ETag", s.etag)
+	w.Header().Set("Content-Type", "application/gzip")
+	w.Write(s.body)
+}
+
+const allowGo = "package isogate\n\nallow if input.name == \"t.go\"\n"
+const denyGo = "package isogate\n\ndeny contains \"stopped by the fleet\" if input.name == \"t.go\"\n\nallow if input.name == \"t.go\"\n"
+
+// OPA's bundle plugin polls a real bundle server; each revision it
+// activates becomes the whole policy, and one that does not build (bad
+// Rego) is refused while the last good one keeps deciding.
+func TestFleet_BundlesFromAServerBecomeThePolicy(t *testing.T) {
+	srv := &server{}
+	srv.publish(t, "r1", allowGo)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	config := fmt.Sprintf(`{
+	  "services": {"fleet": {"url": %q}},
+	  "bundles": {"isogate": {"service": "fleet", "resource": "/bundle.tar.gz", "polling": {"min_delay_seconds": 1, "max_delay_seconds": 1}}},
+	  "labels": {"app": "t", "version": "1"}
+	}`, hs.URL)
+	policies := make(chan *policy.Policy, 8)
+	refused := make(chan error, 8)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f, err := Start(ctx, []byte(config), "test", slog.New(slog.NewTextHandler(io.Discard, nil)),
+		func(p *policy.Policy) { policies <- p }, func(err error) { refused <- err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Stop(context.Background())
+	next := func() *policy.Policy {
+		t.Helper()
+		select {
+		case p := <-policies:
+			return p
+		case err := <-refused:
+			t.Fatalf("refused: %v", err)
+		case <-time.After(30 * time.Second): // a hang fails instead of blocking CI
+			t.Fatal("no bundle activated")
+		}
+		return nil
+	}
+	in := policy.Input{Kind: policy.KindCommand, Name: "t.go", Args: map[string]any{}}
+	p := next()
+	if p.Revision() != "r1" || !p.Check(ctx, in).Allow {
+		t.Fatalf("first bundle: revision %s, %+v", p.Revision(), p.Check(ctx, in))
+	}
+	srv.publish(t, "r2", denyGo)
+	p = next()
+	if v := p.Check(ctx, in); p.Revision() != "r2" || v.Allow || !strings.Contains(strings.Join(v.Reasons, ";"), "stopped by the fleet") {
+		t.Fatalf("second bundle: revision %s, %+v", p.Revision(), v)
+	}
+	// Garbage, then a bundle whose Rego does not compile: OPA's plugin
+	// refuses both and activates nothing, so nothing reaches the core. A
+	// bundle OPA takes but isogate cannot build (a schema that is not JSON)
+	// is refused here. After each, the r2 policy is still the last.
+	srv.mu.Lock()
+	srv.served = make(chan string, 8)
+	srv.mu.Unlock()
+	for _, c := range []struct {
+		body []byte
+		etag string
+	}{
+		{[]byte("this is not a bundle"), `"garbage"`},
+		{rawBundle(t, "r4", map[string]string{"p.rego": "package isogate\n\nallow if undefined_function(1)\n"}, nil), `"r4"`},
+	} {
+		srv.set(c.body, c.etag)
+		for got := ""; got != c.etag; got = <-srv.served {
+		}
+	}
+	srv.set(rawBundle(t, "r5", map[string]string{"p.rego": allowGo}, map[string]any{"schemas/t.go.json": "{not json"}), `"r5"`)
+	select {
+	case err := <-refused:
+		if !strings.Contains(err.Error(), "r5") {
+			t.Fatalf("refused: %v", err)
+		}
+	case p := <-policies:
+		t.Fatalf("a broken bundle became the policy: %s", p.Revision())
+	case <-time.After(30 * time.Second):
+		t.Fatal("the broken bundle was neither refused nor taken")
+	}
+	select {
+	case p := <-policies:
+		t.Fatalf("revision %s reached the core", p.Revision())
+	default:
+	}
+	srv.publish(t, "r6", allowGo)
+	if p := next(); p.Revision() != "r6" {
+		t.Fatalf("after the broken ones, revision %s", p.Revision())
+	}
+}
+
+// rawBundle writes a bundle as given, unchecked: what a broken publisher
+// might serve.
+func rawBundle(t *testing.T, revision string, modules map[string]string, files map[string]any) []byte {
+	t.Helper()
+	b := bundle.Bundle{Manifest: bundle.Manifest{Revision: revision}, Data: map[string]any{}}
+	for name, src := range modules {
+		b.Modules = append(b.Modules, bundle.ModuleFile{URL: name, Path: name, Raw: []byte(src)})
+	}
+	if files != nil {
+		b.Data[policy.FilesKey] = files
+	}
+	var buf bytes.Buffer
+	if err := bundle.NewWriter(&buf).DisableFormat(true).Write(b); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// With keys and a bundle signing config, OPA's verifier decides: a bundle
+// signed with the key is activated; an unsigned one, one signed with
+// another key, and one with a file added after signing are not, and the
+// last good policy stays.
+func TestFleet_SignedBundlesOnly(t *testing.T) {
+	priv, pub := rsaKeys(t)
+	otherPriv, _ := rsaKeys(t)
+	sign := func(revision, key string) []byte {
+		b, err := policy.BuildBundle(context.Background(), fstest.MapFS{"p.rego": {Data: []byte(allowGo)}, "schemas/t.go.json": {Data: []byte(`{}`)}}, revision)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		var sc *bundle.SigningConfig
+		if key != "" {
+			sc = bundle.NewSigningConfig(key, "RS256", "")
+		}
+		if err := policy.WriteBundle(&buf, b, sc, "fleet"); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	srv := &server{served: make(chan string, 16)}
+	srv.set(sign("s1", priv), `"s1"`)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	keyJSON, _ := json.Marshal(pub)
+	config := fmt.Sprintf(`{
+	  "services": {"fleet": {"url": %q}},
+	  "keys": {"fleet": {"key": %s, "algorithm": "RS256"}},
+	  "bundles": {"isogate": {"service": "fleet", "resource": "/b.tar.gz", "signing": {"keyid": "fleet"},
+	    "polling": {"min_delay_seconds": 1, "max_delay_seconds": 1}}}
+	}`, hs.URL, keyJSON)
+	policies := make(chan *policy.Policy, 8)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f, err := Start(ctx, []byte(config), "test", slog.New(slog.NewTextHandler(io.Discard, nil)),
+		func(p *policy.Policy) { policies <- p }, func(err error) { t.Errorf("isogate refused %v", err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Stop(context.Background())
+	if p := <-policies; p.Revision() != "s1" {
+		t.Fatalf("first: %s", p.Revision())
+	}
+	for _, c := range []struct {
+		body []byte
+		etag string
+	}{
+		{sign("s2", ""), `"unsigned"`},
+		{sign("s3", otherPriv), `"other key"`},
+		{retar(t, sign("s4", priv)), `"added file"`},
+	} {
+		srv.set(c.body, c.etag)
+		for got := ""; got != c.etag; got = <-srv.served {
+		}
+	}
+	srv.set(sign("s5", priv), `"s5"`)
+	if p := <-policies; p.Revision() != "s5" {
+		t.Fatalf("a refused bundle was activated: %s", p.Revision())
+	}
+}
+
+func rsaKeys(t *testing.T) (private, public string) {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubDER, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}))
+}
+
+// retar is a bundle with one more module than its signature covers.
+func retar(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	tw := tar.NewWriter(zw)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		b, _ := io.ReadAll(tr)
+		tw.WriteHeader(h)
+		tw.Write(b)
+	}
+	extra := []byte("package isogate\n\nallow if true\n")
+	tw.WriteHeader(&tar.Header{Name: "/extra.rego", Mode: 0o644, Size: int64(len(extra)), Typeflag: tar.TypeReg})
+	tw.Write(extra)
+	tw.Close()
+	zw.Close()
+	return out.Bytes()
+}
