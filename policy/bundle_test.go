@@ -172,3 +172,21 @@ func TestBundle_CarriesOnlyPolicyFiles(t *testing.T) {
 		t.Fatal("a bundle carrying ../etc/passwd was read")
 	}
 }
+
+// Before a fleet install has its first bundle, every message is
+// unavailable and its input withheld from the log: fail closed.
+func TestPending_FailsClosed(t *testing.T) {
+	p := Pending("no bundle yet")
+	in := Input{Kind: KindCommand, Name: "demo.greet", Args: map[string]any{"password": "hunter2"}}
+	v := p.Check(context.Background(), in)
+	if v.Allow || v.Code != "unavailable" || len(p.Names()) != 0 {
+		t.Fatalf("pending: %+v", v)
+	}
+	var buf bytes.Buffer
+	if err := NewDecisionLog(&buf).Record(context.Background(), Entry{Policy: p, Input: Prepare(in), Verdict: v}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "hunter2") || !strings.Contains(buf.String(), `"erased":["/input"]`) {
+		t.Fatalf("log line: %s", buf.String())
+	}
+}

@@ -89,7 +89,11 @@ func (l *DecisionLog) Record(ctx context.Context, e Entry) error {
 	}
 	doc := in.document()
 	event := map[string]any{"input": doc}
-	if value, err := pr.value, pr.err; err != nil {
+	if p.pending != "" {
+		// No policy yet, so no mask rule either: the input is withheld.
+		event["input"] = nil
+		d.Erased = []string{"/input"}
+	} else if value, err := pr.value, pr.err; err != nil {
 		// OPA cannot represent this input (a number past its range), so the
 		// mask rule cannot run on it, and the policy already denied it: the
 		// decision is logged with the whole input withheld.

@@ -177,6 +177,7 @@ type Verdict struct {
 // concurrent use.
 type Policy struct {
 	revision    string        // sha256 of the loaded files, names and contents
+	pending     string        // set for Pending: why there is no policy yet
 	evalTimeout time.Duration // bounds one evaluation
 
 	schemas map[string]*jsonschema.Schema
@@ -192,6 +193,14 @@ type Policy struct {
 // Revision identifies what was loaded: the sha256 of the files' names and
 // contents, shortened.
 func (p *Policy) Revision() string { return p.revision }
+
+// Pending is the policy of a core that has none yet (a fleet install
+// before its first bundle): it knows no names, and every message is
+// unavailable, with why as the reason; the decision log withholds the
+// inputs, as there is no mask rule yet. Fail closed, never open.
+func Pending(why string) *Policy {
+	return &Policy{evalTimeout: DefaultEvalTimeout, revision: "none", pending: why, generic: "no policy yet"}
+}
 
 // Names lists the command and event names that have a schema.
 func (p *Policy) Names() []string {
@@ -235,6 +244,9 @@ func (p *Policy) checkGeneric(ctx context.Context, in Input) Verdict {
 // policy.
 func (p *Policy) check(ctx context.Context, pr *Prepared, fast bool, opts ...rego.EvalOption) (v Verdict) {
 	defer failClosed(&v)
+	if p.pending != "" {
+		return Verdict{Code: codes.Unavailable, Reasons: []string{p.pending}}
+	}
 	in := &pr.in
 	if v, ok := p.checkSchema(in); !ok {
 		return v

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 	"github.com/isogate/isogate/core"
 	"github.com/isogate/isogate/demo"
 	"github.com/isogate/isogate/desktop"
+	"github.com/isogate/isogate/fleet"
 	"github.com/isogate/isogate/httpapi"
 	"github.com/isogate/isogate/jsonrpc"
 	"github.com/isogate/isogate/policy"
@@ -130,6 +133,7 @@ type app struct {
 	// upstream makes the backend; core.Serve starts and stops it.
 	upstream func(*slog.Logger, io.Writer) core.Upstream
 	tauri    *tauri.Config // --tauri: a Tauri frontend, with Go built-ins for plugin:app and plugin:path
+	config   []byte        // --config: an OPA configuration; the policy comes from its bundle
 }
 
 func cmdDemo(args []string, stdout, stderr io.Writer) error {
@@ -173,6 +177,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	var apis apiFlags
 	fl.Var(&apis, "api", "PREFIX=URL: the app's own HTTP API under PREFIX, at URL, only through the gate (repeatable; PREFIX alone: the dev server of --app URL)")
 	tauriConf := fl.String("tauri", "", "a Tauri v2 app's tauri.conf.json: serve its frontend (build.frontendDist, unless --app) as Tauri would")
+	opaConfig := fl.String("config", "", "an OPA configuration file (services, bundles, keys, labels): the policy comes from its bundle, not --policy")
 	pos, err := parse(fl, args)
 	if err != nil {
 		return err
@@ -195,10 +200,22 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			sf.width, sf.height = a.tauri.Window.Width, a.tauri.Window.Height
 		}
 	}
-	if *appArg == "" || *pol == "" {
+	switch {
+	case *opaConfig != "" && *pol != "":
+		return badf("run: give --policy or --config, not both: with --config the policy comes from the bundle")
+	case *opaConfig != "":
+		if a.config, err = os.ReadFile(*opaConfig); err != nil {
+			return badf("run: --config: %v", err)
+		}
+		a.watch = false
+	case *appArg == "" || *pol == "":
 		return badf("run: --app (or --tauri) and --policy are required")
+	default:
+		a.policy = os.DirFS(*pol)
 	}
-	a.policy = os.DirFS(*pol)
+	if *appArg == "" {
+		return badf("run: --app (or --tauri) is required")
+	}
 	if sf.title == "" {
 		sf.title = "isogate: " + *appArg
 	}
@@ -212,8 +229,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 		a.fs = os.DirFS(*appArg)
 	}
-	if err := isDir("run", *pol); err != nil {
-		return err
+	if *pol != "" {
+		if err := isDir("run", *pol); err != nil {
+			return err
+		}
 	}
 	for _, spec := range apis {
 		r, err := httpapi.ParseRoute(spec, a.url)
@@ -254,8 +273,11 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	p, err := policy.Load(ctx, a.policy)
-	if err != nil {
+	var p *policy.Policy
+	var err error
+	if a.config != nil {
+		p = policy.Pending("no policy bundle has been activated yet")
+	} else if p, err = policy.Load(ctx, a.policy); err != nil {
 		return badf("policy: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
@@ -292,6 +314,23 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 	}
 	if a.tauri != nil {
 		tauri.Register(c, tauri.Info{Name: a.tauri.ProductName, Version: a.tauri.Version, Identifier: a.tauri.Identifier})
+	}
+	if a.config != nil {
+		last := ""
+		f, err := fleet.Start(ctx, a.config, instanceID(), log,
+			func(p *policy.Policy) {
+				if p.Revision() == last {
+					return // the same revision again (a server without ETags)
+				}
+				last = p.Revision()
+				c.SetPolicy(p)
+				log.Info("policy bundle activated", "revision", p.Revision())
+			},
+			func(err error) { log.Error("policy bundle refused; the last good policy keeps serving", "err", err) })
+		if err != nil {
+			return badf("--config: %v", err)
+		}
+		defer f.Stop(context.WithoutCancel(ctx))
 	}
 	if a.watch {
 		w := policy.NewWatcher(a.policy, p,
@@ -394,4 +433,11 @@ func flagGiven(fl *flag.FlagSet, name string) bool {
 	given := false
 	fl.Visit(func(f *flag.Flag) { given = given || f.Name == name })
 	return given
+}
+
+// instanceID names this install to OPA's services (decision logs, status).
+func instanceID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
