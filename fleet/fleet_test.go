@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/isogate/isogate/policy"
-	"github.com/open-policy-agent/opa/bundle"
+	"github.com/open-policy-agent/opa/v1/bundle"
 )
 
 // server is a bundle server: a plain net/http handler serving the bundle

@@ -100,7 +100,7 @@ func TestIssue_BoundedOutstandingURLsOldestMakesRoom(t *testing.T) {
 func TestAppCSP(t *testing.T) {
 	const app, iso = "http://127.0.0.1:1", "http://127.0.0.1:2"
 	for csp, want := range map[string]string{
-		"default-src 'self'; img-src data:": "default-src 'self'; img-src data:; frame-src 'self' http://127.0.0.1:2; script-src 'self' http://127.0.0.1:1/__isogate/bridge.js http://127.0.0.1:1/__isogate/tauri.js; connect-src 'self' http://127.0.0.1:1/__isogate/frame",
+		"default-src 'self'; img-src data:":   "default-src 'self'; img-src data:; frame-src 'self' http://127.0.0.1:2; script-src 'self' http://127.0.0.1:1/__isogate/bridge.js http://127.0.0.1:1/__isogate/tauri.js; connect-src 'self' http://127.0.0.1:1/__isogate/frame",
 		"script-src 'self'; frame-src 'none'": "script-src 'self' http://127.0.0.1:1/__isogate/bridge.js http://127.0.0.1:1/__isogate/tauri.js; frame-src http://127.0.0.1:2",
 		"img-src *":                           "img-src *",
 		"default-src 'none'":                  "default-src 'none'; frame-src http://127.0.0.1:2; script-src http://127.0.0.1:1/__isogate/bridge.js http://127.0.0.1:1/__isogate/tauri.js; connect-src http://127.0.0.1:1/__isogate/frame",

@@ -39,7 +39,7 @@ type Stdio struct {
 	child   *os.Process
 	pending map[int64]chan message
 	starts  atomic.Int64
-	onStart func() // tests: told of each child started
+	onStart func()     // tests: told of each child started
 	wmu     sync.Mutex // serializes writes to stdin, apart from mu so reading never waits on a write
 }
 

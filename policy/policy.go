@@ -100,7 +100,7 @@ type Tauri struct {
 
 // TauriTarget is an event target as Tauri's API writes it.
 type TauriTarget struct {
-	Kind  string `json:"kind"` // Any, AnyLabel, App, Window, Webview, WebviewWindow
+	Kind  string `json:"kind"`            // Any, AnyLabel, App, Window, Webview, WebviewWindow
 	Label string `json:"label,omitempty"` // set exactly for the labelled kinds, never empty
 }
 

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/open-policy-agent/opa/cover"
+	"github.com/open-policy-agent/opa/v1/cover"
 	"github.com/open-policy-agent/opa/v1/tester"
 )
 

@@ -186,7 +186,7 @@ type noWindows struct{}
 
 var errNoWindow = Reject("there is no window: isogate serves a browser")
 
-func (noWindows) Title(string) (string, error)  { return "", errNoWindow }
+func (noWindows) Title(string) (string, error)   { return "", errNoWindow }
 func (noWindows) SetTitle(string, string) error  { return errNoWindow }
 func (noWindows) Size(string) (int, int, error)  { return 0, 0, errNoWindow }
 func (noWindows) SetSize(string, int, int) error { return errNoWindow }

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/isogate/isogate/policy"
-	"github.com/open-policy-agent/opa/bundle"
+	"github.com/open-policy-agent/opa/v1/bundle"
 )
 
 func cmdPolicy(args []string, stdout io.Writer) error {

@@ -182,10 +182,10 @@ type Reply struct {
 		Message string          `json:"message"`
 		Value   json.RawMessage `json:"value"`
 	} `json:"error"`
-	Stream *string `json:"stream"` // a reply's announced stream
-	End    bool    `json:"end"`    // a data message's last
-	Blobs  []byte          `json:"-"` // the bytes after the JSON of a binary-form message
-	Raw    json.RawMessage `json:"-"` // the message's JSON as it came
+	Stream *string         `json:"stream"` // a reply's announced stream
+	End    bool            `json:"end"`    // a data message's last
+	Blobs  []byte          `json:"-"`      // the bytes after the JSON of a binary-form message
+	Raw    json.RawMessage `json:"-"`      // the message's JSON as it came
 }
 
 // Code is the reply's error code, or "" when it succeeded.
