@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -96,7 +97,7 @@ func TestBundle_SignaturesAreOPAs(t *testing.T) {
 	// The keys are configured as "fleet"; keyID is the one the
 	// verification asks for (OPA's bundle keyid, else the signature's kid).
 	verify := func(pubKey, keyID string) *bundle.VerificationConfig {
-		kc, err := keys.NewKeyConfig(pubKey, "RS256", "")
+		kc, err := keys.NewKeyConfig(keyFile(t, pubKey), "RS256", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,4 +190,17 @@ func TestPending_FailsClosed(t *testing.T) {
 	if strings.Contains(buf.String(), "hunter2") || !strings.Contains(buf.String(), `"erased":["/input"]`) {
 		t.Fatalf("log line: %s", buf.String())
 	}
+}
+
+// keyFile writes a PEM key to a file and returns its path. OPA's
+// keys.NewKeyConfig stats the key it is given as a path first, and an
+// inline PEM whose text has a run of 255 characters without a '/' makes
+// that stat fail (ENAMETOOLONG) rather than say "no such file".
+func keyFile(t *testing.T, pemText string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(f, []byte(pemText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

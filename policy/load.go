@@ -143,7 +143,8 @@ func compileSchemas(files map[string][]byte) (map[string]*jsonschema.Schema, map
 	}
 	raw := map[string]json.RawMessage{}
 	stems := map[string]string{} // name -> its file's stem, as written
-	for name, b := range files {
+	for _, name := range sortedKeys(files) { // in order: the same error for the same files
+		b := files[name]
 		if path.Dir(name) != "schemas" {
 			continue
 		}
