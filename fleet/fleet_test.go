@@ -188,14 +188,3 @@ func waitServed(t *testing.T, srv *server, etag string) {
 		}
 	}
 }
-
-func waitPolicy(t *testing.T, ch chan *policy.Policy) *policy.Policy {
-	t.Helper()
-	select {
-	case p := <-ch:
-		return p
-	case <-time.After(30 * time.Second):
-		t.Fatal("no bundle activated")
-	}
-	return nil
-}
