@@ -142,7 +142,7 @@ func compileSchemas(files map[string][]byte) (map[string]*jsonschema.Schema, map
 		return nil, fmt.Errorf("loading %q refused: schemas may only refer to each other", u)
 	}
 	raw := map[string]json.RawMessage{}
-	stems := map[string]string{} // name -> its file's stem, as written
+	stems := map[string]string{}             // name -> its file's stem, as written
 	for _, name := range sortedKeys(files) { // in order: the same error for the same files
 		b := files[name]
 		if path.Dir(name) != "schemas" {
