@@ -19,17 +19,17 @@ func BaseDirectory(n int, identifier string) (string, error) {
 		}
 		return filepath.Join(home, def)
 	}
-	userDir := func(name, def string) string { return filepath.Join(home, def) } // XDG user dirs, by their defaults
+	userDir := func(def string) string { return filepath.Join(home, def) } // XDG user dirs, by their default names
 	config, data, cache := xdg("XDG_CONFIG_HOME", ".config"), xdg("XDG_DATA_HOME", ".local/share"), xdg("XDG_CACHE_HOME", ".cache")
 	state := xdg("XDG_STATE_HOME", ".local/state")
 	dirs := map[int]string{
-		1: userDir("MUSIC", "Music"), 2: cache, 3: config, 4: data, 5: data, 6: userDir("DOCUMENTS", "Documents"),
-		7: userDir("DOWNLOAD", "Downloads"), 8: userDir("PICTURES", "Pictures"), 9: userDir("PUBLICSHARE", "Public"),
-		10: userDir("VIDEOS", "Videos"), 11: "", // Resource: the app bundle's, which isogate does not have
+		1: userDir("Music"), 2: cache, 3: config, 4: data, 5: data, 6: userDir("Documents"),
+		7: userDir("Downloads"), 8: userDir("Pictures"), 9: userDir("Public"),
+		10: userDir("Videos"), 11: "", // Resource: the app bundle's, which isogate does not have
 		12: os.TempDir(), 13: filepath.Join(config, identifier), 14: filepath.Join(data, identifier), 15: filepath.Join(data, identifier),
-		16: filepath.Join(cache, identifier), 17: filepath.Join(state, identifier, "logs"), 18: userDir("DESKTOP", "Desktop"),
+		16: filepath.Join(cache, identifier), 17: filepath.Join(state, identifier, "logs"), 18: userDir("Desktop"),
 		19: filepath.Join(home, ".local/bin"), 20: filepath.Join(data, "fonts"), 21: home, 22: os.Getenv("XDG_RUNTIME_DIR"),
-		23: userDir("TEMPLATES", "Templates"),
+		23: userDir("Templates"),
 	}
 	d, ok := dirs[n]
 	if !ok || d == "" {
