@@ -45,7 +45,7 @@ fuzz: deps js-deps
 	@set -e; for pkg in $(FUZZ_PKGS); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz: $$pkg $$t for $(FUZZTIME)"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    GO=$(GO) scripts/fuzz-target.sh $$pkg $$t $(FUZZTIME); \
 	  done; \
 	done
 	cd sandbox-js && FUZZ_SECONDS=$(patsubst %s,%,$(FUZZTIME)) npm run fuzz --silent
