@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/plugins"
@@ -29,7 +30,15 @@ type Fleet struct {
 	manager *plugins.Manager
 	store   storage.Store
 	log     *slog.Logger
+	bundle  atomic.Pointer[string] // the configured bundle's name, once one activated
+	status  chan *plugins.Status   // isogate's own status for the status plugin; the latest wins
 }
+
+// StatusName is the name isogate's own status has in OPA's status reports
+// (under "plugins"): OK with the revision deciding, or ERROR when the last
+// bundle OPA activated was refused by isogate, saying why and which
+// revision keeps deciding.
+const StatusName = "isogate"
 
 // Start hands config (OPA's configuration file, JSON or YAML) to OPA's
 // plugin manager and starts its plugins. Each bundle the bundle plugin
@@ -42,16 +51,28 @@ func Start(ctx context.Context, config []byte, id string, log *slog.Logger, onPo
 	if err != nil {
 		return nil, fmt.Errorf("the OPA configuration: %w", err)
 	}
-	f := &Fleet{manager: m, store: store, log: log}
+	f := &Fleet{manager: m, store: store, log: log, status: make(chan *plugins.Status, 1)}
+	serving := ""
 	m.RegisterCompilerTrigger(func(txn storage.Transaction) {
 		p, err := f.build(ctx, txn)
 		switch {
 		case err == nil:
+			serving = p.Revision()
 			onPolicy(p)
+			f.report(&plugins.Status{State: plugins.StateOK, Message: "revision " + serving + " is deciding"})
 		case !errors.Is(err, errNoBundle):
 			onRefused(err)
+			msg := err.Error() + "; "
+			if serving == "" {
+				msg += "no revision is deciding: every message is refused"
+			} else {
+				msg += "revision " + serving + " keeps deciding"
+			}
+			f.report(&plugins.Status{State: plugins.StateErr, Message: msg})
 		}
 	})
+	f.report(&plugins.Status{State: plugins.StateNotReady, Message: "no bundle activated yet: every message is refused"})
+	go f.reportLoop(ctx)
 	d, err := discovery.New(m)
 	if err != nil {
 		return nil, fmt.Errorf("the OPA configuration: %w", err)
@@ -61,6 +82,34 @@ func Start(ctx context.Context, config []byte, id string, log *slog.Logger, onPo
 		return nil, err
 	}
 	return f, nil
+}
+
+// report queues isogate's status for the status plugin, replacing one not
+// yet handed over. The manager's status update waits for its listeners, so
+// it is made off the bundle plugin's activation, by reportLoop.
+func (f *Fleet) report(s *plugins.Status) {
+	for {
+		select {
+		case f.status <- s:
+			return
+		default:
+			select {
+			case <-f.status:
+			default:
+			}
+		}
+	}
+}
+
+func (f *Fleet) reportLoop(ctx context.Context) {
+	for {
+		select {
+		case s := <-f.status:
+			f.manager.UpdatePluginStatus(StatusName, s)
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // Stop stops the plugins, flushing what they hold (decision logs).
@@ -82,6 +131,7 @@ func (f *Fleet) build(ctx context.Context, txn storage.Transaction) (*policy.Pol
 	if err != nil {
 		return nil, err
 	}
+	f.bundle.Store(&names[0])
 	b := &bundle.Bundle{Manifest: bundle.Manifest{Revision: revision}}
 	ids, err := f.store.ListPolicies(ctx, txn)
 	if err != nil {

@@ -18,9 +18,9 @@ import (
 	"github.com/open-policy-agent/opa/v1/bundle"
 )
 
-// server is a bundle server: a plain net/http handler serving the bundle
+// bundleServer is a bundle server: a plain net/http handler serving the bundle
 // published last, with its revision as the ETag (304 when unchanged).
-type server struct {
+type bundleServer struct {
 	mu     sync.Mutex
 	body   []byte
 	etag   string
@@ -28,7 +28,7 @@ type server struct {
 	served chan string // each ETag as it is served (not 304)
 }
 
-func (s *server) publish(t *testing.T, revision, rego string) {
+func (s *bundleServer) publish(t *testing.T, revision, rego string) {
 	t.Helper()
 	b, err := policy.BuildBundle(context.Background(), fstest.MapFS{
 		"p.rego":            {Data: []byte(rego)},
@@ -44,13 +44,13 @@ func (s *server) publish(t *testing.T, revision, rego string) {
 	s.set(buf.Bytes(), `"`+revision+`"`)
 }
 
-func (s *server) set(body []byte, etag string) {
+func (s *bundleServer) set(body []byte, etag string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.body, s.etag = body, etag
 }
 
-func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *bundleServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hits++
@@ -76,7 +76,7 @@ const denyGo = "package isogate\n\ndeny contains \"stopped by the fleet\" if inp
 // activates becomes the whole policy, and one that does not build (bad
 // Rego) is refused while the last good one keeps deciding.
 func TestFleet_BundlesFromAServerBecomeThePolicy(t *testing.T) {
-	srv := &server{}
+	srv := &bundleServer{}
 	srv.publish(t, "r1", allowGo)
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
@@ -175,7 +175,7 @@ func rawBundle(t *testing.T, revision string, modules map[string]string, files m
 }
 
 // waitServed waits for the server to have served etag; a hang fails.
-func waitServed(t *testing.T, srv *server, etag string) {
+func waitServed(t *testing.T, srv *bundleServer, etag string) {
 	t.Helper()
 	for {
 		select {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/isogate/isogate/internal/jsonptr"
@@ -20,9 +21,33 @@ import (
 // in a single write(2) before the caller answers the message, so a process
 // killed even with SIGKILL has logged every decision it answered (the kernel
 // keeps what was written; surviving power loss is out of scope).
+//
+// Sinks (AddSink) are told of each decision once it is on record: OPA's
+// decision-log plugin for a fleet, the audit page.
 type DecisionLog struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu    sync.Mutex
+	w     io.Writer
+	sinks atomic.Pointer[[]Sink]
+}
+
+// A Sink is told of each decision after its line is written, before the
+// message is answered. It gets the line as written (the input masked) and
+// must neither change it nor block for long: the message waits for it.
+type Sink func(ctx context.Context, d *Decision)
+
+// AddSink adds s to the sinks told of each decision from now on.
+func (l *DecisionLog) AddSink(s Sink) {
+	for {
+		old := l.sinks.Load()
+		var next []Sink
+		if old != nil {
+			next = append(next, *old...)
+		}
+		next = append(next, s)
+		if l.sinks.CompareAndSwap(old, &next) {
+			return
+		}
+	}
 }
 
 // OpenDecisionLog appends to the file at path, creating it with mode 0600.
@@ -34,7 +59,8 @@ func OpenDecisionLog(path string) (*DecisionLog, error) {
 	return &DecisionLog{w: f}, nil
 }
 
-// NewDecisionLog writes to w (which should not buffer).
+// NewDecisionLog writes to w (which should not buffer). With w nil there is
+// no file, only the sinks.
 func NewDecisionLog(w io.Writer) *DecisionLog { return &DecisionLog{w: w} }
 
 // Close closes the underlying file, if it is one.
@@ -103,14 +129,22 @@ func (l *DecisionLog) Record(ctx context.Context, e Entry) error {
 		return err
 	}
 	d.Input = event["input"]
-	line, err := json.Marshal(d)
-	if err != nil {
-		return fmt.Errorf("decision log: %w", err)
+	if l.w != nil {
+		line, err := json.Marshal(d)
+		if err != nil {
+			return fmt.Errorf("decision log: %w", err)
+		}
+		l.mu.Lock()
+		_, err = l.w.Write(append(line, '\n'))
+		l.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("decision log: %w", err)
+		}
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, err := l.w.Write(append(line, '\n')); err != nil {
-		return fmt.Errorf("decision log: %w", err)
+	if sinks := l.sinks.Load(); sinks != nil {
+		for _, s := range *sinks {
+			s(ctx, &d)
+		}
 	}
 	return nil
 }

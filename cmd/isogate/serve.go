@@ -35,6 +35,7 @@ type serveFlags struct {
 	height      int
 	port        int
 	decisionLog string
+	opaConfig   string // --config
 	dryRun      bool
 	windows     labels
 	limits      core.Limits
@@ -72,6 +73,7 @@ func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.height, "height", 780, "window height")
 	fs.IntVar(&s.port, "port", 0, "app port on 127.0.0.1 (0 picks a free one)")
 	fs.StringVar(&s.decisionLog, "decision-log", "", "append a JSON line per decision to FILE")
+	fs.StringVar(&s.opaConfig, "config", "", "an OPA configuration file (services, bundles, keys, decision_logs, status, labels): the policy comes from its bundle")
 	fs.BoolVar(&s.dryRun, "dry-run", false, "decide and log, but let denied messages through")
 	fs.Var(&s.windows, "window", "open another window with this label (repeatable; the first is \"main\")")
 	fs.Int64Var(&s.limits.MaxMessageBytes, "max-message-bytes", d.MaxMessageBytes, "largest message from a page (too_large above)")
@@ -133,7 +135,6 @@ type app struct {
 	// upstream makes the backend; core.Serve starts and stops it.
 	upstream func(*slog.Logger, io.Writer) core.Upstream
 	tauri    *tauri.Config // --tauri: a Tauri frontend, with Go built-ins for plugin:app and plugin:path
-	config   []byte        // --config: an OPA configuration; the policy comes from its bundle
 }
 
 func cmdDemo(args []string, stdout, stderr io.Writer) error {
@@ -177,7 +178,6 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	var apis apiFlags
 	fl.Var(&apis, "api", "PREFIX=URL: the app's own HTTP API under PREFIX, at URL, only through the gate (repeatable; PREFIX alone: the dev server of --app URL)")
 	tauriConf := fl.String("tauri", "", "a Tauri v2 app's tauri.conf.json: serve its frontend (build.frontendDist, unless --app) as Tauri would")
-	opaConfig := fl.String("config", "", "an OPA configuration file (services, bundles, keys, labels): the policy comes from its bundle, not --policy")
 	pos, err := parse(fl, args)
 	if err != nil {
 		return err
@@ -201,13 +201,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	switch {
-	case *opaConfig != "" && *pol != "":
+	case sf.opaConfig != "" && *pol != "":
 		return badf("run: give --policy or --config, not both: with --config the policy comes from the bundle")
-	case *opaConfig != "":
-		if a.config, err = os.ReadFile(*opaConfig); err != nil {
-			return badf("run: --config: %v", err)
-		}
-		a.watch = false
+	case sf.opaConfig != "":
 	case *appArg == "" || *pol == "":
 		return badf("run: --app (or --tauri) and --policy are required")
 	default:
@@ -274,8 +270,13 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var p *policy.Policy
+	var config []byte // --config: an OPA configuration; the policy comes from its bundle
 	var err error
-	if a.config != nil {
+	if sf.opaConfig != "" {
+		if config, err = os.ReadFile(sf.opaConfig); err != nil {
+			return badf("--config: %v", err)
+		}
+		a.watch = false
 		p = policy.Pending("no policy bundle has been activated yet")
 	} else if p, err = policy.Load(ctx, a.policy); err != nil {
 		return badf("policy: %v", err)
@@ -296,6 +297,8 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 			return badf("--decision-log: %v", err)
 		}
 		defer cfg.DecisionLog.Close()
+	} else if config != nil {
+		cfg.DecisionLog = policy.NewDecisionLog(nil) // no file: the decisions go to OPA's plugin alone
 	}
 	if a.upstream != nil {
 		cfg.Upstream = a.upstream(log, stderr)
@@ -315,9 +318,9 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 	if a.tauri != nil {
 		tauri.Register(c, tauri.Info{Name: a.tauri.ProductName, Version: a.tauri.Version, Identifier: a.tauri.Identifier})
 	}
-	if a.config != nil {
+	if config != nil {
 		last := ""
-		f, err := fleet.Start(ctx, a.config, instanceID(), log,
+		f, err := fleet.Start(ctx, config, instanceID(), log,
 			func(p *policy.Policy) {
 				if p.Revision() == last {
 					return // the same revision again (a server without ETags)
@@ -331,6 +334,7 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 			return badf("--config: %v", err)
 		}
 		defer f.Stop(context.WithoutCancel(ctx))
+		cfg.DecisionLog.AddSink(f.Log)
 	}
 	if a.watch {
 		w := policy.NewWatcher(a.policy, p,

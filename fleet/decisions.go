@@ -1,0 +1,54 @@
+package fleet
+
+import (
+	"context"
+
+	"github.com/open-policy-agent/opa/v1/metrics"
+	"github.com/open-policy-agent/opa/v1/plugins/logs"
+	"github.com/open-policy-agent/opa/v1/server"
+
+	"github.com/isogate/isogate/policy"
+)
+
+// Log hands a decision to OPA's decision-log plugin as an OPA decision
+// event, for the decision-log service; it is a policy.Sink. The plugin
+// adds the install's labels, batches, gzips and uploads, and retries; with
+// no decision_logs configured (discovery can configure it later) it does
+// nothing. The input is the one in isogate's own line: masked by the
+// policy's mask rules, withheld where it was withheld. The event's
+// decision_id is the line's, so the two records can be joined.
+func (f *Fleet) Log(ctx context.Context, d *policy.Decision) {
+	p := logs.Lookup(f.manager)
+	if p == nil {
+		return
+	}
+	m := metrics.New()
+	// OPA's metrics keep only their own timers; a counter shows in the
+	// event as "counter_isogate_decision_latency_ns".
+	m.Counter("isogate_decision_latency_ns").Add(uint64(max(d.LatencyNS, 0)))
+	var input any = d.Input
+	result := any(map[string]any{"allow": d.Result.Allow, "code": string(d.Result.Code), "reasons": d.Result.Reasons})
+	custom := map[string]any{"session": d.Session, "window": d.Window, "kind": d.Kind, "name": d.Name, "seq": d.Seq}
+	if d.DryRun {
+		custom["dry_run"] = true
+	}
+	if len(d.Erased) > 0 {
+		custom["erased"] = d.Erased
+	}
+	if len(d.Masked) > 0 {
+		custom["masked"] = d.Masked
+	}
+	info := &server.Info{
+		DecisionID: d.DecisionID, Revision: d.Revision, Path: "isogate", Timestamp: d.Time,
+		Results: &result, Metrics: m, Custom: map[string]any{"isogate": custom},
+	}
+	if d.Input != nil {
+		info.Input = &input
+	}
+	if name := f.bundle.Load(); name != nil && d.Revision != "" {
+		info.Bundles = map[string]server.BundleInfo{*name: {Revision: d.Revision}}
+	}
+	if err := p.Log(ctx, info); err != nil {
+		f.log.Error("decision not handed to OPA's decision-log plugin", "decision_id", d.DecisionID, "err", err)
+	}
+}
