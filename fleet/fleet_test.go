@@ -6,29 +6,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
+	"github.com/isogate/isogate/internal/fleettest"
 	"github.com/isogate/isogate/policy"
 	"github.com/open-policy-agent/opa/v1/bundle"
 )
 
-// bundleServer is a bundle server: a plain net/http handler serving the bundle
-// published last, with its revision as the ETag (304 when unchanged).
-type bundleServer struct {
-	mu     sync.Mutex
-	body   []byte
-	etag   string
-	hits   int
-	served chan string // each ETag as it is served (not 304)
-}
-
-func (s *bundleServer) publish(t *testing.T, revision, rego string) {
+// publish builds rego as a bundle and publishes it under its revision.
+func publish(t *testing.T, s *fleettest.Bundles, revision, rego string) {
 	t.Helper()
 	b, err := policy.BuildBundle(context.Background(), fstest.MapFS{
 		"p.rego":            {Data: []byte(rego)},
@@ -41,32 +31,7 @@ func (s *bundleServer) publish(t *testing.T, revision, rego string) {
 	if err := policy.WriteBundle(&buf, b, nil, ""); err != nil {
 		t.Fatal(err)
 	}
-	s.set(buf.Bytes(), `"`+revision+`"`)
-}
-
-func (s *bundleServer) set(body []byte, etag string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.body, s.etag = body, etag
-}
-
-func (s *bundleServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hits++
-	if s.served != nil && r.Header.Get("If-None-Match") != s.etag {
-		select { // never blocking the server, which holds s.mu
-		case s.served <- s.etag:
-		default:
-		}
-	}
-	if r.Header.Get("If-None-Match") == s.etag {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	w.Header().Set("ETag", s.etag)
-	w.Header().Set("Content-Type", "application/gzip")
-	w.Write(s.body)
+	s.Publish(buf.Bytes(), `"`+revision+`"`)
 }
 
 const allowGo = "package isogate\n\nallow if input.name == \"t.go\"\n"
@@ -76,8 +41,8 @@ const denyGo = "package isogate\n\ndeny contains \"stopped by the fleet\" if inp
 // activates becomes the whole policy, and one that does not build (bad
 // Rego) is refused while the last good one keeps deciding.
 func TestFleet_BundlesFromAServerBecomeThePolicy(t *testing.T) {
-	srv := &bundleServer{}
-	srv.publish(t, "r1", allowGo)
+	srv := &fleettest.Bundles{}
+	publish(t, srv, "r1", allowGo)
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	config := fmt.Sprintf(`{
@@ -112,7 +77,7 @@ func TestFleet_BundlesFromAServerBecomeThePolicy(t *testing.T) {
 	if p.Revision() != "r1" || !p.Check(ctx, in).Allow {
 		t.Fatalf("first bundle: revision %s, %+v", p.Revision(), p.Check(ctx, in))
 	}
-	srv.publish(t, "r2", denyGo)
+	publish(t, srv, "r2", denyGo)
 	p = next()
 	if v := p.Check(ctx, in); p.Revision() != "r2" || v.Allow || !strings.Contains(strings.Join(v.Reasons, ";"), "stopped by the fleet") {
 		t.Fatalf("second bundle: revision %s, %+v", p.Revision(), v)
@@ -121,9 +86,7 @@ func TestFleet_BundlesFromAServerBecomeThePolicy(t *testing.T) {
 	// refuses both and activates nothing, so nothing reaches the core. A
 	// bundle OPA takes but isogate cannot build (a schema that is not JSON)
 	// is refused here. After each, the r2 policy is still the last.
-	srv.mu.Lock()
-	srv.served = make(chan string, 1024)
-	srv.mu.Unlock()
+	srv.Watch()
 	for _, c := range []struct {
 		body []byte
 		etag string
@@ -131,10 +94,10 @@ func TestFleet_BundlesFromAServerBecomeThePolicy(t *testing.T) {
 		{[]byte("this is not a bundle"), `"garbage"`},
 		{rawBundle(t, "r4", map[string]string{"p.rego": "package isogate\n\nallow if undefined_function(1)\n"}, nil), `"r4"`},
 	} {
-		srv.set(c.body, c.etag)
-		waitServed(t, srv, c.etag)
+		srv.Publish(c.body, c.etag)
+		srv.WaitServed(t, c.etag)
 	}
-	srv.set(rawBundle(t, "r5", map[string]string{"p.rego": allowGo}, map[string]any{"schemas/t.go.json": "{not json"}), `"r5"`)
+	srv.Publish(rawBundle(t, "r5", map[string]string{"p.rego": allowGo}, map[string]any{"schemas/t.go.json": "{not json"}), `"r5"`)
 	select {
 	case err := <-refused:
 		if !strings.Contains(err.Error(), "r5") {
@@ -150,7 +113,7 @@ func TestFleet_BundlesFromAServerBecomeThePolicy(t *testing.T) {
 		t.Fatalf("revision %s reached the core", p.Revision())
 	default:
 	}
-	srv.publish(t, "r6", allowGo)
+	publish(t, srv, "r6", allowGo)
 	if p := next(); p.Revision() != "r6" {
 		t.Fatalf("after the broken ones, revision %s", p.Revision())
 	}
@@ -172,19 +135,4 @@ func rawBundle(t *testing.T, revision string, modules map[string]string, files m
 		t.Fatal(err)
 	}
 	return buf.Bytes()
-}
-
-// waitServed waits for the server to have served etag; a hang fails.
-func waitServed(t *testing.T, srv *bundleServer, etag string) {
-	t.Helper()
-	for {
-		select {
-		case got := <-srv.served:
-			if got == etag {
-				return
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatalf("the bundle plugin never fetched %s", etag)
-		}
-	}
 }

@@ -2,7 +2,6 @@ package fleet
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -20,91 +19,10 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/isogate/isogate/internal/fleettest"
 	"github.com/isogate/isogate/policy"
 	"github.com/open-policy-agent/opa/v1/bundle"
 )
-
-// receiver is a decision-log and status service: OPA's plugins POST
-// gzip'd JSON arrays of decision events to /logs and status reports to
-// /status.
-type receiver struct {
-	mu       sync.Mutex
-	events   []map[string]any
-	statuses []map[string]any
-	notGzip  int
-	changed  chan struct{} // a signal after each POST
-}
-
-func newReceiver() *receiver { return &receiver{changed: make(chan struct{}, 1)} }
-
-func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	body := io.Reader(req.Body)
-	gz := req.Header.Get("Content-Encoding") == "gzip"
-	if gz {
-		zr, err := gzip.NewReader(req.Body)
-		if err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		body = zr
-	}
-	raw, err := io.ReadAll(body)
-	if err != nil {
-		http.Error(w, err.Error(), 400)
-		return
-	}
-	r.mu.Lock()
-	switch {
-	case strings.HasSuffix(req.URL.Path, "/logs"):
-		var batch []map[string]any
-		if err := json.Unmarshal(raw, &batch); err != nil {
-			r.mu.Unlock()
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		if !gz {
-			r.notGzip++
-		}
-		r.events = append(r.events, batch...)
-	case strings.HasSuffix(req.URL.Path, "/status"):
-		var s map[string]any
-		if err := json.Unmarshal(raw, &s); err == nil {
-			r.statuses = append(r.statuses, s)
-		}
-	}
-	r.mu.Unlock()
-	select {
-	case r.changed <- struct{}{}:
-	default:
-	}
-}
-
-// wait waits until cond holds of what the receiver has; a hang fails.
-func (r *receiver) wait(t *testing.T, what string, cond func(events, statuses []map[string]any) bool) {
-	t.Helper()
-	for {
-		r.mu.Lock()
-		ok := cond(r.events, r.statuses)
-		r.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-r.changed:
-		case <-time.After(30 * time.Second):
-			t.Fatalf("the services never got %s", what)
-		}
-	}
-}
-
-// at reads a member of a decoded JSON document by its path.
-func at(v any, path ...string) any {
-	for _, k := range path {
-		m, _ := v.(map[string]any)
-		v = m[k]
-	}
-	return v
-}
 
 func rsaPair(t *testing.T) (private, public string) {
 	t.Helper()
@@ -156,8 +74,8 @@ func signedBundle(t *testing.T, revision, rego, key, keyID string, tamper func(*
 func TestFleet_SignedBundlesThroughThePlugin(t *testing.T) {
 	priv, pub := rsaPair(t)
 	otherPriv, _ := rsaPair(t)
-	srv := &bundleServer{}
-	srv.set(signedBundle(t, "s1", allowGo, priv, "fleet", nil), `"s1"`)
+	srv := &fleettest.Bundles{}
+	srv.Publish(signedBundle(t, "s1", allowGo, priv, "fleet", nil), `"s1"`)
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	// The key is inline PEM: OPA's configuration takes the key itself
@@ -170,11 +88,11 @@ func TestFleet_SignedBundlesThroughThePlugin(t *testing.T) {
 		"bundles": map[string]any{"isogate": map[string]any{"service": "fleet", "resource": "/b.tar.gz",
 			"signing": map[string]any{}, "polling": map[string]any{"min_delay_seconds": 1, "max_delay_seconds": 1}}},
 	})
-	var logged syncLog
+	logged := newSyncLog()
 	policies := make(chan *policy.Policy, 8)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f, err := Start(ctx, config, "test", slog.New(slog.NewTextHandler(&logged, nil)),
+	f, err := Start(ctx, config, "test", slog.New(slog.NewTextHandler(logged, nil)),
 		func(p *policy.Policy) { policies <- p }, func(err error) { t.Errorf("isogate refused a bundle OPA took: %v", err) })
 	if err != nil {
 		t.Fatal(err)
@@ -193,9 +111,7 @@ func TestFleet_SignedBundlesThroughThePlugin(t *testing.T) {
 	if p := next(); p.Revision() != "s1" {
 		t.Fatalf("first revision %s", p.Revision())
 	}
-	srv.mu.Lock()
-	srv.served = make(chan string, 1024)
-	srv.mu.Unlock()
+	srv.Watch()
 	changed := func(b *bundle.Bundle) {
 		for i := range b.Modules {
 			b.Modules[i].Raw = []byte(denyGo)
@@ -216,11 +132,11 @@ func TestFleet_SignedBundlesThroughThePlugin(t *testing.T) {
 		{"a file added after signing", `"a"`, signedBundle(t, "a", allowGo, priv, "fleet", added)},
 	} {
 		before := strings.Count(logged.String(), "Bundle load failed")
-		srv.set(c.body, c.etag)
-		waitServed(t, srv, c.etag)
+		srv.Publish(c.body, c.etag)
+		srv.WaitServed(t, c.etag)
 		for strings.Count(logged.String(), "Bundle load failed") == before {
 			select { // OPA logs the refusal after the download it follows
-			case <-srv.served:
+			case <-logged.changed:
 			case <-time.After(30 * time.Second):
 				t.Fatalf("%s: no refusal logged:\n%s", c.name, logged.String())
 			}
@@ -231,7 +147,7 @@ func TestFleet_SignedBundlesThroughThePlugin(t *testing.T) {
 		default:
 		}
 	}
-	srv.set(signedBundle(t, "s2", denyGo, priv, "fleet", nil), `"s2"`)
+	srv.Publish(signedBundle(t, "s2", denyGo, priv, "fleet", nil), `"s2"`)
 	if p := next(); p.Revision() != "s2" {
 		t.Fatalf("after the refused ones, revision %s", p.Revision())
 	}
@@ -239,14 +155,22 @@ func TestFleet_SignedBundlesThroughThePlugin(t *testing.T) {
 
 // syncLog is a log OPA's plugins write from their goroutines.
 type syncLog struct {
-	mu sync.Mutex
-	b  strings.Builder
+	mu      sync.Mutex
+	b       strings.Builder
+	changed chan struct{} // a signal after each write
 }
+
+func newSyncLog() *syncLog { return &syncLog{changed: make(chan struct{}, 1)} }
 
 func (l *syncLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
+	n, err := l.b.Write(p)
+	l.mu.Unlock()
+	select {
+	case l.changed <- struct{}{}:
+	default:
+	}
+	return n, err
 }
 
 func (l *syncLog) String() string {
@@ -255,9 +179,6 @@ func (l *syncLog) String() string {
 	return l.b.String()
 }
 
-const maskedGo = allowGo + `
-`
-
 // Decisions go to OPA's decision-log plugin, which uploads them gzip'd to
 // the service as OPA decision events: the decision id of isogate's own
 // line, the revision, the labels, the input with the policy's masks
@@ -265,8 +186,8 @@ const maskedGo = allowGo + `
 // isogate's own state, ERROR (and which revision still decides) after a
 // bundle isogate refused.
 func TestFleet_DecisionsAndStatusReachTheServices(t *testing.T) {
-	rcv := newReceiver()
-	srv := &bundleServer{}
+	rcv := fleettest.NewReceiver()
+	srv := &fleettest.Bundles{}
 	mux := http.NewServeMux()
 	mux.Handle("/b.tar.gz", srv)
 	mux.Handle("/", rcv)
@@ -285,7 +206,7 @@ func TestFleet_DecisionsAndStatusReachTheServices(t *testing.T) {
 		if err := policy.WriteBundle(&buf, b, nil, ""); err != nil {
 			t.Fatal(err)
 		}
-		srv.set(buf.Bytes(), `"`+revision+`"`)
+		srv.Publish(buf.Bytes(), `"`+revision+`"`)
 	}
 	files := map[string]string{
 		"p.rego":             "package isogate\n\nallow if input.name == \"login\"\n",
@@ -327,10 +248,9 @@ func TestFleet_DecisionsAndStatusReachTheServices(t *testing.T) {
 	if err := json.Unmarshal(file.Bytes(), &line); err != nil {
 		t.Fatal(err)
 	}
-	rcv.wait(t, "the decision event", func(events, _ []map[string]any) bool { return len(events) > 0 })
-	rcv.mu.Lock()
-	e, notGzip := rcv.events[0], rcv.notGzip
-	rcv.mu.Unlock()
+	rcv.Wait(t, "the decision event", func(events, _ []map[string]any) bool { return len(events) > 0 })
+	events, notGzip := rcv.Events()
+	e := events[0]
 	if notGzip != 0 {
 		t.Errorf("%d uploads were not gzip'd", notGzip)
 	}
@@ -341,15 +261,15 @@ func TestFleet_DecisionsAndStatusReachTheServices(t *testing.T) {
 	}{
 		{"decision_id", e["decision_id"], line.DecisionID},
 		{"revision", e["revision"], "r1"},
-		{"bundle revision", at(e, "bundles", "isogate", "revision"), "r1"},
-		{"label app", at(e, "labels", "app"), "notes"},
-		{"label host", at(e, "labels", "host"), "laptop-7"},
+		{"bundle revision", fleettest.At(e, "bundles", "isogate", "revision"), "r1"},
+		{"label app", fleettest.At(e, "labels", "app"), "notes"},
+		{"label host", fleettest.At(e, "labels", "host"), "laptop-7"},
 		{"path", e["path"], "isogate"},
-		{"user", at(e, "input", "args", "user"), "ada"},
-		{"password", at(e, "input", "args", "password"), nil},
-		{"allow", at(e, "result", "allow"), true},
-		{"window", at(e, "custom", "isogate", "window"), "main"},
-		{"erased", fmt.Sprint(at(e, "custom", "isogate", "erased")), "[/input/args/password]"},
+		{"user", fleettest.At(e, "input", "args", "user"), "ada"},
+		{"password", fleettest.At(e, "input", "args", "password"), nil},
+		{"allow", fleettest.At(e, "result", "allow"), true},
+		{"window", fleettest.At(e, "custom", "isogate", "window"), "main"},
+		{"erased", fmt.Sprint(fleettest.At(e, "custom", "isogate", "erased")), "[/input/args/password]"},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -359,24 +279,24 @@ func TestFleet_DecisionsAndStatusReachTheServices(t *testing.T) {
 	if raw, _ := json.Marshal(e); bytes.Contains(raw, []byte("hunter2")) {
 		t.Errorf("the masked password reached the service: %s", raw)
 	}
-	if _, ok := at(e, "metrics").(map[string]any)["counter_isogate_decision_latency_ns"]; !ok {
-		t.Errorf("event metrics %v", at(e, "metrics"))
+	if _, ok := fleettest.At(e, "metrics").(map[string]any)["counter_isogate_decision_latency_ns"]; !ok {
+		t.Errorf("event metrics %v", fleettest.At(e, "metrics"))
 	}
 	status := func(revision, state, message string) func(_, statuses []map[string]any) bool {
+		is := fleettest.StatusIs("isogate", revision, state, message)
 		return func(_, statuses []map[string]any) bool {
 			for _, s := range statuses {
-				if at(s, "bundles", "isogate", "active_revision") == revision && at(s, "plugins", StatusName, "state") == state &&
-					strings.Contains(fmt.Sprint(at(s, "plugins", StatusName, "message")), message) && at(s, "labels", "app") == "notes" {
+				if is(nil, []map[string]any{s}) && fleettest.At(s, "labels", "app") == "notes" {
 					return true
 				}
 			}
 			return false
 		}
 	}
-	rcv.wait(t, "a status report of r1, OK", status("r1", "OK", "revision r1 is deciding"))
+	rcv.Wait(t, "a status report of r1, OK", status("r1", "OK", "revision r1 is deciding"))
 	// A bundle OPA takes but isogate refuses: OPA's bundle status names its
 	// revision; isogate's own says it was refused and r1 still decides.
-	srv.set(rawBundle(t, "r2", map[string]string{"p.rego": files["p.rego"], "log.rego": files["log.rego"]},
+	srv.Publish(rawBundle(t, "r2", map[string]string{"p.rego": files["p.rego"], "log.rego": files["log.rego"]},
 		map[string]any{"schemas/login.json": `{"type": 12}`}), `"r2"`)
 	select {
 	case err := <-refused:
@@ -388,5 +308,5 @@ func TestFleet_DecisionsAndStatusReachTheServices(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the bad bundle was neither refused nor taken")
 	}
-	rcv.wait(t, "a status report of r2 refused", status("r2", "ERROR", "revision r1 keeps deciding"))
+	rcv.Wait(t, "a status report of r2 refused", status("r2", "ERROR", "revision r1 keeps deciding"))
 }
