@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -9,15 +10,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/isogate/isogate/codes"
 
 	"github.com/isogate/isogate/crypto"
+	"github.com/isogate/isogate/fleet"
+	"github.com/isogate/isogate/internal/fleettest"
 	"github.com/isogate/isogate/policy"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
@@ -62,8 +68,10 @@ func sealedRef(tb testing.TB) (*crypto.Keys, [][]byte) {
 }
 
 // isogatePath is the core's per-message work up to the verdict.
-func isogatePath(tb testing.TB) func(i int) policy.Verdict {
-	p := refPolicy(tb)
+func isogatePath(tb testing.TB) func(i int) policy.Verdict { return isogatePathWith(tb, refPolicy(tb)) }
+
+// isogatePathWith is isogatePath deciding with p.
+func isogatePathWith(tb testing.TB, p *policy.Policy) func(i int) policy.Verdict {
 	keys, frames := sealedRef(tb)
 	ctx := context.Background()
 	buf := make([]byte, 0, 4096)
@@ -149,6 +157,54 @@ func BenchmarkP1Isogate(b *testing.B) {
 	}
 }
 
+// refBundlePolicy is the reference policy as a fleet gets it: built into
+// a bundle, served by a bundle server on loopback, activated by OPA's
+// bundle plugin and built from what the plugin stored.
+func refBundlePolicy(tb testing.TB) *policy.Policy {
+	b, err := policy.BuildBundle(context.Background(), os.DirFS("testdata/refpolicy"), "ref")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := policy.WriteBundle(&buf, b, nil, ""); err != nil {
+		tb.Fatal(err)
+	}
+	srv := &fleettest.Bundles{}
+	srv.Publish(buf.Bytes(), `"ref"`)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	got := make(chan *policy.Policy, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f, err := fleet.Start(ctx, fmt.Appendf(nil, `{"services": {"s": {"url": %q}}, "bundles": {"isogate": {"service": "s", "resource": "/b"}}}`, hs.URL),
+		"bench", slog.New(slog.NewTextHandler(io.Discard, nil)),
+		func(p *policy.Policy) {
+			select {
+			case got <- p:
+			default:
+			}
+		}, func(err error) { tb.Errorf("the reference bundle was refused: %v", err) })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Stop(context.Background())
+	select {
+	case p := <-got:
+		return p
+	case <-time.After(30 * time.Second):
+		tb.Fatal("the reference bundle was never activated")
+	}
+	return nil
+}
+
+func BenchmarkP1Bundle(b *testing.B) {
+	run := isogatePathWith(b, refBundlePolicy(b))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		run(i)
+	}
+}
+
 func BenchmarkP1Naive(b *testing.B) {
 	run := naivePath(b)
 	b.ReportAllocs()
@@ -185,6 +241,24 @@ func TestP1Report(t *testing.T) {
 	fi, fn := isoNs[2]/1e3, naiNs[2]/1e3
 	fmt.Fprintf(io.Writer(os.Stdout), "P1 verdict ratio isogate/naive = %.2f (isogate %.1f µs, naive %.1f µs, medians of 5; %d vs %d allocs)\n",
 		fi/fn, fi, fn, iso.AllocsPerOp(), nai.AllocsPerOp())
+
+	// The same policy from a bundle, as a fleet gets it, against the same
+	// from its directory: the same verdicts, then the same speed.
+	bundled := isogatePathWith(t, refBundlePolicy(t))
+	for i := range refMessages {
+		if a, b := fast(i), bundled(i); a.Allow != b.Allow || a.Code != b.Code || !slices.Equal(a.Reasons, b.Reasons) {
+			t.Fatalf("message %d: directory %+v, bundle %+v", i, a, b)
+		}
+	}
+	var bunNs, dirNs []float64
+	for range 5 {
+		bunNs = append(bunNs, float64(testing.Benchmark(BenchmarkP1Bundle).NsPerOp()))
+		dirNs = append(dirNs, float64(testing.Benchmark(BenchmarkP1Isogate).NsPerOp()))
+	}
+	slices.Sort(bunNs)
+	slices.Sort(dirNs)
+	fb, fd := bunNs[2]/1e3, dirNs[2]/1e3
+	fmt.Fprintf(io.Writer(os.Stdout), "P1 bundle-loaded/directory-loaded policy = %.2f (bundle %.1f µs, directory %.1f µs, medians of 5)\n", fb/fd, fb, fd)
 }
 
 // naiveAEAD derives the to-core key itself, with the standard library.
