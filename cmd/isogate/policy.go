@@ -22,7 +22,7 @@ import (
 
 func cmdPolicy(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return badf("policy: missing subcommand (check, test, eval, build or fmt)")
+		return badf("policy: missing subcommand (check, test, eval, build, fmt or lint)")
 	}
 	switch args[0] {
 	case "check":
@@ -35,8 +35,10 @@ func cmdPolicy(args []string, stdout io.Writer) error {
 		return policyBuild(args[1:], stdout)
 	case "fmt":
 		return policyFmt(args[1:], stdout)
+	case "lint":
+		return policyLint(args[1:], stdout)
 	}
-	return badf("policy: unknown subcommand %q (want check, test, eval, build or fmt)", args[0])
+	return badf("policy: unknown subcommand %q (want check, test, eval, build, fmt or lint)", args[0])
 }
 
 // source is a policy as check, test and eval take it: a directory, or a

@@ -16,8 +16,9 @@ test_blocked_name_denied if {
 }
 
 test_secret_denied if {
-	not isogate.allow with input as {"kind": "command", "name": "demo.secret", "args": {}}
-	isogate.deny["demo.secret is for administrators only"] with input as {"kind": "command", "name": "demo.secret", "args": {}}
+	secret := {"kind": "command", "name": "demo.secret", "args": {}}
+	not isogate.allow with input as secret
+	isogate.deny["demo.secret is for administrators only"] with input as secret
 }
 
 test_note_in_folder_allowed if {
@@ -47,9 +48,15 @@ test_note_text_masked_in_decision_log if {
 }
 
 test_http_status_allowed if {
-	isogate.allow with input as {"kind": "http", "attributes": {"request": {"http": {"method": "GET"}}}, "parsed_path": ["api", "status"]}
+	status := {"kind": "http", "attributes": {"request": {"http": {"method": "GET"}}}, "parsed_path": ["api", "status"]}
+	isogate.allow with input as status
 }
 
 test_http_delete_denied if {
-	"the demo's API is read-only" in isogate.deny with input as {"kind": "http", "attributes": {"request": {"http": {"method": "DELETE"}}}, "parsed_path": ["api", "notes", "todo.txt"]}
+	delete := {
+		"kind": "http",
+		"attributes": {"request": {"http": {"method": "DELETE"}}},
+		"parsed_path": ["api", "notes", "todo.txt"],
+	}
+	"the demo's API is read-only" in isogate.deny with input as delete
 }
