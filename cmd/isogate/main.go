@@ -15,14 +15,18 @@ import (
 
 const usage = `usage:
   isogate demo [--browser] [--port N] [--title T] [--width W] [--height H] [--decision-log FILE] [--dry-run]
-  isogate run --app DIR|URL --policy DIR [--upstream URL | --upstream-cmd "CMD ARGS"] [--browser] [--port N]
+               [--config OPA-CONFIG] [--audit ADDR]
+  isogate run --app DIR|URL --policy DIR|--config OPA-CONFIG [--upstream URL | --upstream-cmd "CMD ARGS"] [--browser] [--port N]
               [--api PREFIX[=URL]]... [--tauri src-tauri/tauri.conf.json]
-              [--title T] [--width W] [--height H] [--decision-log FILE] [--dry-run] [limit flags]
+              [--title T] [--width W] [--height H] [--decision-log FILE] [--dry-run] [--audit ADDR] [limit flags]
   isogate policy check DIR|BUNDLE
   isogate policy test DIR|BUNDLE [-v] [--coverage [--threshold N]]
   isogate policy fmt [-w|-l|-d] DIR
+  isogate policy lint DIR|BUNDLE [--format text|json|sarif]
+  isogate policy replay --log DECISIONS.jsonl [--fail-on allow|change] [--examples N] [--format text|json] DIR|BUNDLE
   isogate policy eval DIR|BUNDLE --input FILE [--explain[=full|notes|fails]]
   isogate policy build DIR -o BUNDLE [--revision R] [--signing-key KEY [--signing-alg ALG] [--signing-key-id ID]]
+  isogate audit DECISIONS.jsonl [--addr ADDR]
   isogate doctor [--json]
 `
 

@@ -22,7 +22,7 @@ import (
 
 func cmdPolicy(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return badf("policy: missing subcommand (check, test, eval, build, fmt or lint)")
+		return badf("policy: missing subcommand (check, test, eval, build, fmt, lint or replay)")
 	}
 	switch args[0] {
 	case "check":
@@ -37,8 +37,10 @@ func cmdPolicy(args []string, stdout io.Writer) error {
 		return policyFmt(args[1:], stdout)
 	case "lint":
 		return policyLint(args[1:], stdout)
+	case "replay":
+		return policyReplay(args[1:], stdout)
 	}
-	return badf("policy: unknown subcommand %q (want check, test, eval, build, fmt or lint)", args[0])
+	return badf("policy: unknown subcommand %q (want check, test, eval, build, fmt, lint or replay)", args[0])
 }
 
 // source is a policy as check, test and eval take it: a directory, or a
