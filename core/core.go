@@ -203,6 +203,8 @@ type Handler func(ctx context.Context, args any) (any, error)
 
 // Core is one running isogate core.
 type Core struct {
+	upstreamErrors atomic.Uint64 // calls a backend or the app's API failed (Stats)
+
 	log       *slog.Logger
 	app       fs.FS
 	appURL    *url.URL
@@ -504,3 +506,26 @@ const (
 	ServerWriteTimeout = time.Minute     // a whole response
 	ServerIdleTimeout  = 2 * time.Minute // a keep-alive connection between requests
 )
+
+// Stats is a moment's view of a core, for metrics.
+type Stats struct {
+	Sessions       int    // pages with a session (issued, connected or not yet)
+	Connected      int    // of them, the ones with a connection now
+	InFlight       int    // calls being handled, all sessions
+	UpstreamErrors uint64 // calls a backend or the app's API failed, since start
+}
+
+// Stats counts the core's sessions and calls now.
+func (c *Core) Stats() Stats {
+	st := Stats{UpstreamErrors: c.upstreamErrors.Load()}
+	for _, s := range c.sessions.all() {
+		st.Sessions++
+		st.InFlight += len(s.slots)
+		s.mu.Lock()
+		if s.conn != nil {
+			st.Connected++
+		}
+		s.mu.Unlock()
+	}
+	return st
+}

@@ -262,19 +262,27 @@ func (c *Core) dispatch(s *session, m *message) (any, error) {
 		return nil, nil
 	}
 	if m.Kind == policy.KindHTTP {
-		return c.call(s, m, func(ctx context.Context, _ any) (any, error) { return c.forwardHTTP(ctx, m) })
+		return c.call(s, m, func(ctx context.Context, _ any) (any, error) {
+			r, err := c.forwardHTTP(ctx, m)
+			if err != nil {
+				c.upstreamErrors.Add(1)
+			}
+			return r, err
+		})
 	}
 	if h, ok := c.handlers[m.Name]; ok {
 		return c.call(s, m, h)
 	}
 	if c.upstream != nil {
 		if err := c.upstream.Health(); err != nil {
+			c.upstreamErrors.Add(1)
 			c.log.Warn("backend not healthy; call refused", "name", m.Name, "err", err)
 			return nil, &Error{Code: codes.Unavailable, Message: "the backend is not available"}
 		}
 		return c.call(s, m, func(ctx context.Context, args any) (any, error) {
 			r, err := c.upstream.Call(ctx, m.Name, args)
 			if err != nil {
+				c.upstreamErrors.Add(1)
 				return nil, err
 			}
 			return rawResult(r), nil

@@ -202,6 +202,9 @@ func Pending(why string) *Policy {
 	return &Policy{evalTimeout: DefaultEvalTimeout, revision: "none", pending: why, generic: "no policy yet"}
 }
 
+// IsPending reports whether p is a Pending policy.
+func (p *Policy) IsPending() bool { return p.pending != "" }
+
 // Names lists the command and event names that have a schema.
 func (p *Policy) Names() []string {
 	names := make([]string, 0, len(p.raw))

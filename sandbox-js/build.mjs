@@ -10,16 +10,31 @@ const bundles = {
   'src/bridge-main.js': '../isolation/assets/bridge.js',
   'src/tauri-global.js': '../isolation/assets/tauri-global.js',
   'src/tauri-hook-main.js': '../isolation/assets/tauri-hook.js',
+  'src/audit-main.js': '../audit/assets/audit.js',
 };
+// Copied as they are: third parties' files the Go side embeds.
+const copies = { 'node_modules/uplot/dist/uPlot.min.css': '../audit/assets/uPlot.min.css' };
 
 let stale = 0;
 for (const [entry, out] of Object.entries(bundles)) {
   const r = await build({
     entryPoints: [entry], bundle: true, format: 'iife', target: 'es2020',
-    minify: entry === 'src/tauri-global.js', // a third party's code, read in its own repository
+    minify: entry === 'src/tauri-global.js' || entry === 'src/audit-main.js', // mostly third parties' code, read in its own repository
     legalComments: 'none', logLevel: 'warning', write: false, outfile: out,
   });
   const text = r.outputFiles[0].text;
+  let current = '';
+  try { current = readFileSync(out, 'utf8'); } catch {}
+  if (current === text) continue;
+  if (check) {
+    console.error(`${out} is stale: run 'npm run build' in sandbox-js and commit it`);
+    stale++;
+  } else {
+    writeFileSync(out, text);
+  }
+}
+for (const [from, out] of Object.entries(copies)) {
+  const text = readFileSync(from, 'utf8');
   let current = '';
   try { current = readFileSync(out, 'utf8'); } catch {}
   if (current === text) continue;

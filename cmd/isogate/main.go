@@ -80,13 +80,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdRun(args[1:], stdout, stderr)
 	case "policy":
 		return cmdPolicy(args[1:], stdout)
+	case "audit":
+		return cmdAudit(args[1:], stderr)
 	case "doctor":
 		return cmdDoctor(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return badf("unknown command %q (want demo, run, policy or doctor)", args[0])
+	return badf("unknown command %q (want demo, run, policy, audit or doctor)", args[0])
 }
 
 // parse parses flags wherever they stand among the arguments and returns the

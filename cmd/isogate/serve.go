@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/isogate/isogate/audit"
 	"github.com/isogate/isogate/core"
 	"github.com/isogate/isogate/demo"
 	"github.com/isogate/isogate/desktop"
@@ -36,6 +37,7 @@ type serveFlags struct {
 	port        int
 	decisionLog string
 	opaConfig   string // --config
+	audit       string // --audit ADDR
 	dryRun      bool
 	windows     labels
 	limits      core.Limits
@@ -73,6 +75,7 @@ func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.height, "height", 780, "window height")
 	fs.IntVar(&s.port, "port", 0, "app port on 127.0.0.1 (0 picks a free one)")
 	fs.StringVar(&s.decisionLog, "decision-log", "", "append a JSON line per decision to FILE")
+	fs.StringVar(&s.audit, "audit", "", "serve the audit page and /metrics on this loopback ADDR (127.0.0.1:0 picks a port), behind a token of its own")
 	fs.StringVar(&s.opaConfig, "config", "", "an OPA configuration file (services, bundles, keys, decision_logs, status, labels): the policy comes from its bundle")
 	fs.BoolVar(&s.dryRun, "dry-run", false, "decide and log, but let denied messages through")
 	fs.Var(&s.windows, "window", "open another window with this label (repeatable; the first is \"main\")")
@@ -297,8 +300,8 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 			return badf("--decision-log: %v", err)
 		}
 		defer cfg.DecisionLog.Close()
-	} else if config != nil {
-		cfg.DecisionLog = policy.NewDecisionLog(nil) // no file: the decisions go to OPA's plugin alone
+	} else if config != nil || sf.audit != "" {
+		cfg.DecisionLog = policy.NewDecisionLog(nil) // no file: the decisions go to the sinks alone
 	}
 	if a.upstream != nil {
 		cfg.Upstream = a.upstream(log, stderr)
@@ -309,6 +312,33 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 	c, err := core.New(cfg)
 	if err != nil {
 		return err
+	}
+	// The audit page, on a port of its own: its line goes to stderr before
+	// anything is served, so scripts can read it.
+	var aud *audit.Server
+	if sf.audit != "" {
+		aud = audit.New(log, c.Stats)
+		l, u, err := aud.Listen(sf.audit)
+		if err != nil {
+			return badf("%v", err)
+		}
+		cfg.DecisionLog.AddSink(aud.Record)
+		if !p.IsPending() {
+			aud.SetRevision(p.Revision())
+		}
+		fmt.Fprintln(stderr, "audit: "+u)
+		go aud.Serve(ctx, l)
+	}
+	activated := func(p *policy.Policy) {
+		c.SetPolicy(p)
+		if aud != nil {
+			aud.PolicyActivated(p.Revision())
+		}
+	}
+	refused := func() {
+		if aud != nil {
+			aud.PolicyRefused()
+		}
 	}
 	if a.register != nil {
 		if err := a.register(ctx, c); err != nil {
@@ -326,10 +356,13 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 					return // the same revision again (a server without ETags)
 				}
 				last = p.Revision()
-				c.SetPolicy(p)
+				activated(p)
 				log.Info("policy bundle activated", "revision", p.Revision())
 			},
-			func(err error) { log.Error("policy bundle refused; the last good policy keeps serving", "err", err) })
+			func(err error) {
+				refused()
+				log.Error("policy bundle refused; the last good policy keeps serving", "err", err)
+			})
 		if err != nil {
 			return badf("--config: %v", err)
 		}
@@ -338,8 +371,11 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 	}
 	if a.watch {
 		w := policy.NewWatcher(a.policy, p,
-			func(p *policy.Policy) { c.SetPolicy(p); log.Info("policy reloaded", "revision", p.Revision()) },
-			func(err error) { log.Error("policy reload refused; the last good policy keeps serving", "err", err) })
+			func(p *policy.Policy) { activated(p); log.Info("policy reloaded", "revision", p.Revision()) },
+			func(err error) {
+				refused()
+				log.Error("policy reload refused; the last good policy keeps serving", "err", err)
+			})
 		go w.Run(ctx, policyPoll)
 	}
 	wins := []desktop.Window{{Label: core.DefaultWindow, URL: c.URL(), Title: sf.title, Width: sf.width, Height: sf.height}}
