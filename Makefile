@@ -14,7 +14,7 @@ FUZZTIME ?= 30s
 # The packages of the message path, which make test also runs under the
 # race detector, and the pinned staticcheck (fetched through the module
 # proxy by go run; nothing is installed).
-RACE_PKGS   = ./crypto ./core ./policy ./isolation ./jsonrpc ./codes ./fuzz ./internal/... ./cmd/isogate ./fleet ./tauri
+RACE_PKGS   = ./crypto ./core ./policy ./isolation ./jsonrpc ./codes ./fuzz ./internal/... ./cmd/isogate ./fleet ./tauri ./audit
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # The URL line stays the first line of output: nothing is echoed before it.

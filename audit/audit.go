@@ -25,9 +25,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/isogate/isogate/codes"
 	"github.com/isogate/isogate/core"
 	"github.com/isogate/isogate/policy"
 )
+
+// MaxNames bounds the name label's values: past it, new names count as
+// "(other)". A name the policy does not know counts as "(unknown)". Pages
+// choose names (and, for the app's API, paths), so neither may grow the
+// metrics without end.
+const MaxNames = 1000
 
 // Recent is how many decisions a page that opens gets before the live ones.
 const Recent = 1000
@@ -48,7 +55,8 @@ type Server struct {
 	reloads   *prometheus.CounterVec
 
 	mu     sync.Mutex
-	recent [][]byte // the last Recent decisions as JSON, oldest first
+	names  map[string]bool // the name labels in use, at most MaxNames
+	recent [][]byte        // the last Recent decisions as JSON, oldest first
 	subs   map[chan []byte]struct{}
 	rev    string
 }
@@ -59,7 +67,7 @@ type Server struct {
 func New(log *slog.Logger, stats func() core.Stats) *Server {
 	b := make([]byte, 32)
 	rand.Read(b)
-	s := &Server{token: hex.EncodeToString(b), log: log, reg: prometheus.NewRegistry(), subs: map[chan []byte]struct{}{}}
+	s := &Server{token: hex.EncodeToString(b), log: log, reg: prometheus.NewRegistry(), subs: map[chan []byte]struct{}{}, names: map[string]bool{}}
 	s.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "isogate_decisions_total", Help: "Decisions, by message name and kind, verdict (allow or deny) and code.",
 	}, []string{"name", "kind", "verdict", "code"})
@@ -101,13 +109,29 @@ func (s *Server) Record(_ context.Context, d *policy.Decision) {
 	if d.Result.Allow {
 		verdict = "allow"
 	}
-	s.decisions.WithLabelValues(d.Name, d.Kind, verdict, string(d.Result.Code)).Inc()
+	s.decisions.WithLabelValues(s.nameLabel(d), d.Kind, verdict, string(d.Result.Code)).Inc()
 	s.latency.WithLabelValues(d.Kind).Observe(float64(d.LatencyNS) / 1e9)
 	line, err := json.Marshal(d)
 	if err != nil {
 		return
 	}
 	s.add(line)
+}
+
+// nameLabel is the name label of d: its name, within MaxNames.
+func (s *Server) nameLabel(d *policy.Decision) string {
+	if d.Result.Code == codes.UnknownCommand {
+		return "(unknown)"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.names[d.Name] {
+		if len(s.names) >= MaxNames {
+			return "(other)"
+		}
+		s.names[d.Name] = true
+	}
+	return d.Name
 }
 
 func (s *Server) add(line []byte) {

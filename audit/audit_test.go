@@ -1,0 +1,67 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/isogate/isogate/codes"
+	"github.com/isogate/isogate/policy"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// A page picks the names it sends: unknown ones and ones past MaxNames
+// share a label value each, so a hostile page cannot grow the metrics.
+func TestMetrics_NameLabelIsBounded(t *testing.T) {
+	s := New(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	for i := range MaxNames + 50 {
+		s.Record(context.Background(), &policy.Decision{Name: fmt.Sprintf("n%d", i), Kind: "command", Result: policy.Verdict{Allow: true}})
+		s.Record(context.Background(), &policy.Decision{Name: fmt.Sprintf("x%d", i), Kind: "command", Result: policy.Verdict{Code: codes.UnknownCommand}})
+	}
+	if n := testutil.CollectAndCount(s.decisions); n != MaxNames+2 {
+		t.Fatalf("%d series, want %d", n, MaxNames+2)
+	}
+	if v := testutil.ToFloat64(s.decisions.WithLabelValues("(other)", "command", "allow", "")); v != 50 {
+		t.Fatalf("(other) = %v", v)
+	}
+}
+
+// Not loopback is refused; another Host, no token or another token is 403.
+func TestAccess(t *testing.T) {
+	s := New(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if _, _, err := s.Listen("0.0.0.0:0"); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("0.0.0.0: %v", err)
+	}
+	h := s.Handler("127.0.0.1:1")
+	for _, c := range []struct {
+		host, target, auth string
+		want               int
+	}{
+		{"127.0.0.1:1", "/?token=" + s.Token(), "", 200},
+		{"evil.example:1", "/?token=" + s.Token(), "", 403},
+		{"127.0.0.1:1", "/", "", 403},
+		{"127.0.0.1:1", "/?token=" + strings.Repeat("a", 64), "", 403},
+		{"127.0.0.1:1", "/metrics", "Bearer " + s.Token(), 200},
+		{"127.0.0.1:1", "/metrics?token=" + s.Token(), "", 403},
+		{"127.0.0.1:1", "/assets/audit.js", "", 200},
+		{"127.0.0.1:1", "/assets/index.html", "", 404},
+	} {
+		r := httptest.NewRequest("GET", c.target, nil)
+		r.Host = c.host
+		if c.auth != "" {
+			r.Header.Set("Authorization", c.auth)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != c.want {
+			t.Errorf("%s %s %q: %d, want %d", c.host, c.target, c.auth, w.Code, c.want)
+		}
+		if w.Header().Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s: no X-Frame-Options", c.target)
+		}
+	}
+}
