@@ -278,9 +278,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		if _, ok := s.subs[ch]; ok {
-			delete(s.subs, ch)
-		}
+		delete(s.subs, ch) // if add has not already, closing it
 		s.mu.Unlock()
 	}()
 	w.Header().Set("Content-Type", "text/event-stream")

@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -237,5 +238,37 @@ func TestAudit_LivePageAndMetrics(t *testing.T) {
 		if n == 0 {
 			t.Error("the latency histogram is empty")
 		}
+	}
+}
+
+// `isogate audit FILE` serves the same page over a decision log: the
+// stream holds every line of the file.
+func TestAudit_OverALogFile(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "decisions.jsonl")
+	var b strings.Builder
+	for i := range 7 {
+		fmt.Fprintf(&b, `{"time":"2026-12-02T07:00:0%dZ","decision_id":"d%d","window":"main","kind":"command","name":"demo.greet","seq":%d,"input":{},"result":{"allow":%v,"reasons":[]},"revision":"r1","latency_ns":1000}`+"\n", i, i, i, i%2 == 0)
+	}
+	os.WriteFile(log, []byte(b.String()), 0o600)
+	cmd := exec.Command(binary, "audit", log)
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	page, _, _ := auditURL(t, &proc{stderr: stderr})
+	ctx := browser(t)
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(page)); err != nil {
+		t.Fatal(err)
+	}
+	eval[bool](t, ctx, `new Promise((resolve) => { const poll = () => document.querySelectorAll('#decisions tbody tr').length === 7 ? resolve(true) : requestAnimationFrame(poll); poll(); })`)
+	if got := eval[string](t, ctx, `document.getElementById('counts').textContent`); !strings.Contains(got, "4 allowed, 3 denied") {
+		t.Fatalf("counts %q", got)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	os.WriteFile(bad, []byte("not a log\n"), 0o600)
+	if out, err := exec.Command(binary, "audit", bad).CombinedOutput(); err == nil || !strings.Contains(string(out), "not a decision log") {
+		t.Fatalf("a file that is not a log: %v %s", err, out)
 	}
 }

@@ -48,6 +48,18 @@ func (f *Fleet) Log(ctx context.Context, d *policy.Decision) {
 	if name := f.bundle.Load(); name != nil && d.Revision != "" {
 		info.Bundles = map[string]server.BundleInfo{*name: {Revision: d.Revision}}
 	}
+	// A read transaction of the plugins' store for the plugin's drop and
+	// mask rules, as OPA's own server passes one: without it the plugin
+	// opens its own while holding its query cache, and a bundle
+	// activation, which holds the store while it asks for that cache,
+	// deadlocks with it.
+	txn, err := f.store.NewTransaction(ctx)
+	if err != nil {
+		f.log.Error("decision not handed to OPA's decision-log plugin", "decision_id", d.DecisionID, "err", err)
+		return
+	}
+	defer f.store.Abort(ctx, txn)
+	info.Txn = txn
 	if err := p.Log(ctx, info); err != nil {
 		f.log.Error("decision not handed to OPA's decision-log plugin", "decision_id", d.DecisionID, "err", err)
 	}

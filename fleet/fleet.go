@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/plugins"
@@ -112,8 +113,13 @@ func (f *Fleet) reportLoop(ctx context.Context) {
 	}
 }
 
-// Stop stops the plugins, flushing what they hold (decision logs).
-func (f *Fleet) Stop(ctx context.Context) { f.manager.Stop(ctx) }
+// Stop stops the plugins, flushing the decision logs they hold for up to
+// 10 s (OPA's plugin flushes only under a deadline).
+func (f *Fleet) Stop(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	f.manager.Stop(ctx)
+}
 
 var errNoBundle = errors.New("no bundle activated")
 

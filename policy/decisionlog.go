@@ -142,8 +142,14 @@ func (l *DecisionLog) Record(ctx context.Context, e Entry) error {
 		}
 	}
 	if sinks := l.sinks.Load(); sinks != nil {
+		// Each sink gets a copy of its own: the input shares the message's
+		// arguments, which the handler gets, and a sink may change what it
+		// is given (OPA's mask rules do) or read it later, from another
+		// goroutine (OPA's event buffer does).
 		for _, s := range *sinks {
-			s(ctx, &d)
+			c := d
+			c.Input = deepCopy(d.Input)
+			s(ctx, &c)
 		}
 	}
 	return nil
