@@ -16,33 +16,25 @@ const bundles = {
 const copies = { 'node_modules/uplot/dist/uPlot.min.css': '../audit/assets/uPlot.min.css' };
 
 let stale = 0;
+// emit writes text to out, or with --check counts out as stale if it differs.
+function emit(out, text) {
+  let current = '';
+  try { current = readFileSync(out, 'utf8'); } catch {}
+  if (current === text) return;
+  if (check) {
+    console.error(`${out} is stale: run 'npm run build' in sandbox-js and commit it`);
+    stale++;
+  } else {
+    writeFileSync(out, text);
+  }
+}
 for (const [entry, out] of Object.entries(bundles)) {
   const r = await build({
     entryPoints: [entry], bundle: true, format: 'iife', target: 'es2020',
     minify: entry === 'src/tauri-global.js' || entry === 'src/audit-main.js', // mostly third parties' code, read in its own repository
     legalComments: 'none', logLevel: 'warning', write: false, outfile: out,
   });
-  const text = r.outputFiles[0].text;
-  let current = '';
-  try { current = readFileSync(out, 'utf8'); } catch {}
-  if (current === text) continue;
-  if (check) {
-    console.error(`${out} is stale: run 'npm run build' in sandbox-js and commit it`);
-    stale++;
-  } else {
-    writeFileSync(out, text);
-  }
+  emit(out, r.outputFiles[0].text);
 }
-for (const [from, out] of Object.entries(copies)) {
-  const text = readFileSync(from, 'utf8');
-  let current = '';
-  try { current = readFileSync(out, 'utf8'); } catch {}
-  if (current === text) continue;
-  if (check) {
-    console.error(`${out} is stale: run 'npm run build' in sandbox-js and commit it`);
-    stale++;
-  } else {
-    writeFileSync(out, text);
-  }
-}
+for (const [from, out] of Object.entries(copies)) emit(out, readFileSync(from, 'utf8'));
 process.exit(stale ? 1 : 0);
