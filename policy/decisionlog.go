@@ -134,10 +134,7 @@ func (l *DecisionLog) Record(ctx context.Context, e Entry) error {
 		if err != nil {
 			return fmt.Errorf("decision log: %w", err)
 		}
-		l.mu.Lock()
-		_, err = l.w.Write(append(line, '\n'))
-		l.mu.Unlock()
-		if err != nil {
+		if err := l.write(append(line, '\n')); err != nil {
 			return fmt.Errorf("decision log: %w", err)
 		}
 	}
@@ -153,6 +150,16 @@ func (l *DecisionLog) Record(ctx context.Context, e Entry) error {
 		}
 	}
 	return nil
+}
+
+// write writes one line under the lock, released even if the writer
+// panics (the core recovers that panic and the next decision must not
+// wait on a lock nobody holds).
+func (l *DecisionLog) write(line []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, err := l.w.Write(line)
+	return err
 }
 
 // applyMasks evaluates the mask rule and applies it to a deep copy of the
