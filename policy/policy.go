@@ -537,8 +537,16 @@ func (in *Input) document() map[string]any {
 	return doc
 }
 
-// listed matches the property lists jsonschema prints in map order.
-var listed = regexp.MustCompile(`^(.*?)((?:'[^']*', )+'[^']*')(.*)$`)
+// quotedName is one name as jsonschema quotes it: in single quotes, with a
+// quote or backslash inside escaped by a backslash.
+const quotedName = `'(?:[^'\\]|\\.)*'`
+
+// listed matches the property lists jsonschema prints in map order; names
+// matches each name in such a list (a name may itself hold ", " or '\'').
+var (
+	listed = regexp.MustCompile(`^(.*?)((?:` + quotedName + `, )+` + quotedName + `)(.*)$`)
+	names  = regexp.MustCompile(quotedName)
+)
 
 // stableMessage sorts the names a schema message lists, so the same input
 // always gets the same reason.
@@ -547,7 +555,7 @@ func stableMessage(msg string) string {
 	if m == nil {
 		return msg
 	}
-	names := strings.Split(m[2], ", ")
-	sort.Strings(names)
-	return m[1] + strings.Join(names, ", ") + m[3]
+	list := names.FindAllString(m[2], -1)
+	sort.Strings(list)
+	return m[1] + strings.Join(list, ", ") + m[3]
 }

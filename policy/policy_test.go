@@ -310,3 +310,19 @@ func TestNewTauri_Permission(t *testing.T) {
 		t.Fatalf("plugin/command: %+v", p)
 	}
 }
+
+// The schema library lists names in map order; the reason must not depend on
+// it, even for names holding a quote, a backslash or the list separator
+// (FuzzCheck found '' and '\'' swapping places).
+func TestStableMessage_SortsQuotedNames(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`additionalProperties '\'', '' not allowed`, `additionalProperties '', '\'' not allowed`},
+		{`additionalProperties 'b', 'a', 'b', 'c' not allowed`, `additionalProperties 'a', 'b', 'b', 'c' not allowed`},
+		{`missing properties: 'z', 'a\\', 'x, y'`, `missing properties: 'a\\', 'x, y', 'z'`},
+		{`additionalProperties 'only' not allowed`, `additionalProperties 'only' not allowed`},
+	} {
+		if got := stableMessage(tc.in); got != tc.want {
+			t.Errorf("stableMessage(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
