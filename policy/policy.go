@@ -542,7 +542,7 @@ func (in *Input) document() map[string]any {
 const quotedName = `'(?:[^'\\]|\\.)*'`
 
 // listed matches the property lists jsonschema prints in map order; names
-// matches each name in such a list (a name may itself hold ", " or '\'').
+// matches each name in such a list (a name may itself hold ", " or a quote).
 var (
 	listed = regexp.MustCompile(`^(.*?)((?:` + quotedName + `, )+` + quotedName + `)(.*)$`)
 	names  = regexp.MustCompile(quotedName)

@@ -313,7 +313,7 @@ func TestNewTauri_Permission(t *testing.T) {
 
 // The schema library lists names in map order; the reason must not depend on
 // it, even for names holding a quote, a backslash or the list separator
-// (FuzzCheck found '' and '\'' swapping places).
+// (FuzzCheck found the empty name and a lone quote swapping places).
 func TestStableMessage_SortsQuotedNames(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{`additionalProperties '\'', '' not allowed`, `additionalProperties '', '\'' not allowed`},
