@@ -10,6 +10,9 @@ import (
 	"path"
 	"runtime"
 	"strings"
+	"sync/atomic"
+
+	"golang.org/x/time/rate"
 
 	"github.com/isogate/isogate/codes"
 	"github.com/isogate/isogate/httpapi"
@@ -52,19 +55,52 @@ func (c *Core) unsealedGuard(win *window, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		path := bounded(r.URL.EscapedPath())
-		c.log.Warn("unsealed request refused", "window", win.label, "method", r.Method, "path", path, "remote", r.RemoteAddr)
-		if c.decisions != nil {
-			p := c.policy.Load()
-			in := policy.Prepare(policy.Input{Kind: policy.KindHTTP, Name: bounded(r.Method) + " " + path, Origin: win.origin,
-				Window: win.label, Attributes: unsealedAttributes(r)})
-			v := policy.Verdict{Code: codes.Denied, Reasons: []string{"unsealed: " + why}}
-			if err := c.decisions.Record(r.Context(), policy.Entry{Policy: p, Input: in, Verdict: v}); err != nil {
-				c.log.Error("unsealed refusal not logged", "err", err)
+		if suppressed, ok := c.unsealed.take(); ok {
+			path := bounded(r.URL.EscapedPath())
+			c.log.Warn("unsealed request refused", "window", win.label, "method", r.Method, "path", path, "remote", r.RemoteAddr, "suppressed", suppressed)
+			if c.decisions != nil {
+				p := c.policy.Load()
+				in := policy.Prepare(policy.Input{Kind: policy.KindHTTP, Name: bounded(r.Method) + " " + path, Origin: win.origin,
+					Window: win.label, Attributes: unsealedAttributes(r)})
+				v := policy.Verdict{Code: codes.Denied, Reasons: []string{"unsealed: " + why}}
+				e := policy.Entry{Policy: p, Input: in, Verdict: v, Unsealed: true, Suppressed: suppressed}
+				if err := c.decisions.Record(r.Context(), e); err != nil {
+					c.log.Error("unsealed refusal not logged", "err", err)
+				}
 			}
 		}
 		httpapi.WriteProblem(w, codes.Denied, "isogate: "+why+"; the app's API answers only through the gate", []string{"unsealed"})
 	})
+}
+
+// Unsealed refusals need no cookie: anyone who can reach the port can send
+// them, as fast as they like. Each is refused, but only UnsealedRate a
+// second (in bursts of UnsealedBurst) are logged and recorded as decisions;
+// the next recorded one counts those that were not (Decision.Suppressed),
+// so a flood can neither fill the disk nor push the gate's own decisions
+// out of the decision-log service's buffer.
+const (
+	UnsealedRate  = 10
+	UnsealedBurst = 100
+)
+
+type unsealedRecord struct {
+	limit      *rate.Limiter
+	suppressed atomic.Uint64
+}
+
+func newUnsealedRecord() unsealedRecord {
+	return unsealedRecord{limit: rate.NewLimiter(UnsealedRate, UnsealedBurst)}
+}
+
+// take reports whether this refusal is recorded, and how many were not
+// since the last that was.
+func (u *unsealedRecord) take() (suppressed uint64, ok bool) {
+	if !u.limit.Allow() {
+		u.suppressed.Add(1)
+		return 0, false
+	}
+	return u.suppressed.Swap(0), true
 }
 
 // unsealedAttributes is what the decision log records of an unsealed

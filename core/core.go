@@ -204,6 +204,7 @@ type Handler func(ctx context.Context, args any) (any, error)
 // Core is one running isogate core.
 type Core struct {
 	upstreamErrors atomic.Uint64 // calls a backend or the app's API failed (Stats)
+	unsealed       unsealedRecord
 
 	log       *slog.Logger
 	app       fs.FS
@@ -256,7 +257,7 @@ func New(cfg Config) (*Core, error) {
 	}
 	c := &Core{log: cfg.Logger, app: cfg.App, appURL: cfg.AppURL, limits: cfg.Limits.withDefaults(), handlers: map[string]Handler{},
 		events: map[string][]EventHandler{}, observe: cfg.Observe, decisions: cfg.DecisionLog, dryRun: cfg.DryRun, upstream: cfg.Upstream,
-		api: cfg.API}
+		api: cfg.API, unsealed: newUnsealedRecord()}
 	c.forwarder = httpapi.NewForwarder(c.limits.MaxBinaryBytes)
 	c.bridgeAPI = c.api.BridgeConfig()
 	c.tauri = cfg.Tauri

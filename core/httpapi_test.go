@@ -574,3 +574,52 @@ func TestHTTP_FormBodyParsedForThePolicy(t *testing.T) {
 	default:
 	}
 }
+
+// Anyone who can reach the port can send unsealed requests without a
+// cookie, as fast as they like: every one is refused, but only a bounded
+// rate of them is recorded, and the records account for every one (the
+// next recorded refusal counts those that were not).
+func TestUnsealed_FloodIsRefusedAndRecordedAtABoundedRate(t *testing.T) {
+	var log strings.Builder
+	h := newHarnessWith(t, func(c *Config) { c.DecisionLog = policy.NewDecisionLog(&log) })
+	origin := h.c.Origin()
+	sent := 0
+	refuse := func() {
+		t.Helper()
+		sent++
+		if code, _, _ := rawRequest(t, origin, "DELETE", "/notes/"+fmt.Sprint(sent)); code != http.StatusForbidden {
+			t.Fatalf("unsealed request %d: %d, want 403", sent, code)
+		}
+	}
+	records := func() (n int, suppressed uint64, last policy.Decision) {
+		for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+			var d policy.Decision
+			if json.Unmarshal([]byte(line), &d) != nil || !d.Unsealed {
+				t.Fatalf("not an unsealed refusal on record: %s", line)
+			}
+			n, suppressed, last = n+1, suppressed+d.Suppressed, d
+		}
+		return n, suppressed, last
+	}
+	for range UnsealedBurst + 1000 {
+		refuse()
+	}
+	before, _, _ := records()
+	if before >= sent || before < UnsealedBurst {
+		t.Fatalf("%d of %d unsealed refusals recorded; want the burst of %d and not all", before, sent, UnsealedBurst)
+	}
+	// Refuse until one is recorded again: it carries the count of those
+	// not recorded since the last that was.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		refuse()
+		if n, _, last := records(); n > before && last.Suppressed > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no unsealed refusal was recorded again")
+		}
+	}
+	if n, suppressed, _ := records(); uint64(n)+suppressed != uint64(sent) {
+		t.Fatalf("%d recorded + %d counted as suppressed, but %d sent", n, suppressed, sent)
+	}
+}

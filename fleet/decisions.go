@@ -10,14 +10,52 @@ import (
 	"github.com/isogate/isogate/policy"
 )
 
-// Log hands a decision to OPA's decision-log plugin as an OPA decision
-// event, for the decision-log service; it is a policy.Sink. The plugin
-// adds the install's labels, batches, gzips and uploads, and retries; with
-// no decision_logs configured (discovery can configure it later) it does
+// Log queues a decision for OPA's decision-log plugin, which gets it as an
+// OPA decision event, for the decision-log service; it is a policy.Sink,
+// and never waits: when QueueSize decisions are already waiting, this one
+// is dropped and counted (Dropped), and the log says so. The plugin adds
+// the install's labels, batches, gzips and uploads, and retries; with no
+// decision_logs configured (discovery can configure it later) it does
 // nothing. The input is the one in isogate's own line: masked by the
 // policy's mask rules, withheld where it was withheld. The event's
 // decision_id is the line's, so the two records can be joined.
-func (f *Fleet) Log(ctx context.Context, d *policy.Decision) {
+func (f *Fleet) Log(_ context.Context, d *policy.Decision) {
+	select {
+	case f.queue <- d:
+	default:
+		// 1, 2, 4, 8, ...: a flood writes a few lines, not one per decision.
+		if n := f.dropped.Add(1); n&(n-1) == 0 {
+			f.log.Warn("decisions dropped before OPA's decision-log plugin: its queue is full", "dropped", n, "queue", cap(f.queue))
+		}
+	}
+}
+
+// Dropped counts the decisions Log dropped.
+func (f *Fleet) Dropped() uint64 { return f.dropped.Load() }
+
+// sendLoop hands the queued decisions to the plugin; when stopped, it
+// hands over what is still queued first.
+func (f *Fleet) sendLoop(ctx context.Context) {
+	defer f.loops.Done()
+	send := context.WithoutCancel(ctx)
+	for {
+		select {
+		case d := <-f.queue:
+			f.send(send, d)
+		case <-ctx.Done():
+			for {
+				select {
+				case d := <-f.queue:
+					f.send(send, d)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (f *Fleet) send(ctx context.Context, d *policy.Decision) {
 	p := logs.Lookup(f.manager)
 	if p == nil {
 		return
@@ -29,6 +67,12 @@ func (f *Fleet) Log(ctx context.Context, d *policy.Decision) {
 	var input any = d.Input
 	result := any(map[string]any{"allow": d.Result.Allow, "code": string(d.Result.Code), "reasons": d.Result.Reasons})
 	custom := map[string]any{"session": d.Session, "window": d.Window, "kind": d.Kind, "name": d.Name, "seq": d.Seq}
+	if d.Unsealed {
+		custom["unsealed"] = true
+		if d.Suppressed > 0 {
+			custom["suppressed"] = d.Suppressed
+		}
+	}
 	if d.DryRun {
 		custom["dry_run"] = true
 	}
@@ -39,14 +83,19 @@ func (f *Fleet) Log(ctx context.Context, d *policy.Decision) {
 		custom["masked"] = d.Masked
 	}
 	info := &server.Info{
-		DecisionID: d.DecisionID, Revision: d.Revision, Path: "isogate", Timestamp: d.Time,
+		DecisionID: d.DecisionID, Path: "isogate", Timestamp: d.Time,
 		Results: &result, Metrics: m, Custom: map[string]any{"isogate": custom},
 	}
 	if d.Input != nil {
 		info.Input = &input
 	}
-	if name := f.bundle.Load(); name != nil && d.Revision != "" {
-		info.Bundles = map[string]server.BundleInfo{*name: {Revision: d.Revision}}
+	// A revision only where one decided: not before the first bundle, and
+	// not for an unsealed request, refused before any policy saw it.
+	if decided := d.Revision != "" && d.Revision != policy.PendingRevision && !d.Unsealed; decided {
+		info.Revision = d.Revision
+		if name := f.bundle.Load(); name != nil {
+			info.Bundles = map[string]server.BundleInfo{*name: {Revision: d.Revision}}
+		}
 	}
 	// A read transaction of the plugins' store for the plugin's drop and
 	// mask rules, as OPA's own server passes one: without it the plugin

@@ -20,6 +20,12 @@ import (
 // publish builds rego as a bundle and publishes it under its revision.
 func publish(t *testing.T, s *fleettest.Bundles, revision, rego string) {
 	t.Helper()
+	s.Publish(bundleBytes(t, revision, rego), `"`+revision+`"`)
+}
+
+// bundleBytes is rego with a schema for t.go, as a bundle.
+func bundleBytes(t *testing.T, revision, rego string) []byte {
+	t.Helper()
 	b, err := policy.BuildBundle(context.Background(), fstest.MapFS{
 		"p.rego":            {Data: []byte(rego)},
 		"schemas/t.go.json": {Data: []byte(`{}`)},
@@ -31,7 +37,7 @@ func publish(t *testing.T, s *fleettest.Bundles, revision, rego string) {
 	if err := policy.WriteBundle(&buf, b, nil, ""); err != nil {
 		t.Fatal(err)
 	}
-	s.Publish(buf.Bytes(), `"`+revision+`"`)
+	return buf.Bytes()
 }
 
 const allowGo = "package isogate\n\nallow if input.name == \"t.go\"\n"

@@ -244,13 +244,47 @@ func TestFleet_DecisionsAndStatusReachTheServices(t *testing.T) {
 	if err := dl.Record(ctx, policy.Entry{Policy: p, Input: policy.Prepare(in), Verdict: p.Check(ctx, in), Latency: time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
-	var line policy.Decision
-	if err := json.Unmarshal(file.Bytes(), &line); err != nil {
+	// Before the first bundle, and for an unsealed request, no policy
+	// decided: the events say so, and name no revision.
+	pending := policy.Pending("no bundle yet")
+	if err := dl.Record(ctx, policy.Entry{Policy: pending, Input: policy.Prepare(in), Verdict: pending.Check(ctx, in)}); err != nil {
 		t.Fatal(err)
 	}
-	rcv.Wait(t, "the decision event", func(events, _ []map[string]any) bool { return len(events) > 0 })
+	unsealed := policy.Input{Kind: policy.KindHTTP, Name: "DELETE /api/notes/1", Window: "main"}
+	if err := dl.Record(ctx, policy.Entry{Policy: p, Input: policy.Prepare(unsealed), Unsealed: true, Suppressed: 7,
+		Verdict: policy.Verdict{Code: "denied", Reasons: []string{"unsealed: not through the gate"}}}); err != nil {
+		t.Fatal(err)
+	}
+	var lines []policy.Decision
+	for _, raw := range bytes.Split(bytes.TrimSpace(file.Bytes()), []byte("\n")) {
+		var d policy.Decision
+		if err := json.Unmarshal(raw, &d); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, d)
+	}
+	line := lines[0]
+	rcv.Wait(t, "the decision events", func(events, _ []map[string]any) bool { return len(events) >= 3 })
 	events, notGzip := rcv.Events()
-	e := events[0]
+	byID := map[any]map[string]any{}
+	for _, e := range events {
+		byID[e["decision_id"]] = e
+	}
+	for i, want := range []struct {
+		unsealed, suppressed any
+	}{{nil, nil}, {true, 7.0}} {
+		e := byID[lines[i+1].DecisionID]
+		if e == nil {
+			t.Fatalf("no event for decision %d", i+1)
+		}
+		if e["revision"] != nil || e["bundles"] != nil {
+			t.Errorf("decision %d, decided by no policy, has revision %v, bundles %v", i+1, e["revision"], e["bundles"])
+		}
+		if u, n := fleettest.At(e, "custom", "isogate", "unsealed"), fleettest.At(e, "custom", "isogate", "suppressed"); u != want.unsealed || n != want.suppressed {
+			t.Errorf("decision %d: unsealed %v, suppressed %v; want %v, %v", i+1, u, n, want.unsealed, want.suppressed)
+		}
+	}
+	e := byID[line.DecisionID]
 	if notGzip != 0 {
 		t.Errorf("%d uploads were not gzip'd", notGzip)
 	}

@@ -87,6 +87,12 @@ type Decision struct {
 	DryRun     bool      `json:"dry_run,omitempty"`
 	Erased     []string  `json:"erased,omitempty"`
 	Masked     []string  `json:"masked,omitempty"`
+	// Unsealed marks a request refused because it did not come through the
+	// gate: no policy decided it (Revision is the one in force). Suppressed
+	// counts the unsealed refusals not recorded since the last recorded
+	// one, past the core's rate limit.
+	Unsealed   bool   `json:"unsealed,omitempty"`
+	Suppressed uint64 `json:"suppressed,omitempty"`
 }
 
 // Entry is one decision to record.
@@ -96,6 +102,10 @@ type Entry struct {
 	Verdict Verdict
 	Latency time.Duration
 	DryRun  bool // the verdict was not enforced (the core's Config.DryRun)
+	// Unsealed: refused before any policy saw it (Decision.Unsealed), with
+	// Suppressed such refusals not recorded before it.
+	Unsealed   bool
+	Suppressed uint64
 }
 
 // Record masks the entry's input as the policy's system.log mask rule says
@@ -112,6 +122,7 @@ func (l *DecisionLog) Record(ctx context.Context, e Entry) error {
 		Time: time.Now().UTC(), DecisionID: hex.EncodeToString(id),
 		Session: in.Session, Window: in.Window, Kind: in.Kind, Name: in.Name, Seq: in.Seq,
 		Result: v, Revision: p.revision, LatencyNS: latency.Nanoseconds(), DryRun: e.DryRun,
+		Unsealed: e.Unsealed, Suppressed: e.Suppressed,
 	}
 	doc := in.document()
 	event := map[string]any{"input": doc}

@@ -199,8 +199,11 @@ func (p *Policy) Revision() string { return p.revision }
 // unavailable, with why as the reason; the decision log withholds the
 // inputs, as there is no mask rule yet. Fail closed, never open.
 func Pending(why string) *Policy {
-	return &Policy{evalTimeout: DefaultEvalTimeout, revision: "none", pending: why, generic: "no policy yet"}
+	return &Policy{evalTimeout: DefaultEvalTimeout, revision: PendingRevision, pending: why, generic: "no policy yet"}
 }
+
+// PendingRevision is the revision of a Pending policy.
+const PendingRevision = "none"
 
 // IsPending reports whether p is a Pending policy.
 func (p *Policy) IsPending() bool { return p.pending != "" }

@@ -85,7 +85,7 @@ func ReplayLog(ctx context.Context, p *Policy, log io.Reader, examples int) (*Re
 		case len(d.Erased) > 0 || len(d.Masked) > 0 || len(d.Input) == 0 || string(d.Input) == "null":
 			r.Masked++
 			continue
-		case len(d.Result.Reasons) > 0 && strings.HasPrefix(d.Result.Reasons[0], "unsealed: "):
+		case d.Unsealed || len(d.Result.Reasons) > 0 && strings.HasPrefix(d.Result.Reasons[0], "unsealed: "):
 			r.Unsealed++
 			continue
 		}

@@ -349,13 +349,14 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 		tauri.Register(c, tauri.Info{Name: a.tauri.ProductName, Version: a.tauri.Version, Identifier: a.tauri.Identifier})
 	}
 	if config != nil {
-		last := ""
+		if sf.decisionLog == "" {
+			// OPA's plugin buffers in memory and drops under pressure (its
+			// own buffer limits, and fleet.QueueSize before it): with no
+			// file, that is the only record, and a best-effort one.
+			log.Warn("--config without --decision-log: decisions go only to OPA's decision-log plugin, which may drop them; give --decision-log FILE for a durable record")
+		}
 		f, err := fleet.Start(ctx, config, instanceID(), log,
 			func(p *policy.Policy) {
-				if p.Revision() == last {
-					return // the same revision again (a server without ETags)
-				}
-				last = p.Revision()
 				activated(p)
 				log.Info("policy bundle activated", "revision", p.Revision())
 			},

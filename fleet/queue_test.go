@@ -1,0 +1,147 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/isogate/isogate/internal/fleettest"
+	"github.com/isogate/isogate/policy"
+)
+
+// started is a running fleet with what it handed on.
+type started struct {
+	*Fleet
+	policies chan *policy.Policy
+	refused  chan error
+}
+
+// start starts a fleet on config; onPolicy, if given, runs before each
+// policy is handed on.
+func start(t *testing.T, config string, onPolicy func(*policy.Policy)) *started {
+	t.Helper()
+	s := &started{policies: make(chan *policy.Policy, 8), refused: make(chan error, 8)}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	f, err := Start(ctx, []byte(config), "test", slog.New(slog.NewTextHandler(io.Discard, nil)),
+		func(p *policy.Policy) {
+			if onPolicy != nil {
+				onPolicy(p)
+			}
+			s.policies <- p
+		}, func(err error) { s.refused <- err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Stop(context.Background()) })
+	s.Fleet = f
+	return s
+}
+
+// next is the next policy handed on; a refusal or a hang fails the test.
+func (s *started) next(t *testing.T) *policy.Policy {
+	t.Helper()
+	select {
+	case p := <-s.policies:
+		return p
+	case err := <-s.refused:
+		t.Fatalf("refused: %v", err)
+	case <-time.After(30 * time.Second): // a hang fails instead of blocking CI
+		t.Fatal("no bundle activated")
+	}
+	return nil
+}
+
+func bundleConfig(url string, services string) string {
+	return fmt.Sprintf(`{
+	  "services": {"fleet": {"url": %q}},
+	  "bundles": {"isogate": {"service": "fleet", "resource": "/bundle.tar.gz", "polling": {"min_delay_seconds": 1, "max_delay_seconds": 1}}}%s
+	}`, url, services)
+}
+
+// Log is on the message path: it never waits. With the queue full (here
+// nobody takes from it), a decision is dropped and counted.
+func TestFleet_LogNeverWaitsAndCountsWhatItDrops(t *testing.T) {
+	f := &Fleet{queue: make(chan *policy.Decision, 2), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for i := range 5 {
+		f.Log(context.Background(), &policy.Decision{DecisionID: fmt.Sprint(i)})
+	}
+	if f.Dropped() != 3 || len(f.queue) != 2 {
+		t.Fatalf("dropped %d, queued %d; want 3 and 2", f.Dropped(), len(f.queue))
+	}
+}
+
+// A bundle is built outside OPA's commit: while the core is still taking a
+// new policy (here it never finishes), decisions still reach the
+// decision-log service. Built inside the commit, the plugin's read of the
+// store waited for it, and so did every message.
+func TestFleet_DecisionsFlowWhileAPolicyIsHandedOn(t *testing.T) {
+	rcv := fleettest.NewReceiver()
+	srv := &fleettest.Bundles{}
+	publish(t, srv, "r1", allowGo)
+	mux := http.NewServeMux()
+	mux.Handle("/bundle.tar.gz", srv)
+	mux.Handle("/", rcv)
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+	entered, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	s := start(t, bundleConfig(hs.URL, `,
+	  "decision_logs": {"service": "fleet", "reporting": {"min_delay_seconds": 1, "max_delay_seconds": 1}}`),
+		func(p *policy.Policy) {
+			if p.Revision() == "r2" {
+				close(entered)
+				<-release
+			}
+		})
+	s.next(t)
+	publish(t, srv, "r2", denyGo)
+	select {
+	case <-entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("r2 was not handed on")
+	}
+	s.Log(context.Background(), &policy.Decision{DecisionID: "while-r2", Revision: "r1", Time: time.Now()})
+	rcv.Wait(t, "the decision logged while r2 was handed on", func(events, _ []map[string]any) bool {
+		for _, e := range events {
+			if e["decision_id"] == "while-r2" {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// A revision republished with other content is a new policy; the same
+// content under the same revision again (a new ETag, nothing else) is not
+// built twice.
+func TestFleet_SameRevisionOtherContentIsANewPolicy(t *testing.T) {
+	srv := &fleettest.Bundles{}
+	publish(t, srv, "r1", allowGo)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	s := start(t, bundleConfig(hs.URL, ""), nil)
+	ctx := context.Background()
+	in := policy.Input{Kind: policy.KindCommand, Name: "t.go", Args: map[string]any{}}
+	if p := s.next(t); !p.Check(ctx, in).Allow {
+		t.Fatal("r1 as first published denies")
+	}
+	srv.Publish(bundleBytes(t, "r1", denyGo), `"r1-again"`)
+	p := s.next(t)
+	if v := p.Check(ctx, in); p.Revision() != "r1" || v.Allow || !strings.Contains(strings.Join(v.Reasons, ";"), "stopped by the fleet") {
+		t.Fatalf("r1 republished: revision %s, %+v", p.Revision(), v)
+	}
+	srv.Watch()
+	srv.Publish(bundleBytes(t, "r1", denyGo), `"r1-third"`)
+	srv.WaitServed(t, `"r1-third"`)
+	publish(t, srv, "r2", allowGo)
+	if p := s.next(t); p.Revision() != "r2" {
+		t.Fatalf("after the same content again, revision %s was handed on, want r2", p.Revision())
+	}
+}
