@@ -498,6 +498,9 @@ func (c *Core) Serve(ctx context.Context) error {
 	for _, srv := range servers {
 		srv.Shutdown(shutdown)
 	}
+	if n := c.unsealed.suppressed.Load(); n > 0 {
+		c.log.Warn("unsealed requests refused and not recorded since the last recorded one", "suppressed", n)
+	}
 	return err
 }
 

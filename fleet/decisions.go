@@ -20,17 +20,26 @@ import (
 // policy's mask rules, withheld where it was withheld. The event's
 // decision_id is the line's, so the two records can be joined.
 func (f *Fleet) Log(_ context.Context, d *policy.Decision) {
+	if f.stopped.Load() { // nobody will take it: counted as dropped
+		f.drop()
+		return
+	}
 	select {
 	case f.queue <- d:
 	default:
-		// 1, 2, 4, 8, ...: a flood writes a few lines, not one per decision.
-		if n := f.dropped.Add(1); n&(n-1) == 0 {
-			f.log.Warn("decisions dropped before OPA's decision-log plugin: its queue is full", "dropped", n, "queue", cap(f.queue))
-		}
+		f.drop()
 	}
 }
 
-// Dropped counts the decisions Log dropped.
+func (f *Fleet) drop() {
+	// 1, 2, 4, 8, ...: a flood writes a few lines, not one per decision.
+	if n := f.dropped.Add(1); n&(n-1) == 0 {
+		f.log.Warn("decisions dropped before OPA's decision-log plugin: its queue is full or the fleet stopped", "dropped", n, "queue", cap(f.queue))
+	}
+}
+
+// Dropped counts the decisions Log dropped: the queue was full, or the
+// fleet stopped.
 func (f *Fleet) Dropped() uint64 { return f.dropped.Load() }
 
 // sendLoop hands the queued decisions to the plugin; when stopped, it
@@ -91,7 +100,7 @@ func (f *Fleet) send(ctx context.Context, d *policy.Decision) {
 	}
 	// A revision only where one decided: not before the first bundle, and
 	// not for an unsealed request, refused before any policy saw it.
-	if decided := d.Revision != "" && d.Revision != policy.PendingRevision && !d.Unsealed; decided {
+	if decided := d.Revision != "" && !d.Pending && !d.Unsealed; decided {
 		info.Revision = d.Revision
 		if name := f.bundle.Load(); name != nil {
 			info.Bundles = map[string]server.BundleInfo{*name: {Revision: d.Revision}}

@@ -48,6 +48,7 @@ type Fleet struct {
 	builds  chan *snapshot         // the latest bundle activated and not yet built; the latest wins
 	queue   chan *policy.Decision  // decisions for OPA's decision-log plugin
 	dropped atomic.Uint64          // decisions the full queue did not take
+	stopped atomic.Bool            // Stop has begun: Log queues nothing more
 	cancel  context.CancelFunc     // stops the loops
 	loops   sync.WaitGroup
 }
@@ -64,7 +65,9 @@ const StatusName = "isogate"
 // Start hands config (OPA's configuration file, JSON or YAML) to OPA's
 // plugin manager and starts its plugins. Each bundle the bundle plugin
 // activates is built into a policy: onPolicy gets it, or onRefused why
-// not. id names this install to the services (OPA's instance id).
+// not, both on a goroutine of the fleet's own, which Stop waits for: they
+// must not block. id names this install to the services (OPA's instance
+// id).
 func Start(ctx context.Context, config []byte, id string, log *slog.Logger, onPolicy func(*policy.Policy), onRefused func(error)) (*Fleet, error) {
 	store := inmem.New()
 	lg := newOPALogger(log)
@@ -132,8 +135,9 @@ func (f *Fleet) reportLoop(ctx context.Context) {
 
 // buildLoop builds each activated bundle into a policy, outside OPA's
 // commit, and hands it on; one whose content and revision are those of the
-// last built is skipped (a server without ETags serves the same bundle on
-// every poll), one with the same revision and other content is not.
+// last one tried (built or refused) is skipped (a server without ETags
+// serves the same bundle on every poll), one with the same revision and
+// other content is not.
 func (f *Fleet) buildLoop(ctx context.Context, onPolicy func(*policy.Policy), onRefused func(error)) {
 	defer f.loops.Done()
 	serving := ""
@@ -179,6 +183,7 @@ func (f *Fleet) Stop(ctx context.Context) {
 }
 
 func (f *Fleet) stopLoops() {
+	f.stopped.Store(true)
 	f.cancel()
 	f.loops.Wait()
 }
@@ -262,8 +267,14 @@ func (s *snapshot) copy(ctx context.Context, store storage.Store, txn storage.Tr
 	return err
 }
 
+// buildStarts, when set (by tests), runs as each build starts.
+var buildStarts func()
+
 // build makes the policy of the snapshot.
 func (s *snapshot) build(ctx context.Context) (*policy.Policy, error) {
+	if buildStarts != nil {
+		buildStarts()
+	}
 	if s.err != nil {
 		return nil, s.err
 	}

@@ -77,11 +77,11 @@ func TestFleet_LogNeverWaitsAndCountsWhatItDrops(t *testing.T) {
 	}
 }
 
-// A bundle is built outside OPA's commit: while the core is still taking a
-// new policy (here it never finishes), decisions still reach the
-// decision-log service. Built inside the commit, the plugin's read of the
-// store waited for it, and so did every message.
-func TestFleet_DecisionsFlowWhileAPolicyIsHandedOn(t *testing.T) {
+// A bundle is built outside OPA's commit: while one is being built (here
+// the build never finishes), decisions still reach the decision-log
+// service, and Log returns at once. Built inside the commit, the plugin's
+// read of the store waited for it, and so did every message.
+func TestFleet_DecisionsFlowWhileABundleIsBuilt(t *testing.T) {
 	rcv := fleettest.NewReceiver()
 	srv := &fleettest.Bundles{}
 	publish(t, srv, "r1", allowGo)
@@ -91,24 +91,35 @@ func TestFleet_DecisionsFlowWhileAPolicyIsHandedOn(t *testing.T) {
 	hs := httptest.NewServer(mux)
 	defer hs.Close()
 	entered, release := make(chan struct{}), make(chan struct{})
+	builds := 0
+	buildStarts = func() {
+		if builds++; builds == 2 { // r2's
+			close(entered)
+			<-release
+		}
+	}
+	t.Cleanup(func() { buildStarts = nil })
 	defer close(release)
 	s := start(t, bundleConfig(hs.URL, `,
-	  "decision_logs": {"service": "fleet", "reporting": {"min_delay_seconds": 1, "max_delay_seconds": 1}}`),
-		func(p *policy.Policy) {
-			if p.Revision() == "r2" {
-				close(entered)
-				<-release
-			}
-		})
+	  "decision_logs": {"service": "fleet", "reporting": {"min_delay_seconds": 1, "max_delay_seconds": 1}}`), nil)
 	s.next(t)
 	publish(t, srv, "r2", denyGo)
 	select {
 	case <-entered:
 	case <-time.After(30 * time.Second):
-		t.Fatal("r2 was not handed on")
+		t.Fatal("r2 was not built")
 	}
-	s.Log(context.Background(), &policy.Decision{DecisionID: "while-r2", Revision: "r1", Time: time.Now()})
-	rcv.Wait(t, "the decision logged while r2 was handed on", func(events, _ []map[string]any) bool {
+	logged := make(chan struct{})
+	go func() {
+		s.Log(context.Background(), &policy.Decision{DecisionID: "while-r2", Revision: "r1", Time: time.Now()})
+		close(logged)
+	}()
+	select {
+	case <-logged:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Log waited for the build")
+	}
+	rcv.Wait(t, "the decision logged while r2 was built", func(events, _ []map[string]any) bool {
 		for _, e := range events {
 			if e["decision_id"] == "while-r2" {
 				return true
@@ -116,6 +127,42 @@ func TestFleet_DecisionsFlowWhileAPolicyIsHandedOn(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// Stop hands what is queued to OPA's plugin, which uploads it before the
+// plugins stop (the plugin's own upload would come a minute later); a
+// decision after Stop is counted as dropped.
+func TestFleet_StopUploadsWhatIsQueued(t *testing.T) {
+	rcv := fleettest.NewReceiver()
+	srv := &fleettest.Bundles{}
+	publish(t, srv, "r1", allowGo)
+	mux := http.NewServeMux()
+	mux.Handle("/bundle.tar.gz", srv)
+	mux.Handle("/", rcv)
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+	s := start(t, bundleConfig(hs.URL, `,
+	  "decision_logs": {"service": "fleet", "reporting": {"min_delay_seconds": 60, "max_delay_seconds": 60}}`), nil)
+	s.next(t)
+	const n = 50
+	for i := range n {
+		s.Log(context.Background(), &policy.Decision{DecisionID: fmt.Sprint("queued-", i), Revision: "r1", Time: time.Now()})
+	}
+	s.Stop(context.Background())
+	events, _ := rcv.Events()
+	got := map[any]bool{}
+	for _, e := range events {
+		got[e["decision_id"]] = true
+	}
+	for i := range n {
+		if !got[fmt.Sprint("queued-", i)] {
+			t.Fatalf("decision queued-%d was queued before Stop and never uploaded (%d events)", i, len(events))
+		}
+	}
+	s.Log(context.Background(), &policy.Decision{DecisionID: "late"})
+	if s.Dropped() != 1 {
+		t.Fatalf("a decision after Stop: %d dropped, want 1", s.Dropped())
+	}
 }
 
 // A revision republished with other content is a new policy; the same

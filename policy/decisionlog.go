@@ -20,7 +20,10 @@ import (
 // DecisionLog writes one JSON line per decision. Each line goes to the file
 // in a single write(2) before the caller answers the message, so a process
 // killed even with SIGKILL has logged every decision it answered (the kernel
-// keeps what was written; surviving power loss is out of scope).
+// keeps what was written; surviving power loss is out of scope). Unsealed
+// refusals, which no policy decides and anyone can send, are recorded at a
+// bounded rate, each counting the ones before it that were not
+// (Decision.Suppressed).
 //
 // Sinks (AddSink) are told of each decision once it is on record: OPA's
 // decision-log plugin for a fleet, the audit page.
@@ -93,6 +96,9 @@ type Decision struct {
 	// one, past the core's rate limit.
 	Unsealed   bool   `json:"unsealed,omitempty"`
 	Suppressed uint64 `json:"suppressed,omitempty"`
+	// Pending marks a decision made before there was any policy (a fleet
+	// install before its first bundle): every message is refused.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // Entry is one decision to record.
@@ -122,7 +128,7 @@ func (l *DecisionLog) Record(ctx context.Context, e Entry) error {
 		Time: time.Now().UTC(), DecisionID: hex.EncodeToString(id),
 		Session: in.Session, Window: in.Window, Kind: in.Kind, Name: in.Name, Seq: in.Seq,
 		Result: v, Revision: p.revision, LatencyNS: latency.Nanoseconds(), DryRun: e.DryRun,
-		Unsealed: e.Unsealed, Suppressed: e.Suppressed,
+		Unsealed: e.Unsealed, Suppressed: e.Suppressed, Pending: p.pending != "",
 	}
 	doc := in.document()
 	event := map[string]any{"input": doc}
