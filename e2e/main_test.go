@@ -22,6 +22,9 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(echoChild) != "" {
+		serveEcho() // a child process of a benchmark: never returns
+	}
 	dir, err := os.MkdirTemp("", "isogate-e2e")
 	if err != nil {
 		panic(err)
