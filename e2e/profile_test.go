@@ -5,9 +5,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
-	"net/http"
 	"sort"
 	"strings"
 	"testing"
@@ -149,7 +149,7 @@ func profileCalls(t *testing.T, ctx, fctx context.Context, n int) profile {
 // against one to a plain WebSocket echo. All in µs.
 type parts struct {
 	Encrypt, Decrypt, IframeEcho float64
-	GoCore, GoEcho             float64
+	GoCore, GoEcho               float64
 }
 
 func measureParts(t *testing.T, ctx context.Context) parts {
