@@ -113,6 +113,7 @@ func TestP4Report(t *testing.T) {
 	wg.Wait()
 	capacity := float64(done.Load()) / calibrate.Seconds()
 	interval := time.Duration(float64(time.Second) * conns / (capacity / 2)) // per connection
+	echoCapacity := echoSaturated(t, ctx, echoURL, conns, calibrate)
 
 	heap := func() uint64 {
 		_, body, err := frameclient.Get(heapURL)
@@ -189,6 +190,9 @@ func TestP4Report(t *testing.T) {
 		rings[k] = make([]atomic.Int64, ring)
 	}
 	var mu sync.Mutex
+	var senders, receivers sync.WaitGroup
+	got := make([]atomic.Int64, len(lanes)) // replies each lane received
+	n := int(total / interval)
 	heapStart := heap()
 	start := time.Now()
 	for k, ln := range lanes {
@@ -197,8 +201,7 @@ func TestP4Report(t *testing.T) {
 		due := func(i int) time.Time {
 			return start.Add(time.Duration(i)*interval + time.Duration(k)*interval/time.Duration(len(lanes)))
 		}
-		n := int(total / interval)
-		wg.Go(func() { // sender: on schedule, never waiting for replies
+		senders.Go(func() { // sender: on schedule, never waiting for replies
 			for i := range n {
 				time.Sleep(time.Until(due(i)))
 				sent[i%ring].Store(int64(time.Since(start)))
@@ -208,13 +211,16 @@ func TestP4Report(t *testing.T) {
 				}
 			}
 		})
-		wg.Go(func() { // receiver: latency from when each request was sent
+		receivers.Go(func() { // receiver: latency from when each request was sent
 			for range n {
 				i, err := ln.recv()
 				if err != nil {
-					t.Error(err)
+					if got[k].Load() < int64(n) && ctx.Err() == nil {
+						t.Error(err)
+					}
 					return
 				}
+				got[k].Add(1)
 				at := time.Duration(sent[i%ring].Load())
 				b := min(int((time.Since(start)-at)/bucket), buckets)
 				mu.Lock()
@@ -223,7 +229,24 @@ func TestP4Report(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	senders.Wait()
+	// Every request gets its reply: wait for all of them, with a bound so
+	// that a lost one fails the run instead of hanging it; then count.
+	received := make(chan struct{})
+	go func() { receivers.Wait(); close(received) }()
+	select {
+	case <-received:
+	case <-time.After(30 * time.Second):
+		cancel() // unblocks the receivers' reads
+		<-received
+	}
+	lost := 0
+	for k := range lanes {
+		lost += n - int(got[k].Load())
+	}
+	if lost > 0 {
+		t.Errorf("%d requests of %d were never answered", lost, n*len(lanes))
+	}
 	heapEnd := heap()
 	quantile := func(h []int, q float64) time.Duration {
 		n := 0
@@ -254,6 +277,39 @@ func TestP4Report(t *testing.T) {
 		total, float64(time.Second)*conns/float64(interval), capacity, conns, line, spread(p99s), float64(heapStart)/(1<<20), float64(heapEnd)/(1<<20))
 	fmt.Printf("P4 baseline, plain WebSocket echo on the same schedule: p99 µs per window:%s; spread %.0f%%; core p99 / echo p99 spread %.0f%%\n",
 		plainLine, spread(plainP99s), spread(rel))
+	fmt.Printf("P4 saturated throughput ratio core/echo = %.2f (core %.0f msg/s, plain WebSocket echo %.0f msg/s, %d connections each, closed loop); lost responses %d of %d (must be 0)\n",
+		capacity/echoCapacity, capacity, echoCapacity, conns, lost, n*len(lanes))
+}
+
+// echoSaturated is the echo's throughput in msg/s with conns connections in
+// a closed loop for d, as the core's is measured.
+func echoSaturated(t *testing.T, ctx context.Context, url string, conns int, d time.Duration) float64 {
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	until := time.Now().Add(d)
+	for range conns {
+		c, _, err := websocket.Dial(ctx, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		wg.Go(func() {
+			msg := make([]byte, 8)
+			for time.Now().Before(until) {
+				if c.Write(ctx, websocket.MessageBinary, msg) != nil {
+					t.Error("echo write failed")
+					return
+				}
+				if _, _, err := c.Read(ctx); err != nil {
+					t.Error(err)
+					return
+				}
+				done.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return float64(done.Load()) / d.Seconds()
 }
 
 // p4Child runs this test binary again as a P4 server (what: "core" or
