@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,89 +15,27 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/coder/websocket"
-	"github.com/isogate/isogate/demo"
+	"github.com/isogate/isogate/internal/benchkit"
 )
 
-// plainRPC is the baseline of P2 and P3, built only for the benchmark: a
-// plain WebSocket JSON-RPC server on loopback calling the demo's own
-// handler code, with no isolation, encryption, schema or policy.
+// plainRPC is the baseline of P2 and P3 (benchkit.PlainRPC) on loopback.
 func plainRPC(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
-		if err != nil {
-			return
-		}
-		c.SetReadLimit(1 << 30)
-		defer c.CloseNow()
-		for {
-			typ, msg, err := c.Read(context.Background())
-			if err != nil {
-				return
-			}
-			if typ == websocket.MessageBinary { // P3's honest baseline: the bytes as they are, both ways
-				if c.Write(context.Background(), websocket.MessageBinary, demo.Invert(msg)) != nil {
-					return
-				}
-				continue
-			}
-			var req struct {
-				ID     int             `json:"id"`
-				Method string          `json:"method"`
-				Params json.RawMessage `json:"params"`
-			}
-			json.Unmarshal(msg, &req)
-			var result any
-			switch req.Method {
-			case "greet":
-				var p struct{ Name string }
-				json.Unmarshal(req.Params, &p)
-				result = map[string]string{"greeting": demo.Greet(p.Name)}
-			case "invert": // the bytes as Tauri's isolation sends them: a JSON array of numbers
-				var p struct{ Data []int }
-				json.Unmarshal(req.Params, &p)
-				in := make([]byte, len(p.Data))
-				for i, v := range p.Data {
-					in[i] = byte(v)
-				}
-				out := demo.Invert(in)
-				nums := make([]int, len(out))
-				for i, b := range out {
-					nums[i] = int(b)
-				}
-				result = map[string]any{"data": nums}
-			}
-			b, _ := json.Marshal(map[string]any{"id": req.ID, "result": result})
-			c.Write(context.Background(), websocket.MessageText, b)
-		}
-	})}
+	srv := &http.Server{Handler: benchkit.PlainRPC(nil)}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return "ws://" + ln.Addr().String() + "/"
 }
 
-const plainClientJS = `window.plain = (url) => new Promise((resolve) => {
-  const ws = new WebSocket(url);
-  const pending = new Map();
-  let next = 1;
-  ws.onmessage = (e) => { const m = JSON.parse(e.data); pending.get(m.id)(m.result); pending.delete(m.id); };
-  ws.onopen = () => resolve((method, params) => new Promise((ok) => {
-    const id = next++;
-    pending.set(id, ok);
-    ws.send(JSON.stringify({id, method, params}));
-  }));
-});
-window.plainBinary = (url) => new Promise((resolve) => {
-  const ws = new WebSocket(url);
-  ws.binaryType = 'arraybuffer';
-  let next = null;
-  ws.onmessage = (e) => next(new Uint8Array(e.data));
-  ws.onopen = () => resolve((bytes) => new Promise((ok) => { next = ok; ws.send(bytes); }));
-})`
+// withPlain defines isogateBench in the page and connects window.call (a
+// JSON-RPC call) and window.callBinary (one binary message) to the plain
+// server at url.
+func withPlain(t *testing.T, ctx context.Context, url string) {
+	eval[bool](t, ctx, benchkit.JS+`; Promise.all([isogateBench.plain('`+url+`'), isogateBench.plainBinary('`+url+`')]).then(([call, bin]) => { window.call = call; window.callBinary = bin; return true; })`)
+}
 
 func benchIsogate(t *testing.T) *proc {
 	if os.Getenv("ISOGATE_BENCH") == "" {
@@ -122,22 +59,10 @@ func TestP2Report(t *testing.T) {
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
 	quiet(t, ctx)
-	plainURL := plainRPC(t)
-	eval[bool](t, ctx, plainClientJS+`; plain('`+plainURL+`').then((call) => { window.call = call; return true; })`)
+	withPlain(t, ctx, plainRPC(t))
 	type times struct{ Seq, Par float64 }
-	const seqN, parN = 500, 1000
 	measure := func(callExpr string) times {
-		return eval[times](t, ctx, fmt.Sprintf(`(async () => {
-		  const one = () => %s;
-		  for (let i = 0; i < 50; i++) await one(); // warm up
-		  let t0 = performance.now();
-		  for (let i = 0; i < %d; i++) await one();
-		  const seq = (performance.now() - t0) / %d;
-		  t0 = performance.now();
-		  await Promise.all(Array.from({length: %d}, one));
-		  const par = performance.now() - t0;
-		  return {seq, par};
-		})()`, callExpr, seqN, seqN, parN))
+		return eval[times](t, ctx, fmt.Sprintf(`isogateBench.calls(() => %s, 500, 1000)`, callExpr))
 	}
 	// Three rounds, alternating, each figure the median of its three: the
 	// two paths share a noisy 2-core machine with the browser.
@@ -158,7 +83,7 @@ func TestP2Report(t *testing.T) {
 	// The isolation pattern's own floor: one round trip between the page and
 	// an empty sandboxed iframe over a MessagePort, the hop the gate adds
 	// before doing any work.
-	hop := eval[float64](t, ctx, hopJS)
+	hop := eval[float64](t, ctx, `isogateBench.hop()`)
 	fmt.Printf("P2 sequential round trip ratio isogate/plain = %.2f (isogate %.0f µs, plain %.0f µs per call)\n",
 		iso.Seq/plain.Seq, iso.Seq*1000, plain.Seq*1000)
 	fmt.Printf("P2 1000-in-flight ratio isogate/plain = %.2f (isogate %.0f ms, plain %.0f ms for 1000 calls)\n",
@@ -168,33 +93,11 @@ func TestP2Report(t *testing.T) {
 	printProfile(ctx, t) // last: it attaches DevTools to the iframe
 }
 
-// hopJS times a round trip to an empty sandboxed iframe that echoes on a
-// MessagePort, in ms.
-const hopJS = `new Promise((resolve) => {
-  const f = document.createElement('iframe');
-  f.setAttribute('sandbox', 'allow-scripts');
-  f.srcdoc = '<script>onmessage = (e) => { const p = e.ports[0]; p.onmessage = (m) => p.postMessage(m.data); };<' + '/script>';
-  f.onload = async () => {
-    const ch = new MessageChannel();
-    f.contentWindow.postMessage('port', '*', [ch.port2]);
-    let next = null;
-    ch.port1.onmessage = () => next();
-    const one = () => new Promise((ok) => { next = ok; ch.port1.postMessage({type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: {name: 'bench'}}); });
-    for (let i = 0; i < 50; i++) await one();
-    const t0 = performance.now();
-    for (let i = 0; i < 500; i++) await one();
-    resolve((performance.now() - t0) / 500);
-    f.remove();
-  };
-  document.body.appendChild(f);
-})`
-
 func TestP3Report(t *testing.T) {
 	p := benchIsogate(t)
 	ctx, cap := capturingBrowser(t) // counts wire bytes
 	openApp(t, ctx, p.URL)
-	plainURL := plainRPC(t)
-	eval[bool](t, ctx, plainClientJS+`; Promise.all([plain('`+plainURL+`'), plainBinary('`+plainURL+`')]).then(([call, bin]) => { window.call = call; window.callBinary = bin; return true; })`)
+	withPlain(t, ctx, plainRPC(t))
 	quiet(t, ctx)
 	type run struct {
 		Iso, Plain, Binary float64
@@ -273,6 +176,7 @@ func TestP5Report(t *testing.T) {
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
 	quiet(t, ctx)
+	eval[bool](t, ctx, benchkit.JS+"; true")
 	type times struct{ Seq, Par, Big float64 }
 	measure := func(base string) times {
 		return eval[times](t, ctx, fmt.Sprintf(`(async () => {
@@ -307,7 +211,7 @@ func TestP5Report(t *testing.T) {
 	}
 	g := times{med(gated, func(x times) float64 { return x.Seq }), med(gated, func(x times) float64 { return x.Par }), med(gated, func(x times) float64 { return x.Big })}
 	d := times{med(direct, func(x times) float64 { return x.Seq }), med(direct, func(x times) float64 { return x.Par }), med(direct, func(x times) float64 { return x.Big })}
-	hop := eval[float64](t, ctx, hopJS)
+	hop := eval[float64](t, ctx, `isogateBench.hop()`)
 	fmt.Printf("P5 gated GET 1 KiB sequential ratio isogate/direct = %.2f (isogate %.0f µs, direct fetch %.0f µs; direct + the pattern's floor = %.2f x direct)\n",
 		g.Seq/d.Seq, g.Seq*1000, d.Seq*1000, (d.Seq+hop)/d.Seq)
 	fmt.Printf("P5 gated GET 1 KiB 100-in-flight ratio isogate/direct = %.2f (isogate %.1f ms, direct %.1f ms for 100)\n", g.Par/d.Par, g.Par, d.Par)
