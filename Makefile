@@ -35,8 +35,9 @@ build:
 
 # P1-P7: each figure a ratio against a baseline measured in the same run
 # (P4: 60 s of load; ISOGATE_BENCH_SECONDS changes it). Never a time limit.
+# Under Xvfb: P2 runs in the WebKitGTK window too.
 bench: deps js-deps
-	@ISOGATE_BENCH=1 $(GO) test -p 1 -count=1 -timeout 20m -run '^TestP[1-7]Report$$' -v ./core ./e2e ./cmd/isogate | grep -E '^P[1-7] '
+	@xvfb-run -a -s "-screen 0 1280x800x24" env ISOGATE_BENCH=1 $(GO) test -p 1 -count=1 -timeout 20m -run '^TestP[1-7](WebKit)?Report$$' -v ./core ./e2e ./cmd/isogate | grep -E '^P[1-7] '
 
 # Every Go fuzz target for FUZZTIME, then the sandbox-js properties for as
 # long. New crashers land in the package's testdata/fuzz and go test replays

@@ -1,16 +1,20 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
@@ -216,4 +220,65 @@ func TestP5Report(t *testing.T) {
 		g.Seq/d.Seq, g.Seq*1000, d.Seq*1000, (d.Seq+hop)/d.Seq)
 	fmt.Printf("P5 gated GET 1 KiB 100-in-flight ratio isogate/direct = %.2f (isogate %.1f ms, direct %.1f ms for 100)\n", g.Par/d.Par, g.Par, d.Par)
 	fmt.Printf("P5 16 MiB download throughput isogate/direct = %.2f (isogate %.0f ms, direct %.0f ms)\n", d.Big/g.Big, g.Big, d.Big)
+}
+
+// TestP2WebKitReport is P2 in the desktop window, isogate's main mode: the
+// same page-side measurement (benchkit.JS) of isogate against the plain
+// WebSocket and the empty-iframe floor, in one WebKitGTK webview under the
+// display (make bench runs under Xvfb), by internal/benchwin.
+func TestP2WebKitReport(t *testing.T) {
+	if os.Getenv("ISOGATE_BENCH") == "" {
+		t.Skip("make bench runs this")
+	}
+	requireDisplay(t)
+	bin := filepath.Join(t.TempDir(), "benchwin")
+	if out, err := exec.Command("go", "build", "-o", bin, "../internal/benchwin").CombinedOutput(); err != nil {
+		t.Fatalf("build benchwin: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		lines <- line
+	}()
+	var line string
+	select {
+	case line = <-lines:
+	case <-time.After(5 * time.Minute): // a hang fails instead of blocking CI
+		t.Fatalf("benchwin reported nothing:\n%s", stderr.String())
+	}
+	type times struct{ Seq, Par float64 }
+	var r struct {
+		Iso, Plain []times
+		Hop        float64
+		Engine     string
+		Error      string
+	}
+	if err := json.Unmarshal([]byte(line), &r); err != nil || r.Error != "" || len(r.Iso) != 3 || len(r.Plain) != 3 {
+		t.Fatalf("benchwin: %q (%v)\n%s", line, err, stderr.String())
+	}
+	med := func(rs []times, f func(times) float64) float64 {
+		v := []float64{f(rs[0]), f(rs[1]), f(rs[2])}
+		slices.Sort(v)
+		return v[1]
+	}
+	seq := func(x times) float64 { return x.Seq }
+	par := func(x times) float64 { return x.Par }
+	iso, plain := times{med(r.Iso, seq), med(r.Iso, par)}, times{med(r.Plain, seq), med(r.Plain, par)}
+	fmt.Printf("P2 WebKitGTK window sequential round trip ratio isogate/plain = %.2f (isogate %.0f µs, plain %.0f µs per call)\n",
+		iso.Seq/plain.Seq, iso.Seq*1000, plain.Seq*1000)
+	fmt.Printf("P2 WebKitGTK window 1000-in-flight ratio isogate/plain = %.2f (isogate %.0f ms, plain %.0f ms for 1000 calls)\n",
+		iso.Par/plain.Par, iso.Par, plain.Par)
+	fmt.Printf("P2 WebKitGTK window floor of the pattern: page <-> empty sandboxed iframe MessagePort round trip %.0f µs; plain + that = %.2f x plain\n",
+		r.Hop*1000, (plain.Seq+r.Hop)/plain.Seq)
 }
