@@ -14,7 +14,6 @@ import (
 
 	"github.com/isogate/isogate/internal/jsonptr"
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
 )
 
 // DecisionLog writes one JSON line per decision. Each line goes to the file
@@ -182,9 +181,7 @@ func (l *DecisionLog) write(line []byte) error {
 // applyMasks evaluates the mask rule and applies it to a deep copy of the
 // input inside event (the handler still gets the original arguments).
 func (p *Policy) applyMasks(ctx context.Context, input ast.Value, event map[string]any, d *Decision) error {
-	ctx, cancel := context.WithTimeout(ctx, p.evalTimeout)
-	defer cancel()
-	rs, err := p.mask.Eval(ctx, rego.EvalParsedInput(input))
+	rs, err := p.eval(ctx, p.mask, input)
 	if err != nil {
 		return fmt.Errorf("decision log: mask rule: %w", err)
 	}

@@ -329,14 +329,26 @@ func schemaReason(err error) string {
 	return err.Error()
 }
 
+// eval evaluates q on input, cancelled when ctx ends or after the
+// policy's evalTimeout. OPA would watch a context's end with a goroutine
+// of its own per evaluation, whose start also wakes another thread; a timer
+// and a callback on ctx do the same without either.
+func (p *Policy) eval(ctx context.Context, q rego.PreparedEvalQuery, input ast.Value, opts ...rego.EvalOption) (rego.ResultSet, error) {
+	c := topdown.NewCancel()
+	timer := time.AfterFunc(p.evalTimeout, c.Cancel)
+	defer timer.Stop()
+	if ctx.Done() != nil {
+		defer context.AfterFunc(ctx, c.Cancel)()
+	}
+	return q.Eval(ctx, append(opts, rego.EvalParsedInput(input), rego.EvalExternalCancel(c))...)
+}
+
 func evalFailed(err error) Verdict {
 	return Verdict{Code: codes.Denied, Reasons: []string{"policy evaluation failed: " + oneLine(err.Error())}}
 }
 
 func (p *Policy) decideWith(ctx context.Context, q rego.PreparedEvalQuery, input ast.Value, opts ...rego.EvalOption) Verdict {
-	ctx, cancel := context.WithTimeout(ctx, p.evalTimeout)
-	defer cancel()
-	rs, err := q.Eval(ctx, append(opts, rego.EvalParsedInput(input))...)
+	rs, err := p.eval(ctx, q, input, opts...)
 	if err != nil {
 		return evalFailed(err)
 	}
