@@ -64,37 +64,46 @@ func TestP2Report(t *testing.T) {
 	openApp(t, ctx, p.URL)
 	quiet(t, ctx)
 	withPlain(t, ctx, plainRPC(t))
-	type times struct{ Seq, Par float64 }
-	measure := func(callExpr string) times {
-		return eval[times](t, ctx, fmt.Sprintf(`isogateBench.calls(() => %s, 500, 1000)`, callExpr))
+	measure := func(callExpr string) p2Times {
+		return eval[p2Times](t, ctx, fmt.Sprintf(`isogateBench.calls(() => %s, 500, 1000)`, callExpr))
 	}
 	// Three rounds, alternating, each figure the median of its three: the
 	// two paths share a noisy 2-core machine with the browser.
-	var isoRuns, plainRuns []times
+	var isoRuns, plainRuns []p2Times
 	for range 3 {
 		isoRuns = append(isoRuns, measure(`isogate.invoke('demo.greet', {name: 'bench'})`))
 		plainRuns = append(plainRuns, measure(`call('greet', {name: 'bench'})`))
 	}
-	med := func(rs []times, f func(times) float64) float64 {
-		v := []float64{f(rs[0]), f(rs[1]), f(rs[2])}
-		slices.Sort(v)
-		return v[1]
-	}
-	seq := func(x times) float64 { return x.Seq }
-	par := func(x times) float64 { return x.Par }
-	iso := times{med(isoRuns, seq), med(isoRuns, par)}
-	plain := times{med(plainRuns, seq), med(plainRuns, par)}
 	// The isolation pattern's own floor: one round trip between the page and
 	// an empty sandboxed iframe over a MessagePort, the hop the gate adds
 	// before doing any work.
 	hop := eval[float64](t, ctx, `isogateBench.hop()`)
-	fmt.Printf("P2 sequential round trip ratio isogate/plain = %.2f (isogate %.0f µs, plain %.0f µs per call)\n",
-		iso.Seq/plain.Seq, iso.Seq*1000, plain.Seq*1000)
-	fmt.Printf("P2 1000-in-flight ratio isogate/plain = %.2f (isogate %.0f ms, plain %.0f ms for 1000 calls)\n",
-		iso.Par/plain.Par, iso.Par, plain.Par)
-	fmt.Printf("P2 floor of the pattern: page <-> empty sandboxed iframe MessagePort round trip %.0f µs; plain + that = %.2f x plain\n",
-		hop*1000, (plain.Seq+hop)/plain.Seq)
+	printP2("P2", isoRuns, plainRuns, hop)
 	printProfile(ctx, t) // last: it attaches DevTools to the iframe
+}
+
+// p2Times is one round of isogateBench.calls: ms per sequential call, and
+// ms for the calls in flight.
+type p2Times struct{ Seq, Par float64 }
+
+// printP2 prints P2's lines under label from three rounds of each path,
+// each figure the median of its three.
+func printP2(label string, isoRuns, plainRuns []p2Times, hop float64) {
+	med := func(rs []p2Times, f func(p2Times) float64) float64 {
+		v := []float64{f(rs[0]), f(rs[1]), f(rs[2])}
+		slices.Sort(v)
+		return v[1]
+	}
+	seq := func(x p2Times) float64 { return x.Seq }
+	par := func(x p2Times) float64 { return x.Par }
+	iso := p2Times{med(isoRuns, seq), med(isoRuns, par)}
+	plain := p2Times{med(plainRuns, seq), med(plainRuns, par)}
+	fmt.Printf("%s sequential round trip ratio isogate/plain = %.2f (isogate %.0f µs, plain %.0f µs per call)\n",
+		label, iso.Seq/plain.Seq, iso.Seq*1000, plain.Seq*1000)
+	fmt.Printf("%s 1000-in-flight ratio isogate/plain = %.2f (isogate %.0f ms, plain %.0f ms for 1000 calls)\n",
+		label, iso.Par/plain.Par, iso.Par, plain.Par)
+	fmt.Printf("%s floor of the pattern: page <-> empty sandboxed iframe MessagePort round trip %.0f µs; plain + that = %.2f x plain\n",
+		label, hop*1000, (plain.Seq+hop)/plain.Seq)
 }
 
 func TestP3Report(t *testing.T) {
@@ -257,9 +266,8 @@ func TestP2WebKitReport(t *testing.T) {
 	case <-time.After(5 * time.Minute): // a hang fails instead of blocking CI
 		t.Fatalf("benchwin reported nothing:\n%s", stderr.String())
 	}
-	type times struct{ Seq, Par float64 }
 	var r struct {
-		Iso, Plain []times
+		Iso, Plain []p2Times
 		Hop        float64
 		Engine     string
 		Error      string
@@ -267,18 +275,5 @@ func TestP2WebKitReport(t *testing.T) {
 	if err := json.Unmarshal([]byte(line), &r); err != nil || r.Error != "" || len(r.Iso) != 3 || len(r.Plain) != 3 {
 		t.Fatalf("benchwin: %q (%v)\n%s", line, err, stderr.String())
 	}
-	med := func(rs []times, f func(times) float64) float64 {
-		v := []float64{f(rs[0]), f(rs[1]), f(rs[2])}
-		slices.Sort(v)
-		return v[1]
-	}
-	seq := func(x times) float64 { return x.Seq }
-	par := func(x times) float64 { return x.Par }
-	iso, plain := times{med(r.Iso, seq), med(r.Iso, par)}, times{med(r.Plain, seq), med(r.Plain, par)}
-	fmt.Printf("P2 WebKitGTK window sequential round trip ratio isogate/plain = %.2f (isogate %.0f µs, plain %.0f µs per call)\n",
-		iso.Seq/plain.Seq, iso.Seq*1000, plain.Seq*1000)
-	fmt.Printf("P2 WebKitGTK window 1000-in-flight ratio isogate/plain = %.2f (isogate %.0f ms, plain %.0f ms for 1000 calls)\n",
-		iso.Par/plain.Par, iso.Par, plain.Par)
-	fmt.Printf("P2 WebKitGTK window floor of the pattern: page <-> empty sandboxed iframe MessagePort round trip %.0f µs; plain + that = %.2f x plain\n",
-		r.Hop*1000, (plain.Seq+r.Hop)/plain.Seq)
+	printP2("P2 WebKitGTK window", r.Iso, r.Plain, r.Hop)
 }

@@ -58,11 +58,25 @@ func (s *started) next(t *testing.T) *policy.Policy {
 	return nil
 }
 
-func bundleConfig(url string, services string) string {
+// services serves r1 (allowGo) as /bundle.tar.gz beside a decision-log and
+// status receiver at the rest, and returns both and the server's URL.
+func services(t *testing.T) (*fleettest.Bundles, *fleettest.Receiver, string) {
+	rcv := fleettest.NewReceiver()
+	srv := &fleettest.Bundles{}
+	publish(t, srv, "r1", allowGo)
+	mux := http.NewServeMux()
+	mux.Handle("/bundle.tar.gz", srv)
+	mux.Handle("/", rcv)
+	hs := httptest.NewServer(mux)
+	t.Cleanup(hs.Close)
+	return srv, rcv, hs.URL
+}
+
+func bundleConfig(url string, extra string) string {
 	return fmt.Sprintf(`{
 	  "services": {"fleet": {"url": %q}},
 	  "bundles": {"isogate": {"service": "fleet", "resource": "/bundle.tar.gz", "polling": {"min_delay_seconds": 1, "max_delay_seconds": 1}}}%s
-	}`, url, services)
+	}`, url, extra)
 }
 
 // Log is on the message path: it never waits. With the queue full (here
@@ -82,14 +96,7 @@ func TestFleet_LogNeverWaitsAndCountsWhatItDrops(t *testing.T) {
 // service, and Log returns at once. Built inside the commit, the plugin's
 // read of the store waited for it, and so did every message.
 func TestFleet_DecisionsFlowWhileABundleIsBuilt(t *testing.T) {
-	rcv := fleettest.NewReceiver()
-	srv := &fleettest.Bundles{}
-	publish(t, srv, "r1", allowGo)
-	mux := http.NewServeMux()
-	mux.Handle("/bundle.tar.gz", srv)
-	mux.Handle("/", rcv)
-	hs := httptest.NewServer(mux)
-	defer hs.Close()
+	srv, rcv, url := services(t)
 	entered, release := make(chan struct{}), make(chan struct{})
 	builds := 0
 	buildStarts = func() {
@@ -100,7 +107,7 @@ func TestFleet_DecisionsFlowWhileABundleIsBuilt(t *testing.T) {
 	}
 	t.Cleanup(func() { buildStarts = nil })
 	defer close(release)
-	s := start(t, bundleConfig(hs.URL, `,
+	s := start(t, bundleConfig(url, `,
 	  "decision_logs": {"service": "fleet", "reporting": {"min_delay_seconds": 1, "max_delay_seconds": 1}}`), nil)
 	s.next(t)
 	publish(t, srv, "r2", denyGo)
@@ -133,15 +140,8 @@ func TestFleet_DecisionsFlowWhileABundleIsBuilt(t *testing.T) {
 // plugins stop (the plugin's own upload would come a minute later); a
 // decision after Stop is counted as dropped.
 func TestFleet_StopUploadsWhatIsQueued(t *testing.T) {
-	rcv := fleettest.NewReceiver()
-	srv := &fleettest.Bundles{}
-	publish(t, srv, "r1", allowGo)
-	mux := http.NewServeMux()
-	mux.Handle("/bundle.tar.gz", srv)
-	mux.Handle("/", rcv)
-	hs := httptest.NewServer(mux)
-	defer hs.Close()
-	s := start(t, bundleConfig(hs.URL, `,
+	_, rcv, url := services(t)
+	s := start(t, bundleConfig(url, `,
 	  "decision_logs": {"service": "fleet", "reporting": {"min_delay_seconds": 60, "max_delay_seconds": 60}}`), nil)
 	s.next(t)
 	const n = 50
