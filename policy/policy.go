@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -335,12 +336,17 @@ func schemaReason(err error) string {
 // and a callback on ctx do the same without either.
 func (p *Policy) eval(ctx context.Context, q rego.PreparedEvalQuery, input ast.Value, opts ...rego.EvalOption) (rego.ResultSet, error) {
 	c := topdown.NewCancel()
-	timer := time.AfterFunc(p.evalTimeout, c.Cancel)
+	var timedOut atomic.Bool
+	timer := time.AfterFunc(p.evalTimeout, func() { timedOut.Store(true); c.Cancel() })
 	defer timer.Stop()
 	if ctx.Done() != nil {
 		defer context.AfterFunc(ctx, c.Cancel)()
 	}
-	return q.Eval(ctx, append(opts, rego.EvalParsedInput(input), rego.EvalExternalCancel(c))...)
+	rs, err := q.Eval(ctx, append(opts, rego.EvalParsedInput(input), rego.EvalExternalCancel(c))...)
+	if err != nil && timedOut.Load() {
+		return nil, fmt.Errorf("evaluation timed out after %v", p.evalTimeout)
+	}
+	return rs, err
 }
 
 func evalFailed(err error) Verdict {

@@ -104,8 +104,9 @@ func TestDecide_EvaluationTimeoutDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.evalTimeout = 1
-	if v := p.Check(context.Background(), Input{Kind: KindCommand, Name: "x"}); v.Allow {
-		t.Fatalf("timed-out evaluation allowed: %+v", v)
+	v := p.Check(context.Background(), Input{Kind: KindCommand, Name: "x"})
+	if v.Allow || v.Code != codes.Denied || len(v.Reasons) != 1 || !strings.HasPrefix(v.Reasons[0], "policy evaluation failed: evaluation timed out") {
+		t.Fatalf("timed-out evaluation: %+v, want denied as timed out", v)
 	}
 }
 
