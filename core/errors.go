@@ -16,6 +16,10 @@ type Error struct {
 	// Err of a Tauri command's Result): any JSON value. Others see Code
 	// and Message.
 	Value any
+	// Reasons, when set, are the policy's reasons for a refusal; the page
+	// gets them as error.reasons (and a refused HTTP request in its
+	// problem+json body).
+	Reasons []string
 }
 
 // Error is "code: message".

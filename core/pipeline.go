@@ -168,7 +168,7 @@ func (c *Core) decide(s *session, seq uint64, m *message) error {
 		return refused
 	}
 	if !v.Allow && !c.dryRun {
-		return &Error{Code: v.Code, Message: rejection(m, v)}
+		return &Error{Code: v.Code, Message: rejection(m, v), Reasons: v.Reasons}
 	}
 	return nil
 }
@@ -392,7 +392,7 @@ func (c *Core) answer(s *session, id uint64, result any, err error, st *stream) 
 			pub = &Error{Code: codes.HandlerError, Message: "command failed"}
 		}
 		r.Result, r.Bin, r.Stream, blobs = nil, nil, nil, nil
-		r.Error = &replyError{Code: pub.Code, Message: pub.Message}
+		r.Error = &replyError{Code: pub.Code, Message: pub.Message, Reasons: pub.Reasons}
 		if pub.Value != nil {
 			if v, err := json.Marshal(pub.Value); err == nil && jsonDepth(v) <= c.limits.MaxDepth {
 				r.Error.Value = v
@@ -419,6 +419,7 @@ type replyError struct {
 	Code    codes.Code      `json:"code"`
 	Message string          `json:"message"`
 	Value   json.RawMessage `json:"value,omitempty"` // a Tauri command's error value
+	Reasons []string        `json:"reasons,omitempty"` // the policy's, for a refusal
 }
 
 // jsonDepth is how many containers deep valid JSON b nests.

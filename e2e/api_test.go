@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -16,17 +18,18 @@ import (
 // and an isogate wrapping a static app that loads axios from npm, with
 // --api /api pointing at it. It returns the isogate, the browser context
 // with the app open, and a function reading what reached the API.
-func apiApp(t *testing.T) (*proc, context.Context, func() []apiRequest) {
+func apiApp(t *testing.T, extra ...string) (*proc, context.Context, func() []apiRequest) {
 	t.Helper()
-	p, seen := startAPIApp(t, false)
+	p, seen := startAPIApp(t, false, extra...)
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
 	return p, ctx, seen
 }
 
 // startAPIApp starts the notes API and an isogate wrapping the app (in a
-// window, running selftest.js, when window is set).
-func startAPIApp(t *testing.T, window bool) (*proc, func() []apiRequest) {
+// window, running selftest.js, when window is set), with extra arguments
+// to isogate run.
+func startAPIApp(t *testing.T, window bool, extra ...string) (*proc, func() []apiRequest) {
 	t.Helper()
 	dir := t.TempDir()
 	port, logPath := notesServer(t, dir)
@@ -47,7 +50,7 @@ func startAPIApp(t *testing.T, window bool) (*proc, func() []apiRequest) {
 		}
 		os.WriteFile(filepath.Join(app, dst), b, 0o644)
 	}
-	args := []string{"run", "--app", app, "--policy", "testdata/api/policy", "--api", "/api=http://127.0.0.1:" + string(port)}
+	args := append([]string{"run", "--app", app, "--policy", "testdata/api/policy", "--api", "/api=http://127.0.0.1:" + string(port)}, extra...)
 	var p *proc
 	if window {
 		logPath := filepath.Join(dir, "decisions.jsonl")
@@ -133,6 +136,15 @@ func TestAPI_FetchAndAxiosThroughTheGate(t *testing.T) {
 	if denied.Status != 403 || denied.Headers["x-isogate-code"] != "denied" || !strings.Contains(denied.Body, "notes cannot be deleted") ||
 		!strings.HasPrefix(denied.Headers["content-type"], "application/problem+json") {
 		t.Fatalf("denied DELETE: %+v", denied)
+	}
+	var problem struct {
+		Code    string   `json:"code"`
+		Status  int      `json:"status"`
+		Reasons []string `json:"reasons"`
+	}
+	if err := json.Unmarshal([]byte(denied.Body), &problem); err != nil || problem.Code != "denied" || problem.Status != 403 ||
+		!slices.Contains(problem.Reasons, "notes cannot be deleted") {
+		t.Fatalf("denied DELETE's problem body %q: %+v (%v), want the policy's reasons as a list", denied.Body, problem, err)
 	}
 	axDenied := eval[int](t, ctx, `axios.delete('/api/notes/1').then(() => 0, (e) => e.response ? e.response.status : -1)`)
 	if axDenied != 403 {
@@ -297,7 +309,17 @@ func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
 	out := eval[map[string]any](t, ctx, `(async () => {
 	  const o = {};
 	  const r = await fetch('/api/notes/old');
-	  o.redirect = r.status + ' ' + (await r.json()).notes.length;
+	  o.redirect = r.status + ' ' + (await r.json()).notes.length + ' ' + r.redirected + ' ' + new URL(r.url).search;
+	  o.redirectError = await fetch('/api/notes/old', {redirect: 'error'}).then((r) => 'resolved ' + r.status, (e) => e.name);
+	  o.redirectManual = await fetch('/api/notes/old', {redirect: 'manual'}).then((r) => r.status, (e) => e.name);
+	  o.xhrRedirect = await new Promise((resolve) => {
+	    const x = new XMLHttpRequest();
+	    x.open('GET', '/api/notes/old');
+	    x.onload = () => resolve(x.status + ' ' + new URL(x.responseURL).search + ' ' + JSON.parse(x.responseText).notes.length);
+	    x.onerror = () => resolve('error');
+	    x.send();
+	  });
+	  o.axiosRedirect = await axios.get('/api/notes/old').then((r) => r.status + ' ' + r.data.notes.length, (e) => 'rejected ' + e.message);
 	  const c = new AbortController();
 	  const slow = fetch('/api/notes/slow', {signal: c.signal});
 	  c.abort();
@@ -328,7 +350,8 @@ func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
 	  o.beacon = navigator.sendBeacon('/api/notes', new Blob([JSON.stringify({text: 'beacon'})], {type: 'application/json'}));
 	  return o;
 	})()`)
-	want := map[string]any{"redirect": "200 1", "abort": "AbortError", "preAborted": "AbortError", "arraybuffer": float64(255),
+	want := map[string]any{"redirect": "200 1 true ?from=old", "redirectError": "TypeError", "redirectManual": float64(302),
+		"xhrRedirect": "200 ?from=old 1", "axiosRedirect": "200 1", "abort": "AbortError", "preAborted": "AbortError", "arraybuffer": float64(255),
 		"blob": "256 application/octet-stream", "json": "200 1 notes", "sync": "InvalidAccessError", "ws": "SecurityError", "beacon": true,
 		"passthrough": float64(403)} // a POST outside the API goes to the browser's own fetch, body intact, and is refused unsealed
 	for k, v := range want {
@@ -476,6 +499,50 @@ func TestAPI_LongBodiesStream(t *testing.T) {
 	for k, v := range want {
 		if out[k] != v {
 			t.Errorf("%s = %v, want %v", k, out[k], v)
+		}
+	}
+}
+
+// TestAPI_RefusalsLookLikeHTTP: every way the gate refuses a request
+// answers the page with the HTTP status for its code, the code in
+// X-Isogate-Code and a problem+json body, for fetch and for axios (XHR):
+// a body over the size limit (413), a call over its timeout (504), an
+// upstream that is not there (502) and a flood over the rate limit (429).
+func TestAPI_RefusalsLookLikeHTTP(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close() // nothing listens there now: connections are refused
+	_, ctx, _ := apiApp(t, "--max-binary-bytes", "4096", "--call-timeout", "2s", "--rate", "40", "--burst", "40",
+		"--api", "/api/notes/dead=http://"+dead)
+	out := eval[map[string]string](t, ctx, `(async () => {
+	  const o = {};
+	  const shape = async (r) => {
+	    const p = await r.json();
+	    return r.status + ' ' + r.headers.get('x-isogate-code') + ' ' + r.headers.get('content-type') + ' ' + p.code + ' ' + p.status;
+	  };
+	  o.tooLarge = await shape(await fetch('/api/notes', {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({text: 'x'.repeat(8192)})}));
+	  o.timeout = await shape(await fetch('/api/notes/slow'));
+	  o.unavailable = await shape(await fetch('/api/notes/dead'));
+	  o.axiosUnavailable = await axios.get('/api/notes/dead').then((r) => 'resolved ' + r.status, (e) => e.response.status + ' ' + e.response.headers['x-isogate-code']);
+	  const all = await Promise.all(Array.from({length: 200}, () => fetch('/api/notes')));
+	  const limited = all.filter((r) => r.status === 429);
+	  o.rateLimited = limited.length ? await shape(limited[0]) : 'none of ' + all.length;
+	  return o;
+	})()`)
+	const problem = "application/problem+json"
+	want := map[string]string{
+		"tooLarge":         "413 too_large " + problem + " too_large 413",
+		"timeout":          "504 timeout " + problem + " timeout 504",
+		"unavailable":      "502 unavailable " + problem + " unavailable 502",
+		"axiosUnavailable": "502 unavailable",
+		"rateLimited":      "429 rate_limited " + problem + " rate_limited 429",
+	}
+	for k, v := range want {
+		if out[k] != v {
+			t.Errorf("%s = %q, want %q", k, out[k], v)
 		}
 	}
 }

@@ -148,6 +148,7 @@
           if (m.ok !== true) {
             const err = fail(String(m.error && m.error.code), String(m.error && m.error.message));
             if (m.error && "value" in m.error) err.value = m.error.value;
+            if (m.error && Array.isArray(m.error.reasons)) err.reasons = m.error.reasons.map(String);
             p.reject(err);
           } else if (typeof m.stream === "string") p.resolve(withStream(m.id, m.result, m.stream));
           else p.resolve(m.result);
@@ -292,7 +293,9 @@
     function problem(err) {
       const code = typeof err.code === "string" ? err.code : "unavailable";
       const st = status[code] || 500;
-      const body = JSON.stringify({ type: `urn:isogate:problem:${code}`, title: code, status: st, detail: String(err.message), code });
+      const p = { type: `urn:isogate:problem:${code}`, title: code, status: st, detail: String(err.message), code };
+      if (Array.isArray(err.reasons)) p.reasons = err.reasons;
+      const body = JSON.stringify(p);
       return { status: st, statusText: "", headers: [["content-type", "application/problem+json"], ["x-isogate-code", code]], body: new TextEncoder().encode(body) };
     }
     async function send(method, u, headers, body, signal = null) {
@@ -312,17 +315,25 @@
       if (u === null) return nativeFetch(req);
       const signal = req.signal;
       if (signal.aborted) throw signal.reason;
-      let method = req.method;
-      let headers = {};
+      const headers = {};
       req.headers.forEach((v, k) => {
         headers[k] = v;
       });
-      let body = method === "GET" || method === "HEAD" ? null : await req.arrayBuffer();
+      const body = req.method === "GET" || req.method === "HEAD" ? null : await req.arrayBuffer();
+      const out = await follow(req.method, u, headers, body, signal, req.redirect, req.credentials);
+      if (out.native) return out.native;
+      const r = toResponse(out.res, out.u);
+      if (out.hops > 0) Object.defineProperty(r, "redirected", { value: true });
+      return r;
+    }
+    async function follow(method, u, headers, body, signal, mode = "follow", credentials = "same-origin") {
+      headers = { ...headers };
       for (let hops = 0; ; hops++) {
         const res = await send(method, u, headers, body, signal);
         const location = res.headers.find(([k]) => k === "location");
-        if (!REDIRECTS.has(res.status) || !location || req.redirect !== "follow") return toResponse(res, u);
+        if (!REDIRECTS.has(res.status) || !location || mode === "manual") return { res, u, hops };
         if (res.body instanceof ReadableStream) res.body.cancel();
+        if (mode === "error") throw new TypeError(`isogate: ${u.pathname} redirected and the request's redirect mode is "error"`);
         if (hops === MAX_REDIRECTS) throw new TypeError("isogate: too many redirects");
         const next = new URL(location[1], u);
         if (res.status === 303 || res.status <= 302 && method === "POST") {
@@ -334,10 +345,18 @@
         if (gated === null) {
           delete headers.authorization;
           delete headers["proxy-authorization"];
-          return nativeFetch(next.href, { method, headers, body, signal, credentials: req.credentials });
+          return { native: await nativeFetch(next.href, { method, headers, body, signal, credentials }) };
         }
         u = gated;
       }
+    }
+    async function followXHR(method, u, headers, body, signal, credentials) {
+      const out = await follow(method, u, headers, body, signal, "follow", credentials);
+      if (!out.native) return out;
+      const n = out.native;
+      const hs = [];
+      n.headers.forEach((v, k) => hs.push([k, v]));
+      return { res: { status: n.status, statusText: n.statusText, headers: hs, body: new Uint8Array(await n.arrayBuffer()) }, u: new URL(n.url) };
     }
     function toResponse(res, u) {
       const nullBody = res.status === 204 || res.status === 205 || res.status === 304 || res.status < 200;
@@ -347,7 +366,7 @@
       return r;
     }
     win.fetch = gatedFetch;
-    win.XMLHttpRequest = gatedXHR(win.XMLHttpRequest, gatedURL, send);
+    win.XMLHttpRequest = gatedXHR(win.XMLHttpRequest, gatedURL, followXHR);
     if (win.navigator && typeof win.navigator.sendBeacon === "function") {
       const nativeBeacon = win.navigator.sendBeacon.bind(win.navigator);
       win.navigator.sendBeacon = (url, data) => {
@@ -375,7 +394,7 @@
       });
     }
   }
-  function gatedXHR(Native, gatedURL, send) {
+  function gatedXHR(Native, gatedURL, follow) {
     const nativeOpen = Native.prototype.open;
     const nativeSend = Native.prototype.send;
     const nativeSet = Native.prototype.setRequestHeader;
@@ -438,8 +457,9 @@
           fire("error");
           fire("loadend");
         };
-        (init.body === void 0 ? Promise.resolve(null) : req.arrayBuffer()).then((b) => send(s.method, s.u, headers, b, s.ac.signal)).then(async (res) => {
+        (init.body === void 0 ? Promise.resolve(null) : req.arrayBuffer()).then((b) => follow(s.method, s.u, headers, b, s.ac.signal, this.withCredentials ? "include" : "same-origin")).then(async ({ res, u }) => {
           if (s.done) return;
+          s.u = u;
           s.res = { ...res, body: null };
           s.status = res.status;
           s.statusText = res.statusText;

@@ -1521,9 +1521,17 @@ Known schemas:
   }
   function parseError(e, c) {
     if (!isPlainObject(e) || typeof e.code !== "string" || typeof e.message !== "string") return null;
-    if (e.value === void 0) return { code: e.code, message: e.message };
-    if (c === void 0 || !isJSONValue(e.value, c.maxDepth)) return null;
-    return { code: e.code, message: e.message, value: e.value };
+    for (const k of Object.keys(e)) if (!["code", "message", "value", "reasons"].includes(k)) return null;
+    const out = { code: e.code, message: e.message };
+    if (e.reasons !== void 0) {
+      if (!Array.isArray(e.reasons) || !e.reasons.every((r) => typeof r === "string")) return null;
+      out.reasons = e.reasons.slice();
+    }
+    if (e.value !== void 0) {
+      if (c === void 0 || !isJSONValue(e.value, c.maxDepth)) return null;
+      out.value = e.value;
+    }
+    return out;
   }
   function isTarget(t) {
     if (!isPlainObject(t) || !Object.hasOwn(TAURI_TARGETS, t.kind)) return false;

@@ -116,6 +116,7 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
         if (m.ok !== true) {
           const err = fail(String(m.error && m.error.code), String(m.error && m.error.message));
           if (m.error && 'value' in m.error) err.value = m.error.value;
+          if (m.error && Array.isArray(m.error.reasons)) err.reasons = m.error.reasons.map(String);
           p.reject(err);
         }
         else if (typeof m.stream === 'string') p.resolve(withStream(m.id, m.result, m.stream));

@@ -39,7 +39,9 @@ export function installHTTP({ win, call, prefixes, status }) {
   function problem(err) {
     const code = typeof err.code === 'string' ? err.code : 'unavailable';
     const st = status[code] || 500;
-    const body = JSON.stringify({ type: `urn:isogate:problem:${code}`, title: code, status: st, detail: String(err.message), code });
+    const p = { type: `urn:isogate:problem:${code}`, title: code, status: st, detail: String(err.message), code };
+    if (Array.isArray(err.reasons)) p.reasons = err.reasons; // the policy's, as the core's own refusals carry them
+    const body = JSON.stringify(p);
     return { status: st, statusText: '', headers: [['content-type', 'application/problem+json'], ['x-isogate-code', code]], body: new TextEncoder().encode(body) };
   }
 
@@ -68,15 +70,30 @@ export function installHTTP({ win, call, prefixes, status }) {
     if (u === null) return nativeFetch(req);
     const signal = req.signal;
     if (signal.aborted) throw signal.reason;
-    let method = req.method;
-    let headers = {};
+    const headers = {};
     req.headers.forEach((v, k) => { headers[k] = v; });
-    let body = method === 'GET' || method === 'HEAD' ? null : await req.arrayBuffer();
+    const body = req.method === 'GET' || req.method === 'HEAD' ? null : await req.arrayBuffer();
+    const out = await follow(req.method, u, headers, body, signal, req.redirect, req.credentials);
+    if (out.native) return out.native;
+    const r = toResponse(out.res, out.u);
+    if (out.hops > 0) Object.defineProperty(r, 'redirected', { value: true });
+    return r;
+  }
+
+  // follow makes a gated request and, as fetch and XHR do, follows its
+  // redirects (mode "follow"; "error" rejects, "manual" hands the 3xx
+  // back): each hop on the app's API is a new gated request, a hop to
+  // anywhere else goes to the browser's fetch. It resolves to {res, u,
+  // hops} (the last gated response and its URL) or {native} (the
+  // browser's Response from another origin).
+  async function follow(method, u, headers, body, signal, mode = 'follow', credentials = 'same-origin') {
+    headers = { ...headers };
     for (let hops = 0; ; hops++) {
       const res = await send(method, u, headers, body, signal);
       const location = res.headers.find(([k]) => k === 'location');
-      if (!REDIRECTS.has(res.status) || !location || req.redirect !== 'follow') return toResponse(res, u);
+      if (!REDIRECTS.has(res.status) || !location || mode === 'manual') return { res, u, hops };
       if (res.body instanceof ReadableStream) res.body.cancel(); // a redirect's own body is not read
+      if (mode === 'error') throw new TypeError(`isogate: ${u.pathname} redirected and the request's redirect mode is "error"`);
       if (hops === MAX_REDIRECTS) throw new TypeError('isogate: too many redirects');
       const next = new URL(location[1], u);
       if (res.status === 303 || (res.status <= 302 && method === 'POST')) {
@@ -90,10 +107,21 @@ export function installHTTP({ win, call, prefixes, status }) {
         // is dropped here too.
         delete headers.authorization;
         delete headers['proxy-authorization'];
-        return nativeFetch(next.href, { method, headers, body, signal, credentials: req.credentials });
+        return { native: await nativeFetch(next.href, { method, headers, body, signal, credentials }) };
       }
       u = gated;
     }
+  }
+
+  // followXHR is follow for XMLHttpRequest, which always follows: a
+  // response from another origin is read whole into the gated shape.
+  async function followXHR(method, u, headers, body, signal, credentials) {
+    const out = await follow(method, u, headers, body, signal, 'follow', credentials);
+    if (!out.native) return out;
+    const n = out.native;
+    const hs = [];
+    n.headers.forEach((v, k) => hs.push([k, v]));
+    return { res: { status: n.status, statusText: n.statusText, headers: hs, body: new Uint8Array(await n.arrayBuffer()) }, u: new URL(n.url) };
   }
 
   // toResponse is the page's Response: its body the bytes, or the stream
@@ -107,7 +135,7 @@ export function installHTTP({ win, call, prefixes, status }) {
   }
 
   win.fetch = gatedFetch;
-  win.XMLHttpRequest = gatedXHR(win.XMLHttpRequest, gatedURL, send);
+  win.XMLHttpRequest = gatedXHR(win.XMLHttpRequest, gatedURL, followXHR);
   if (win.navigator && typeof win.navigator.sendBeacon === 'function') {
     const nativeBeacon = win.navigator.sendBeacon.bind(win.navigator);
     win.navigator.sendBeacon = (url, data) => {
@@ -137,7 +165,7 @@ export function installHTTP({ win, call, prefixes, status }) {
 
 // gatedXHR is an XMLHttpRequest whose requests to API URLs go through the
 // gate: the same object, events and properties, fed by the gated response.
-function gatedXHR(Native, gatedURL, send) {
+function gatedXHR(Native, gatedURL, follow) {
   const nativeOpen = Native.prototype.open;
   const nativeSend = Native.prototype.send;
   const nativeSet = Native.prototype.setRequestHeader;
@@ -204,9 +232,10 @@ function gatedXHR(Native, gatedURL, send) {
         fire('loadend');
       };
       (init.body === undefined ? Promise.resolve(null) : req.arrayBuffer())
-        .then((b) => send(s.method, s.u, headers, b, s.ac.signal))
-        .then(async (res) => {
+        .then((b) => follow(s.method, s.u, headers, b, s.ac.signal, this.withCredentials ? 'include' : 'same-origin'))
+        .then(async ({ res, u }) => {
           if (s.done) return;
+          s.u = u; // responseURL is where the redirects ended
           s.res = { ...res, body: null };
           s.status = res.status;
           s.statusText = res.statusText;

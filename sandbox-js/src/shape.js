@@ -225,9 +225,18 @@ export function parseCoreMessage(m, c) {
 
 function parseError(e, c) {
   if (!isPlainObject(e) || typeof e.code !== 'string' || typeof e.message !== 'string') return null;
-  if (e.value === undefined) return { code: e.code, message: e.message };
-  if (c === undefined || !isJSONValue(e.value, c.maxDepth)) return null;
-  return { code: e.code, message: e.message, value: e.value }; // a Tauri command's error value
+  for (const k of Object.keys(e)) if (!['code', 'message', 'value', 'reasons'].includes(k)) return null;
+  const out = { code: e.code, message: e.message };
+  if (e.reasons !== undefined) {
+    // The policy's reasons for a refusal.
+    if (!Array.isArray(e.reasons) || !e.reasons.every((r) => typeof r === 'string')) return null;
+    out.reasons = e.reasons.slice();
+  }
+  if (e.value !== undefined) {
+    if (c === undefined || !isJSONValue(e.value, c.maxDepth)) return null;
+    out.value = e.value; // a Tauri command's error value
+  }
+  return out;
 }
 
 function isTarget(t) {

@@ -88,8 +88,8 @@ test('an event sent before the listen reply reaches the handler; a denied listen
   const denied = h.bridge.listen('app.secret', (e) => got.push(e.payload));
   await turn();
   await turn();
-  h.fromFrame({ type: 'reply', id: h.frameWin.posted[1].id, ok: false, error: { code: 'denied', message: 'no' } });
-  await assert.rejects(denied, (e) => e.code === 'denied');
+  h.fromFrame({ type: 'reply', id: h.frameWin.posted[1].id, ok: false, error: { code: 'denied', message: 'denied by policy: no', reasons: ['no'] } });
+  await assert.rejects(denied, (e) => e.code === 'denied' && e.reasons.length === 1 && e.reasons[0] === 'no');
   h.fromFrame({ type: 'event', name: 'app.secret', payload: 2 });
   await turn();
   assert.deepEqual(got, [1], 'a handler whose listen was denied got an event');

@@ -51,6 +51,11 @@ test('replies must carry a proper error', () => {
   assert.equal(parseCoreMessage({ type: 'reply', id: 1, ok: false, error: { code: 1 } }), null);
   assert.equal(parseCoreMessage({ type: 'reply', id: 1, ok: 'yes' }), null);
   assert.deepEqual(parseCoreMessage({ type: 'reply', id: 1, ok: true }), { type: 'reply', id: 1, ok: true, result: null });
+  const reasons = { type: 'reply', id: 1, ok: false, error: { code: 'denied', message: 'denied by policy: a; b', reasons: ['a', 'b'] } };
+  assert.deepEqual(parseCoreMessage(reasons), reasons);
+  for (const error of [{ code: 'denied', message: 'm', reasons: 'a' }, { code: 'denied', message: 'm', reasons: [1] }, { code: 'denied', message: 'm', extra: 1 }]) {
+    assert.equal(parseCoreMessage({ type: 'reply', id: 1, ok: false, error }), null, JSON.stringify(error));
+  }
 });
 
 test('events from the core need a well-formed name', () => {
