@@ -255,6 +255,8 @@ func TestDesktop_APIThroughTheGateInWebKitGTK(t *testing.T) {
 		Get, GetNotes, Post, Del, AxiosDel int
 		GetHeader, PostText, DelCode       string
 		DelBody, Cookie, Error             string
+		Schema                             int
+		SchemaBody                         string
 		Big                                int
 		BigInOrder                         bool
 	}
@@ -285,6 +287,9 @@ func TestDesktop_APIThroughTheGateInWebKitGTK(t *testing.T) {
 	if report.Del != 403 || report.DelCode != "denied" || !strings.Contains(report.DelBody, "notes cannot be deleted") || report.AxiosDel != 403 {
 		t.Fatalf("denied DELETE in WebKitGTK: %+v", report)
 	}
+	if report.Schema != 400 || !strings.Contains(report.SchemaBody, `"invalid_args"`) || !strings.Contains(report.SchemaBody, "request body") {
+		t.Fatalf("a body breaking the OpenAPI schema in WebKitGTK: %d %s, want 400 invalid_args", report.Schema, report.SchemaBody)
+	}
 	if strings.Contains(report.Cookie, "s3cret") {
 		t.Fatalf("the API's cookie is visible to the page: %q", report.Cookie)
 	}
@@ -292,8 +297,8 @@ func TestDesktop_APIThroughTheGateInWebKitGTK(t *testing.T) {
 		t.Fatalf("a streamed 3 MiB body in WebKitGTK: %d bytes, in order %v", report.Big, report.BigInOrder)
 	}
 	for _, r := range seen() {
-		if r.Method == "DELETE" {
-			t.Fatalf("a denied DELETE reached the API server: %+v", r)
+		if r.Method == "DELETE" || strings.Contains(r.Body, `"text": 7`) {
+			t.Fatalf("a denied DELETE or a body breaking the schema reached the API server: %+v", r)
 		}
 	}
 	if code := p.stop(t); code != 0 {

@@ -16,6 +16,9 @@ isogate.ready.then(async () => {
     out.delCode = d.headers.get('x-isogate-code');
     out.delBody = await d.text();
     out.axiosDel = await axios.delete('/api/notes/1').then(() => 0, (e) => (e.response ? e.response.status : -1));
+    const bad = await fetch('/api/notes', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 7 }) });
+    out.schema = bad.status;
+    out.schemaBody = await bad.text();
     out.cookie = document.cookie;
     const big = new Uint8Array(await (await fetch('/api/notes/big')).arrayBuffer());
     out.big = big.length;
