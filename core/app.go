@@ -29,6 +29,15 @@ func (c *Core) appHandler(win *window) http.Handler {
 	if c.tauri != nil && c.tauri.Global {
 		mux.HandleFunc("GET "+isolation.TauriGlobalPath, isolation.ServeTauriGlobal)
 	}
+	if c.tauri != nil {
+		// convertFileSrc's URLs: no asset protocol is served (it would need a
+		// capability of the session's: a bare loopback URL is open to any
+		// local process), and they never fall through to the app's files or
+		// its dev server.
+		mux.HandleFunc("GET "+tauriAssetPath, func(w http.ResponseWriter, r *http.Request) {
+			httpapi.WriteProblem(w, codes.Denied, "isogate: Tauri's asset protocol (convertFileSrc) is not served", nil)
+		})
+	}
 	mux.HandleFunc("POST "+isolation.FramePath, func(w http.ResponseWriter, r *http.Request) { c.serveNewFrame(win, w, r) })
 	if c.appURL != nil {
 		mux.Handle("/", c.proxyApp(win, c.appURL))
@@ -37,6 +46,10 @@ func (c *Core) appHandler(win *window) http.Handler {
 	}
 	return isolation.HostGuard(win.host, c.unsealedGuard(win, c.launchGate(win, mux)))
 }
+
+// tauriAssetPath is where a Tauri page's convertFileSrc points
+// (sandbox-js/src/tauri.js).
+const tauriAssetPath = "/__isogate/asset/"
 
 // unsealedGuard refuses what may only come through the gate: any request
 // that could reach an API prefix, and any request with a method other than

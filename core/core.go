@@ -163,6 +163,10 @@ type Config struct {
 	// with a tauri member (docs/tauri.md).
 	Tauri *Tauri
 
+	// MainWindow is the first window's label; default DefaultWindow
+	// ("main"). A Tauri app's is its app.windows[0].label.
+	MainWindow string
+
 	// Upstream, if set, gets the allowed commands that have no Go handler;
 	// Serve starts and stops it (see Upstream).
 	Upstream Upstream
@@ -251,6 +255,13 @@ func New(cfg Config) (*Core, error) {
 	if err := cfg.API.Validate(); err != nil {
 		return nil, fmt.Errorf("core: %w", err)
 	}
+	mainLabel := cfg.MainWindow
+	if mainLabel == "" {
+		mainLabel = DefaultWindow
+	}
+	if err := CheckLabel(mainLabel); err != nil {
+		return nil, fmt.Errorf("core: %w", err)
+	}
 	addr := cfg.Addr
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -276,7 +287,7 @@ func New(cfg Config) (*Core, error) {
 		appLn.Close()
 		return nil, err
 	}
-	c.main = newWindow(DefaultWindow, appLn)
+	c.main = newWindow(mainLabel, appLn)
 	c.windows = []*window{c.main}
 	c.iso = isolation.NewServer("http://" + c.isoLn.Addr().String())
 	c.sessions = newSessions(c.limits.MaxSessions, c.log)
@@ -307,6 +318,9 @@ func (c *Core) URL() string { return c.main.launchURL() }
 // Origin is the main window's origin, "http://127.0.0.1:PORT", without the
 // token.
 func (c *Core) Origin() string { return c.main.origin }
+
+// MainWindow is the first window's label.
+func (c *Core) MainWindow() string { return c.main.label }
 
 // Handle registers h for the command name. Call it before Serve.
 func (c *Core) Handle(name string, h Handler) {

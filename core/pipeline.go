@@ -418,7 +418,7 @@ type reply struct {
 type replyError struct {
 	Code    codes.Code      `json:"code"`
 	Message string          `json:"message"`
-	Value   json.RawMessage `json:"value,omitempty"` // a Tauri command's error value
+	Value   json.RawMessage `json:"value,omitempty"`   // a Tauri command's error value
 	Reasons []string        `json:"reasons,omitempty"` // the policy's, for a refusal
 }
 

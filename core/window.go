@@ -228,5 +228,6 @@ func (c *Core) OpenWindow(label string) (string, error) {
 	return w.launchURL(), nil
 }
 
-// DefaultWindow is the label of the first window.
+// DefaultWindow is the label of the first window unless Config.MainWindow
+// names another.
 const DefaultWindow = "main"

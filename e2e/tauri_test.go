@@ -148,12 +148,25 @@ func TestTauri_FrontendInChromium(t *testing.T) {
 	openApp(t, ctx, p.URL)
 	r := eval[tauriReport](t, ctx, `new Promise((resolve) => { const poll = () => window.__result ? resolve(window.__result) : setTimeout(poll, 20); poll(); })`)
 	checkTauriReport(t, r, false)
+	// convertFileSrc's URL answers 403: no asset protocol, and never the
+	// app's files or index.html in its place.
+	asset := eval[string](t, ctx, `fetch(window.__TAURI_INTERNALS__.convertFileSrc('/etc/passwd')).then(async (r) => r.status + ' ' + r.headers.get('x-isogate-code') + ' ' + (await r.text()).includes('root:'))`)
+	if asset != "403 denied false" {
+		t.Errorf("a convertFileSrc URL answered %q, want 403 denied", asset)
+	}
+	checkTauriDecisions(t, p.decisionLog)
+}
+
+// checkTauriDecisions: the frontend's calls are each on record, by the
+// permission a Tauri capability would have needed.
+func checkTauriDecisions(t *testing.T, logPath string) {
+	t.Helper()
 	decided := map[string]bool{}
-	for _, d := range readDecisions(t, p.decisionLog) {
+	for _, d := range readDecisions(t, logPath) {
 		in, _ := d["input"].(map[string]any)
 		tauri, _ := in["tauri"].(map[string]any)
 		if tauri != nil {
-			decided[tauri["permission"].(string)] = true
+			decided[fmt.Sprint(tauri["permission"])] = true
 		}
 	}
 	for _, perm := range []string{"allow-greet", "allow-upload", "allow-count", "core:event:allow-listen", "core:event:allow-emit-to", "core:path:allow-join"} {
@@ -197,6 +210,7 @@ func TestDesktop_TauriFrontendInWebKitGTK(t *testing.T) {
 		return false
 	})
 	checkTauriReport(t, r, true)
+	checkTauriDecisions(t, logPath)
 	// The window's title is the one the frontend set, as X sees it.
 	if out, err := exec.Command("xwininfo", "-root", "-tree").CombinedOutput(); err != nil || !strings.Contains(string(out), `"Renamed by Tauri"`) {
 		t.Errorf("no window titled \"Renamed by Tauri\" (%v):\n%s", err, out)
@@ -237,7 +251,8 @@ func TestTauri_IsolationAppHookRunsOnEveryMessage(t *testing.T) {
 		t.Errorf("upload through the hook: %s", out["upload"])
 	}
 	// Every command that reached the backend went through the hook, which
-	// added its header (with the window label Tauri's hook cannot see).
+	// added its header (with the window label Tauri's hook cannot see: this
+	// app's tauri.conf.json names its first window "editor").
 	b, _ := os.ReadFile(backendLog)
 	n := 0
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
@@ -248,13 +263,18 @@ func TestTauri_IsolationAppHookRunsOnEveryMessage(t *testing.T) {
 			}
 		}
 		json.Unmarshal([]byte(line), &req)
-		if req.Meta.Tauri.Headers["x-hooked"] != "main" {
+		if req.Meta.Tauri.Headers["x-hooked"] != "editor" {
 			t.Errorf("%s reached the backend without the hook's header: %s", req.Method, line)
 		}
 		n++
 	}
 	if n != 3 { // Ada, Rewritten, upload
 		t.Errorf("%d calls reached the backend, want 3:\n%s", n, b)
+	}
+	for _, d := range readDecisions(t, p.decisionLog) {
+		if in, _ := d["input"].(map[string]any); in["window"] != "editor" {
+			t.Errorf("a decision's window is %v, want the config's first window label editor: %v", in["window"], d)
+		}
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/isogate/isogate/core"
 )
 
 // Config is what isogate takes from a Tauri app's tauri.conf.json (v2).
@@ -101,6 +103,9 @@ func ReadConfig(path string) (*Config, error) {
 	if len(raw.App.Windows) > 0 {
 		w := raw.App.Windows[0]
 		if w.Label != "" {
+			if err := core.CheckLabel(w.Label); err != nil {
+				return nil, fmt.Errorf("%s: app.windows[0].label: %v", path, err)
+			}
 			c.Window.Label = w.Label
 		}
 		c.Window.Title = w.Title

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -58,12 +59,20 @@ func (l *labels) Set(v string) error {
 	if err := core.CheckLabel(v); err != nil {
 		return err
 	}
-	for _, have := range append([]string{core.DefaultWindow}, *l...) {
+	for _, have := range *l { // the first window's label is checked once it is known (a Tauri app names it)
 		if have == v {
 			return fmt.Errorf("window label %q given twice", v)
 		}
 	}
 	*l = append(*l, v)
+	return nil
+}
+
+// checkWindows refuses a --window with the first window's label.
+func (s *serveFlags) checkWindows(cmd, mainLabel string) error {
+	if slices.Contains(s.windows, mainLabel) {
+		return badf("%s: window label %q given twice: it is the first window's", cmd, mainLabel)
+	}
 	return nil
 }
 
@@ -151,6 +160,9 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	if err := positional("demo", pos); err != nil {
 		return err
 	}
+	if err := sf.checkWindows("demo", core.DefaultWindow); err != nil {
+		return err
+	}
 	tmp, err := os.MkdirTemp("", "isogate-demo-")
 	if err != nil {
 		return err
@@ -202,6 +214,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		if !flagGiven(fl, "width") && !flagGiven(fl, "height") {
 			sf.width, sf.height = a.tauri.Window.Width, a.tauri.Window.Height
 		}
+	}
+	mainLabel := core.DefaultWindow
+	if a.tauri != nil {
+		mainLabel = a.tauri.Window.Label
+	}
+	if err := sf.checkWindows("run", mainLabel); err != nil {
+		return err
 	}
 	switch {
 	case sf.opaConfig != "" && *pol != "":
@@ -288,6 +307,7 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 	cfg := core.Config{App: a.fs, AppURL: a.url, Policy: p, Addr: fmt.Sprintf("127.0.0.1:%d", sf.port),
 		Logger: log, DryRun: sf.dryRun, Limits: sf.limits, API: a.api}
 	if a.tauri != nil {
+		cfg.MainWindow = a.tauri.Window.Label
 		cfg.Tauri = &core.Tauri{Global: a.tauri.Global, CSP: a.tauri.CSP}
 		if a.tauri.IsolationDir != "" {
 			if cfg.Tauri.Hook, err = tauri.IsolationHook(a.tauri.IsolationDir); err != nil {
@@ -379,7 +399,7 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 			})
 		go w.Run(ctx, policyPoll)
 	}
-	wins := []desktop.Window{{Label: core.DefaultWindow, URL: c.URL(), Title: sf.title, Width: sf.width, Height: sf.height}}
+	wins := []desktop.Window{{Label: c.MainWindow(), URL: c.URL(), Title: sf.title, Width: sf.width, Height: sf.height}}
 	for _, label := range sf.windows {
 		u, err := c.OpenWindow(label)
 		if err != nil {
