@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -82,6 +81,9 @@ func New(log *slog.Logger, stats func() core.Stats) *Server {
 		Name: "isogate_policy_reloads_total", Help: "Policy reloads and bundle activations, by result (ok or refused).",
 	}, []string{"result"})
 	s.reg.MustRegister(s.decisions, s.latency, s.revision, s.reloads, collectors.NewGoCollector())
+	for _, result := range []string{"ok", "refused"} {
+		s.reloads.WithLabelValues(result) // at 0 from the start: an alert on increase() needs the series before the first refusal
+	}
 	if stats != nil {
 		gauge := func(name, help string, f func(core.Stats) float64) prometheus.Collector {
 			return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(stats()) })
@@ -174,21 +176,6 @@ func (s *Server) SetRevision(revision string) {
 // PolicyRefused records a reload or bundle that was refused.
 func (s *Server) PolicyRefused() { s.reloads.WithLabelValues("refused").Inc() }
 
-// ReadLog feeds a decision log file to the page, for `isogate audit FILE`.
-func (s *Server) ReadLog(r io.Reader) error {
-	dec := json.NewDecoder(r)
-	for {
-		var d policy.Decision
-		if err := dec.Decode(&d); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return fmt.Errorf("not a decision log: %w", err)
-		}
-		s.Record(context.Background(), &d)
-	}
-}
-
 // Listen binds addr, which must be a loopback address ("127.0.0.1:0"
 // picks a port), and returns the page's URL with its token.
 func (s *Server) Listen(addr string) (net.Listener, string, error) {
@@ -263,6 +250,21 @@ func (s *Server) guard(host string, bearer bool, next http.HandlerFunc) http.Han
 	}
 }
 
+// subscribe returns the recent decisions and a channel of the ones after
+// them; add closes it if the subscriber falls subscriberBuffer behind.
+func (s *Server) subscribe() (backlog [][]byte, ch chan []byte, cancel func()) {
+	ch = make(chan []byte, subscriberBuffer)
+	s.mu.Lock()
+	backlog = append([][]byte(nil), s.recent...)
+	s.subs[ch] = struct{}{}
+	s.mu.Unlock()
+	return backlog, ch, func() {
+		s.mu.Lock()
+		delete(s.subs, ch) // if add has not already, closing it
+		s.mu.Unlock()
+	}
+}
+
 // stream sends the recent decisions, then each new one, as server-sent
 // events (one "decision" event per decision, its data the log's line).
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
@@ -271,16 +273,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no streaming", http.StatusInternalServerError)
 		return
 	}
-	ch := make(chan []byte, subscriberBuffer)
-	s.mu.Lock()
-	backlog := append([][]byte(nil), s.recent...)
-	s.subs[ch] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.subs, ch) // if add has not already, closing it
-		s.mu.Unlock()
-	}()
+	backlog, ch, cancel := s.subscribe()
+	defer cancel()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(http.StatusOK)
 	for _, line := range backlog {

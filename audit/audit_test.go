@@ -65,3 +65,22 @@ func TestAccess(t *testing.T) {
 		}
 	}
 }
+
+// Reloads are counted by result from the start, and the revision metric
+// names only the revision deciding now.
+func TestMetrics_ReloadsAndRevision(t *testing.T) {
+	s := New(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if n := testutil.CollectAndCount(s.reloads); n != 2 {
+		t.Fatalf("%d reload series at the start, want ok and refused at 0", n)
+	}
+	s.SetRevision("r1")
+	s.PolicyRefused()
+	s.PolicyRefused()
+	s.PolicyActivated("r2")
+	if ok, refused := testutil.ToFloat64(s.reloads.WithLabelValues("ok")), testutil.ToFloat64(s.reloads.WithLabelValues("refused")); ok != 1 || refused != 2 {
+		t.Fatalf("reloads ok %v refused %v, want 1 and 2", ok, refused)
+	}
+	if n := testutil.CollectAndCount(s.revision); n != 1 || testutil.ToFloat64(s.revision.WithLabelValues("r2")) != 1 {
+		t.Fatalf("%d revision series; r2 = %v", n, testutil.ToFloat64(s.revision.WithLabelValues("r2")))
+	}
+}

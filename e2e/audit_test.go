@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"image"
@@ -140,6 +141,27 @@ func TestAudit_LivePageAndMetrics(t *testing.T) {
 	waitRows("the live call", `window.seenAt > 0`)
 	t.Logf("a live decision reached the audit page %.0f ms after the call was sent", eval[float64](t, actx, `window.seenAt`)-sent)
 
+	// The page gets decisions with the policy's masks applied: a note's text
+	// (demo/policy/log.rego masks /input/args/text) never reaches it.
+	const secret = "masked-SECRET-7731"
+	invoke(t, ctx, `'demo.notes.write'`, `{path: 'audit.txt', text: '`+secret+`'}`)
+	waitRows("the note's decision", `[...document.querySelectorAll('#decisions tbody tr')].some((tr) => tr.querySelector('.name').textContent === 'demo.notes.write')`)
+	stream, err := http.Get(origin + "/decisions?token=" + token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sse strings.Builder
+	for sc := bufio.NewScanner(stream.Body); sc.Scan() && sc.Text() != "event: ready"; {
+		sse.WriteString(sc.Text() + "\n")
+	}
+	stream.Body.Close()
+	if !strings.Contains(sse.String(), `"demo.notes.write"`) || strings.Contains(sse.String(), secret) {
+		t.Errorf("the page's stream has the write %v and the masked text %v, want the write without its text", strings.Contains(sse.String(), `"demo.notes.write"`), strings.Contains(sse.String(), secret))
+	}
+	if strings.Contains(eval[string](t, actx, `document.documentElement.outerHTML`), secret) {
+		t.Error("the masked text is on the audit page")
+	}
+
 	// Filters: verdict, command, window, reason.
 	total := rows("#decisions tbody tr")
 	set := func(id, value, event string) {
@@ -242,7 +264,8 @@ func TestAudit_LivePageAndMetrics(t *testing.T) {
 }
 
 // `isogate audit FILE` serves the same page over a decision log: the
-// stream holds every line of the file.
+// stream holds every line of the file, and then each line appended to it
+// (the file is followed, as tail -F does).
 func TestAudit_OverALogFile(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "decisions.jsonl")
 	var b strings.Builder
@@ -265,6 +288,16 @@ func TestAudit_OverALogFile(t *testing.T) {
 	eval[bool](t, ctx, `new Promise((resolve) => { const poll = () => document.querySelectorAll('#decisions tbody tr').length === 7 ? resolve(true) : requestAnimationFrame(poll); poll(); })`)
 	if got := eval[string](t, ctx, `document.getElementById('counts').textContent`); !strings.Contains(got, "4 allowed, 3 denied") {
 		t.Fatalf("counts %q", got)
+	}
+	f, err := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, `{"time":"2026-12-02T07:00:09Z","decision_id":"d9","window":"main","kind":"command","name":"demo.appended","seq":9,"input":{},"result":{"allow":false,"code":"denied","reasons":["late"]},"revision":"r1","latency_ns":1000}`)
+	f.Close()
+	eval[bool](t, ctx, `new Promise((resolve) => { const poll = () => [...document.querySelectorAll('#decisions tbody tr')].some((tr) => tr.querySelector('.name').textContent === 'demo.appended') ? resolve(true) : requestAnimationFrame(poll); poll(); })`)
+	if got := eval[string](t, ctx, `document.getElementById('counts').textContent`); !strings.Contains(got, "4 allowed, 4 denied") {
+		t.Fatalf("counts after a line was appended %q", got)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.jsonl")
 	os.WriteFile(bad, []byte("not a log\n"), 0o600)

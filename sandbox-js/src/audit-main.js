@@ -48,12 +48,24 @@ function row(d) {
   return tr;
 }
 
+// A reconnect (the server dropped a page that fell behind, or restarted the
+// stream) sends the recent decisions again: each is shown once.
+const shown = new Set(); // decision ids on the page
+
 function add(d) {
   d.result = d.result || {};
+  if (d.decision_id) {
+    if (shown.has(d.decision_id)) return;
+    shown.add(d.decision_id);
+  }
   decisions.push(d);
   const body = $('decisions').tBodies[0];
   body.insertBefore(row(d), body.firstChild);
-  if (decisions.length > MAX) decisions.shift().tr.remove();
+  if (decisions.length > MAX) {
+    const old = decisions.shift();
+    old.tr.remove();
+    shown.delete(old.decision_id);
+  }
   if (d.window && !windows.has(d.window)) {
     windows.add(d.window);
     const o = document.createElement('option');

@@ -1,0 +1,121 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/isogate/isogate/policy"
+)
+
+// Tail reads a decision log file as it grows, for `isogate audit FILE`: what
+// it holds now, then each line appended, as `tail -F` does. A line is taken
+// once its newline is written (a line being written is not torn), and a
+// file that is truncated or replaced (log rotation) is read again from its
+// start.
+type Tail struct {
+	path    string
+	f       *os.File
+	r       *bufio.Reader
+	off     int64  // bytes of f read
+	partial []byte // a last line without its newline yet
+	lines   int    // decisions read
+	skipped int    // lines that were not decisions, after the first
+}
+
+// OpenTail opens path.
+func OpenTail(path string) (*Tail, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return &Tail{path: path, f: f, r: bufio.NewReader(f)}, nil
+}
+
+// Close closes the file.
+func (t *Tail) Close() error { return t.f.Close() }
+
+// ReadTo gives s every whole line there is now. A file whose first line is
+// not a decision is not a decision log: that is an error. A later line that
+// is not one (a crash mid-write before a restart) is skipped and counted.
+func (t *Tail) ReadTo(s *Server) error {
+	for {
+		line, err := t.r.ReadBytes('\n')
+		t.off += int64(len(line))
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				t.partial = append(t.partial, line...)
+				return nil
+			}
+			return err
+		}
+		if len(t.partial) > 0 {
+			line = append(t.partial, line...)
+			t.partial = nil
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		var d policy.Decision
+		if err := json.Unmarshal(line, &d); err != nil {
+			if t.lines == 0 && t.skipped == 0 {
+				return fmt.Errorf("not a decision log: %w", err)
+			}
+			t.skipped++
+			s.log.Warn("audit: a line of the decision log is not a decision; skipped", "file", t.path, "skipped", t.skipped, "err", err)
+			continue
+		}
+		t.lines++
+		s.Record(context.Background(), &d)
+	}
+}
+
+// Follow reads what is appended until ctx ends, looking every poll.
+func (t *Tail) Follow(ctx context.Context, s *Server, poll time.Duration) error {
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		if err := t.reopenIfReplaced(); err != nil {
+			s.log.Warn("audit: the decision log cannot be reopened; still watching", "file", t.path, "err", err)
+			continue
+		}
+		if err := t.ReadTo(s); err != nil {
+			return err
+		}
+	}
+}
+
+// reopenIfReplaced starts over when the path is now another file, or the
+// file is shorter than what was read (truncated).
+func (t *Tail) reopenIfReplaced() error {
+	now, err := os.Stat(t.path)
+	if err != nil {
+		return err
+	}
+	have, err := t.f.Stat()
+	if err != nil {
+		return err
+	}
+	if os.SameFile(now, have) && now.Size() >= t.off {
+		return nil
+	}
+	f, err := os.Open(t.path)
+	if err != nil {
+		return err
+	}
+	t.f.Close()
+	t.f, t.r, t.off, t.partial = f, bufio.NewReader(f), 0, nil
+	return nil
+}
