@@ -121,6 +121,28 @@ func TestPolicyLint_FindsExactlyThePlantedProblems(t *testing.T) {
 	}
 }
 
+// The text format is a line per finding, file:row:col: category/rule:
+// description, then a summary line; exit 1 with findings, 0 without.
+func TestPolicyLint_TextFormat(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := runCode([]string{"policy", "lint", copyPolicy(t, "../../demo/policy", planted)}, &out, &errb); code != 1 {
+		t.Fatalf("exit %d: %s %s", code, out.String(), errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 4 || !strings.HasSuffix(lines[3], " files linted, 3 findings") {
+		t.Fatalf("want 3 findings and a summary:\n%s", out.String())
+	}
+	for _, want := range []string{"planted.rego:4:", "bugs/unused-rule: ", "planted.rego:8:", "bugs/input-shadowed: ", "unformatted.rego:", "style/opa-fmt: "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if code := runCode([]string{"policy", "lint", "../../demo/policy"}, &out, &errb); code != 0 || !strings.HasSuffix(strings.TrimSpace(out.String()), " files linted, 0 findings") {
+		t.Fatalf("the demo policy: exit %d\n%s", code, out.String())
+	}
+}
+
 // .regal/config.yaml configures the lint as Regal's users expect: a rule at
 // level ignore is not reported, isogate's own rules included.
 func TestPolicyLint_RegalConfigInThePolicyDir(t *testing.T) {
