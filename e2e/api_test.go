@@ -350,6 +350,13 @@ func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
 	  o.json = js;
 	  try { const x = new XMLHttpRequest(); x.open('GET', '/api/notes', false); x.send(); o.sync = 'sent ' + x.status; } catch (e) { o.sync = e.name; }
 	  try { new WebSocket('ws://' + location.host + '/api/notes'); o.ws = 'opened'; } catch (e) { o.ws = e.name; }
+	  try { new EventSource('/api/notes'); o.es = 'opened'; } catch (e) { o.es = e.name; }
+	  const fd = new FormData(); fd.append('text', 'from a form');
+	  o.bodies = (await Promise.all([
+	    fetch('/api/notes', {method: 'POST', body: fd}),
+	    fetch('/api/notes', {method: 'POST', body: new URLSearchParams({text: 'from params'})}),
+	    fetch('/api/notes', {method: 'POST', headers: {'content-type': 'application/json'}, body: new TextEncoder().encode(JSON.stringify({text: 'from bytes'}))}),
+	  ])).map((r) => r.status).join(' ');
 	  const other = new Request('/not-api.txt', {method: 'POST', body: 'x'});
 	  o.passthrough = await fetch(other).then((r) => r.status, (e) => e.name);
 	  o.beacon = navigator.sendBeacon('/api/notes', new Blob([JSON.stringify({text: 'beacon'})], {type: 'application/json'}));
@@ -357,13 +364,27 @@ func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
 	})()`)
 	want := map[string]any{"redirect": "200 1 true ?from=old", "redirectError": "TypeError", "redirectManual": float64(302),
 		"xhrRedirect": "200 ?from=old 1", "axiosRedirect": "200 1", "abort": "AbortError", "preAborted": "AbortError", "arraybuffer": float64(255),
-		"blob": "256 application/octet-stream", "json": "200 1 notes", "sync": "InvalidAccessError", "ws": "SecurityError", "beacon": true,
-		"passthrough": float64(403)} // a POST outside the API goes to the browser's own fetch, body intact, and is refused unsealed
+		"blob": "256 application/octet-stream", "json": "200 1 notes", "sync": "InvalidAccessError", "ws": "SecurityError", "es": "SecurityError",
+		"bodies":      "400 400 201", // a form and URL parameters: not a media type the OpenAPI document has; bytes of JSON: carried as they are "beacon": true,
+		"passthrough": float64(403)}  // a POST outside the API goes to the browser's own fetch, body intact, and is refused unsealed
 	for k, v := range want {
 		if out[k] != v {
 			t.Errorf("%s = %v, want %v", k, out[k], v)
 		}
 	}
+	for _, r := range seen() {
+		if strings.Contains(r.Body, "from a form") || strings.Contains(r.Body, "from params") {
+			t.Errorf("a body the OpenAPI document has no media type for reached the server: %+v", r)
+		}
+	}
+	eventually(t, "the bytes body to reach the server", func() bool {
+		for _, r := range seen() {
+			if r.Method == "POST" && strings.Contains(r.Body, `"from bytes"`) {
+				return true
+			}
+		}
+		return false
+	})
 	eventually(t, "the beacon to reach the server", func() bool {
 		for _, r := range seen() {
 			if r.Method == "POST" && strings.Contains(r.Body, "beacon") {
