@@ -208,3 +208,59 @@ func TestTauri_ChannelTokensGoWithTheConnection(t *testing.T) {
 		t.Fatal("the token still names a channel after its connection closed")
 	}
 }
+
+// A channel id is the page's own: two pages passing the same
+// __CHANNEL__:9 get two channels with tokens of their own, and what a
+// backend sends on one page's reaches that page only. A page naming the id
+// another page passed (a forged id) names only its own.
+func TestTauri_AChannelIDNamesOnlyThePagesOwn(t *testing.T) {
+	h := newHarness(t, Limits{})
+	open := func() (*fakeFrame, *websocket.Conn, string) {
+		f, _ := h.pageLoad(t)
+		c := f.connect()
+		f.send(c, tauriInvoke(1, "command", "t_token", `{"onEvent":"__CHANNEL__:9"}`, "t_token",
+			`"headers":{},"raw":false,"channels":["/onEvent"],"target":null`))
+		r, err := f.recv(c)
+		if err != nil || !r.OK {
+			t.Fatalf("%+v %v", r, err)
+		}
+		var token string
+		json.Unmarshal(r.Result, &token)
+		return f, c, token
+	}
+	fa, ca, ta := open()
+	fb, cb, tb := open()
+	if ta == tb {
+		t.Fatal("two pages' channels share a token")
+	}
+	chA, okA := ChannelByToken(ta)
+	chB, okB := ChannelByToken(tb)
+	if !okA || !okB {
+		t.Fatal("a token names no channel")
+	}
+	if err := chA.Send("for A"); err != nil {
+		t.Fatal(err)
+	}
+	if err := chB.Send("for B"); err != nil {
+		t.Fatal(err)
+	}
+	// Each page's first channel message is its own: A's never reaches B.
+	for _, p := range []struct {
+		f    *fakeFrame
+		c    *websocket.Conn
+		want string
+	}{{fb, cb, `"for B"`}, {fa, ca, `"for A"`}} {
+		m, err := p.f.recv(p.c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ch struct {
+			ID      int
+			Message json.RawMessage
+		}
+		json.Unmarshal(m.Raw, &ch)
+		if m.Type != "channel" || ch.ID != 9 || string(ch.Message) != p.want {
+			t.Fatalf("got %s %d %s, want channel 9 %s", m.Type, ch.ID, ch.Message, p.want)
+		}
+	}
+}
