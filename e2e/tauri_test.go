@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -58,16 +59,16 @@ func tauriArgs(t *testing.T, conf, backendLog string) []string {
 
 // tauriReport is what the frontend found (main.js).
 type tauriReport struct {
-	IsTauri, InlineRan       bool
-	Label                    string
-	Greet, Upload, Bytes     tauriOutcome
-	Fail, Denied, Unknown    tauriOutcome
-	App, Path, Count, Global tauriOutcome
-	EmptyRaw, EmptyRawGreet  tauriOutcome
-	Window, OtherWindow      tauriOutcome
-	DeniedListen             tauriOutcome
-	Events                   []string
-	Channel                  struct {
+	IsTauri, InlineRan             bool
+	Label                          string
+	Greet, Upload, Bytes           tauriOutcome
+	Fail, Denied, Unknown          tauriOutcome
+	App, Path, Home, Count, Global tauriOutcome
+	EmptyRaw, EmptyRawGreet        tauriOutcome
+	Window, OtherWindow            tauriOutcome
+	DeniedListen                   tauriOutcome
+	Events                         []string
+	Channel                        struct {
 		N       int
 		Ordered bool
 	}
@@ -110,8 +111,10 @@ func checkTauriReport(t *testing.T, r tauriReport, windowed bool) {
 	check("the backend's error value", r.Fail, "", `"No such file or directory (os error 2)"`)
 	check("a command the policy does not allow", r.Denied, "", `"denied: denied by policy`)
 	check("a built-in isogate does not have", r.Unknown, "", `"unknown_command: `)
-	check("plugin:app", r.App, `["tauri-e2e","1.2.3","2.12.5"]`, "")
-	check("plugin:path", r.Path, `["a/b/c.txt","y.txt","/"]`, "")
+	check("plugin:app", r.App, `["tauri-e2e","1.2.3","2.12.5","dev.isogate.e2e"]`, "")
+	check("plugin:path", r.Path, `["a/b/c.txt","y.txt","/","/x","txt","/a/c",true,false,"/a/c"]`, "")
+	home, _ := os.UserHomeDir()
+	check("plugin:path|resolve_directory (homeDir)", r.Home, strconv.Quote(home), "")
 	check("window.__TAURI__", r.Global, `"Hello, Global!"`, "")
 	check("a denied listen", r.DeniedListen, "", `"denied: `)
 	// An emitTo another window's label reaches no page of this window: not

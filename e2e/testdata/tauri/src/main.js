@@ -7,8 +7,8 @@ import { invoke, Channel, isTauri } from '@tauri-apps/api/core';
 import { listen, once, emit, emitTo } from '@tauri-apps/api/event';
 import { getCurrentWindow } from '@tauri-apps/api/window';
 import { LogicalSize } from '@tauri-apps/api/dpi';
-import { getName, getVersion, getTauriVersion } from '@tauri-apps/api/app';
-import { join, sep, basename } from '@tauri-apps/api/path';
+import { getName, getVersion, getTauriVersion, getIdentifier } from '@tauri-apps/api/app';
+import { join, sep, basename, dirname, extname, normalize, isAbsolute, resolve, homeDir } from '@tauri-apps/api/path';
 
 const settle = (p) => p.then((v) => ({ ok: v }), (e) => ({ err: e }));
 
@@ -31,8 +31,10 @@ async function run() {
     return [await w.title(), s.width, s.height, await w.scaleFactor()];
   })());
   out.otherWindow = await settle(invoke('plugin:window|set_title', { label: 'other', value: 'x' }));
-  out.app = await settle(Promise.all([getName(), getVersion(), getTauriVersion()]));
-  out.path = await settle(Promise.all([join('a', 'b', 'c.txt'), basename('/x/y.txt'), Promise.resolve(sep())]));
+  out.app = await settle(Promise.all([getName(), getVersion(), getTauriVersion(), getIdentifier()]));
+  out.path = await settle(Promise.all([join('a', 'b', 'c.txt'), basename('/x/y.txt'), Promise.resolve(sep()),
+    dirname('/x/y.txt'), extname('/x/y.txt'), normalize('/a/./b/../c'), isAbsolute('/a'), isAbsolute('a'), resolve('/a', 'b', '../c')]));
+  out.home = await settle(homeDir());
 
   // Events: listen, once, a window's listen, emit and emitTo, unlisten.
   const got = [];
