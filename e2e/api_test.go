@@ -359,11 +359,14 @@ func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
 	  ])).map((r) => r.status).join(' ');
 	  const other = new Request('/not-api.txt', {method: 'POST', body: 'x'});
 	  o.passthrough = await fetch(other).then((r) => r.status, (e) => e.name);
+	  const ups = [];
+	  await axios.post('/api/notes', {text: 'with progress'}, {onUploadProgress: (e) => ups.push(e.loaded + '/' + e.total)});
+	  o.upload = ups.join(' ');
 	  o.beacon = navigator.sendBeacon('/api/notes', new Blob([JSON.stringify({text: 'beacon'})], {type: 'application/json'}));
 	  return o;
 	})()`)
 	want := map[string]any{"redirect": "200 1 true ?from=old", "redirectError": "TypeError", "redirectManual": float64(302),
-		"xhrRedirect": "200 ?from=old 1", "axiosRedirect": "200 1", "abort": "AbortError", "preAborted": "AbortError", "arraybuffer": float64(255),
+		"xhrRedirect": "200 ?from=old 1", "upload": "24/24", // {"text":"with progress"} "axiosRedirect": "200 1", "abort": "AbortError", "preAborted": "AbortError", "arraybuffer": float64(255),
 		"blob": "256 application/octet-stream", "json": "200 1 notes", "sync": "InvalidAccessError", "ws": "SecurityError", "es": "SecurityError",
 		"bodies":      "400 400 201", // a form and URL parameters: not a media type the OpenAPI document has; bytes of JSON: carried as they are "beacon": true,
 		"passthrough": float64(403)}  // a POST outside the API goes to the browser's own fetch, body intact, and is refused unsealed

@@ -457,8 +457,18 @@
           fire("error");
           fire("loadend");
         };
-        (init.body === void 0 ? Promise.resolve(null) : req.arrayBuffer()).then((b) => follow(s.method, s.u, headers, b, s.ac.signal, this.withCredentials ? "include" : "same-origin")).then(async ({ res, u }) => {
+        const upload = this.upload;
+        let sent = 0;
+        const fireUpload = (type) => upload.dispatchEvent(new ProgressEvent(type, { lengthComputable: true, loaded: type === "loadstart" ? 0 : sent, total: sent }));
+        (init.body === void 0 ? Promise.resolve(null) : req.arrayBuffer()).then((b) => {
+          if (b && b.byteLength) {
+            sent = b.byteLength;
+            fireUpload("loadstart");
+          }
+          return follow(s.method, s.u, headers, b, s.ac.signal, this.withCredentials ? "include" : "same-origin");
+        }).then(async ({ res, u }) => {
           if (s.done) return;
+          if (sent) for (const type of ["progress", "load", "loadend"]) fireUpload(type);
           s.u = u;
           s.res = { ...res, body: null };
           s.status = res.status;

@@ -231,10 +231,22 @@ function gatedXHR(Native, gatedURL, follow) {
         fire('error');
         fire('loadend');
       };
+      // Upload events (axios's onUploadProgress) on xhr.upload: the body
+      // is sent whole, so one progress event once the gate has it all.
+      const upload = this.upload;
+      let sent = 0;
+      const fireUpload = (type) => upload.dispatchEvent(new ProgressEvent(type, { lengthComputable: true, loaded: type === 'loadstart' ? 0 : sent, total: sent }));
       (init.body === undefined ? Promise.resolve(null) : req.arrayBuffer())
-        .then((b) => follow(s.method, s.u, headers, b, s.ac.signal, this.withCredentials ? 'include' : 'same-origin'))
+        .then((b) => {
+          if (b && b.byteLength) {
+            sent = b.byteLength;
+            fireUpload('loadstart');
+          }
+          return follow(s.method, s.u, headers, b, s.ac.signal, this.withCredentials ? 'include' : 'same-origin');
+        })
         .then(async ({ res, u }) => {
           if (s.done) return;
+          if (sent) for (const type of ['progress', 'load', 'loadend']) fireUpload(type);
           s.u = u; // responseURL is where the redirects ended
           s.res = { ...res, body: null };
           s.status = res.status;
