@@ -184,16 +184,7 @@ func TestTauri_ErrorValueOnlyForTauriCalls(t *testing.T) {
 // token names nothing from then on, and the table does not keep it.
 func TestTauri_ChannelTokensGoWithTheConnection(t *testing.T) {
 	h := newHarness(t, Limits{})
-	f, _ := h.pageLoad(t)
-	c := f.connect()
-	f.send(c, tauriInvoke(1, "command", "t_token", `{"onEvent":"__CHANNEL__:9"}`, "t_token",
-		`"headers":{},"raw":false,"channels":["/onEvent"],"target":null`))
-	r, err := f.recv(c)
-	if err != nil || !r.OK {
-		t.Fatalf("%+v %v", r, err)
-	}
-	var token string
-	json.Unmarshal(r.Result, &token)
+	f, c, token := tokenChannel(t, h)
 	if _, ok := ChannelByToken(token); !ok {
 		t.Fatal("the token names no channel while the call's connection is open")
 	}
@@ -215,21 +206,8 @@ func TestTauri_ChannelTokensGoWithTheConnection(t *testing.T) {
 // another page passed (a forged id) names only its own.
 func TestTauri_AChannelIDNamesOnlyThePagesOwn(t *testing.T) {
 	h := newHarness(t, Limits{})
-	open := func() (*fakeFrame, *websocket.Conn, string) {
-		f, _ := h.pageLoad(t)
-		c := f.connect()
-		f.send(c, tauriInvoke(1, "command", "t_token", `{"onEvent":"__CHANNEL__:9"}`, "t_token",
-			`"headers":{},"raw":false,"channels":["/onEvent"],"target":null`))
-		r, err := f.recv(c)
-		if err != nil || !r.OK {
-			t.Fatalf("%+v %v", r, err)
-		}
-		var token string
-		json.Unmarshal(r.Result, &token)
-		return f, c, token
-	}
-	fa, ca, ta := open()
-	fb, cb, tb := open()
+	fa, ca, ta := tokenChannel(t, h)
+	fb, cb, tb := tokenChannel(t, h)
 	if ta == tb {
 		t.Fatal("two pages' channels share a token")
 	}
@@ -263,4 +241,21 @@ func TestTauri_AChannelIDNamesOnlyThePagesOwn(t *testing.T) {
 			t.Fatalf("got %s %d %s, want channel 9 %s", m.Type, ch.ID, ch.Message, p.want)
 		}
 	}
+}
+
+// tokenChannel loads a page whose call passes __CHANNEL__:9 to t_token,
+// which answers the channel's backend token.
+func tokenChannel(t *testing.T, h *harness) (*fakeFrame, *websocket.Conn, string) {
+	t.Helper()
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	f.send(c, tauriInvoke(1, "command", "t_token", `{"onEvent":"__CHANNEL__:9"}`, "t_token",
+		`"headers":{},"raw":false,"channels":["/onEvent"],"target":null`))
+	r, err := f.recv(c)
+	if err != nil || !r.OK {
+		t.Fatalf("%+v %v", r, err)
+	}
+	var token string
+	json.Unmarshal(r.Result, &token)
+	return f, c, token
 }
