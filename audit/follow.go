@@ -27,7 +27,13 @@ type Tail struct {
 	partial []byte // a last line without its newline yet
 	lines   int    // decisions read
 	skipped int    // lines that were not decisions, after the first
+	long    bool   // within a line over maxLineBytes, skipping to its end
+	missing bool   // the path is gone (warned once)
 }
+
+// maxLineBytes bounds a line: a decision is far smaller (a message is at
+// most 16 MiB), and a file with no newline (/dev/zero) must not fill memory.
+const maxLineBytes = 32 << 20
 
 // OpenTail opens path.
 func OpenTail(path string) (*Tail, error) {
@@ -46,19 +52,33 @@ func (t *Tail) Close() error { return t.f.Close() }
 // is not one (a crash mid-write before a restart) is skipped and counted.
 func (t *Tail) ReadTo(s *Server) error {
 	for {
-		line, err := t.r.ReadBytes('\n')
+		line, err := t.r.ReadSlice('\n')
 		t.off += int64(len(line))
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				t.partial = append(t.partial, line...)
-				return nil
-			}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) && !errors.Is(err, io.EOF) {
 			return err
 		}
-		if len(t.partial) > 0 {
-			line = append(t.partial, line...)
-			t.partial = nil
+		if !t.long {
+			t.partial = append(t.partial, line...)
 		}
+		if len(t.partial) > maxLineBytes {
+			if t.lines == 0 && t.skipped == 0 {
+				return fmt.Errorf("not a decision log: a line over %d bytes", maxLineBytes)
+			}
+			t.partial, t.long = nil, true
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			continue // more of this line
+		}
+		if t.long {
+			t.long = false
+			t.skipped++
+			s.log.Warn("audit: a line of the decision log is too long; skipped", "file", t.path, "limit", maxLineBytes)
+			continue
+		}
+		line, t.partial = t.partial, nil
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
 			continue
@@ -87,19 +107,24 @@ func (t *Tail) Follow(ctx context.Context, s *Server, poll time.Duration) error 
 			return nil
 		case <-tick.C:
 		}
-		if err := t.reopenIfReplaced(); err != nil {
-			s.log.Warn("audit: the decision log cannot be reopened; still watching", "file", t.path, "err", err)
+		if err := t.reopenIfReplaced(s); err != nil {
+			if !t.missing {
+				s.log.Warn("audit: the decision log cannot be reopened; still watching", "file", t.path, "err", err)
+			}
+			t.missing = true
 			continue
 		}
+		t.missing = false
 		if err := t.ReadTo(s); err != nil {
 			return err
 		}
 	}
 }
 
-// reopenIfReplaced starts over when the path is now another file, or the
-// file is shorter than what was read (truncated).
-func (t *Tail) reopenIfReplaced() error {
+// reopenIfReplaced starts over when the path is now another file (what the
+// old one still had is read first), or the file is shorter than what was
+// read (truncated).
+func (t *Tail) reopenIfReplaced(s *Server) error {
 	now, err := os.Stat(t.path)
 	if err != nil {
 		return err
@@ -115,7 +140,12 @@ func (t *Tail) reopenIfReplaced() error {
 	if err != nil {
 		return err
 	}
+	if !os.SameFile(now, have) {
+		if err := t.ReadTo(s); err != nil { // the lines written before the rename
+			s.log.Warn("audit: the rotated decision log's last lines could not be read", "file", t.path, "err", err)
+		}
+	}
 	t.f.Close()
-	t.f, t.r, t.off, t.partial = f, bufio.NewReader(f), 0, nil
+	t.f, t.r, t.off, t.partial, t.long = f, bufio.NewReader(f), 0, nil, false
 	return nil
 }

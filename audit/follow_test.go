@@ -107,3 +107,37 @@ func TestTail_RefusesAFileThatIsNotADecisionLog(t *testing.T) {
 		t.Fatalf("err = %v, want not a decision log", err)
 	}
 }
+
+// A line over maxLineBytes (a file with no newline, /dev/zero) is skipped
+// without holding it, and the next line is read; as the first line, it
+// means the file is not a decision log.
+func TestTail_SkipsALineTooLongToHold(t *testing.T) {
+	s := New(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	dir := t.TempDir()
+	long := strings.Repeat("x", maxLineBytes+1)
+	path := filepath.Join(dir, "decisions.jsonl")
+	os.WriteFile(path, []byte(decisionLine("a")+long+"\n"+decisionLine("b")), 0o644)
+	tail, err := OpenTail(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tail.Close()
+	if err := tail.ReadTo(s); err != nil {
+		t.Fatal(err)
+	}
+	backlog, _, cancel := s.subscribe()
+	cancel()
+	if len(backlog) != 2 || tail.skipped != 1 {
+		t.Fatalf("%d decisions, %d skipped; want a and b, the long line skipped", len(backlog), tail.skipped)
+	}
+	first := filepath.Join(dir, "first.jsonl")
+	os.WriteFile(first, []byte(long), 0o644)
+	ft, err := OpenTail(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ft.Close()
+	if err := ft.ReadTo(s); err == nil || !strings.Contains(err.Error(), "not a decision log") {
+		t.Fatalf("err = %v, want not a decision log", err)
+	}
+}

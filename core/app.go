@@ -34,9 +34,11 @@ func (c *Core) appHandler(win *window) http.Handler {
 		// capability of the session's: a bare loopback URL is open to any
 		// local process), and they never fall through to the app's files or
 		// its dev server.
-		mux.HandleFunc("GET "+tauriAssetPath, func(w http.ResponseWriter, r *http.Request) {
-			httpapi.WriteProblem(w, codes.Denied, "isogate: Tauri's asset protocol (convertFileSrc) is not served", nil)
-		})
+		for _, method := range []string{"GET ", "OPTIONS "} { // the unsafe methods are refused before the mux
+			mux.HandleFunc(method+tauriAssetPath, func(w http.ResponseWriter, r *http.Request) {
+				httpapi.WriteProblem(w, codes.Denied, "isogate: Tauri's asset protocol (convertFileSrc) is not served", nil)
+			})
+		}
 	}
 	mux.HandleFunc("POST "+isolation.FramePath, func(w http.ResponseWriter, r *http.Request) { c.serveNewFrame(win, w, r) })
 	if c.appURL != nil {

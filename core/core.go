@@ -229,8 +229,8 @@ type Core struct {
 	tauri     *Tauri
 
 	wmu      sync.Mutex // guards windows and serving
-	main     *window    // windows[0], "main"; fixed at New
-	windows  []*window  // windows[0] is "main"
+	main     *window    // windows[0], labelled Config.MainWindow; fixed at New
+	windows  []*window  // windows[0] is main
 	serving  func(*window)
 	isoLn    net.Listener
 	iso      *isolation.Server

@@ -204,7 +204,7 @@ func pageLoad(r *http.Request) string {
 // OpenWindow adds a window labelled label: a new app origin of its own,
 // serving the same app, whose pages' messages carry the label in
 // input.window. It returns the window's launch URL. Labels are unique; the
-// first window is "main". It may be called before or after Serve.
+// first window's is Config.MainWindow ("main" by default). It may be called before or after Serve.
 func (c *Core) OpenWindow(label string) (string, error) {
 	if err := CheckLabel(label); err != nil {
 		return "", err

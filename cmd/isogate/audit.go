@@ -34,23 +34,30 @@ func cmdAudit(args []string, stderr io.Writer) error {
 	if err != nil {
 		return badf("audit: %v", err)
 	}
-	defer tail.Close()
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	s := audit.New(log, nil)
 	if err := tail.ReadTo(s); err != nil {
+		tail.Close()
 		return exitError{1, fmt.Sprintf("audit: %s: %v", pos[0], err)}
 	}
 	l, u, err := s.Listen(*addr)
 	if err != nil {
+		tail.Close()
 		return badf("audit: %v", err)
 	}
 	fmt.Fprintln(stderr, "audit: "+u)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	followed := make(chan struct{})
 	go func() {
+		defer close(followed)
+		defer tail.Close() // here: Follow may be replacing the file until it returns
 		if err := tail.Follow(ctx, s, followPoll); err != nil {
 			log.Error("audit: the decision log can no longer be read; the page keeps what it has", "file", pos[0], "err", err)
 		}
 	}()
-	return s.Serve(ctx, l)
+	err = s.Serve(ctx, l)
+	stop() // Follow ends with the context
+	<-followed
+	return err
 }

@@ -96,6 +96,7 @@ export function installHTTP({ win, call, prefixes, status }) {
       if (mode === 'error') throw new TypeError(`isogate: ${u.pathname} redirected and the request's redirect mode is "error"`);
       if (hops === MAX_REDIRECTS) throw new TypeError('isogate: too many redirects');
       const next = new URL(location[1], u);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new TypeError(`isogate: ${u.pathname} redirected to a ${next.protocol} URL`);
       if (res.status === 303 || (res.status <= 302 && method === 'POST')) {
         method = 'GET';
         body = null;
