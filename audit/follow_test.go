@@ -40,11 +40,7 @@ func TestTail_FollowsAGrowingRotatedLog(t *testing.T) {
 	s := New(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	path := filepath.Join(t.TempDir(), "decisions.jsonl")
 	os.WriteFile(path, []byte(decisionLine("a")+decisionLine("b")), 0o644)
-	tail, err := OpenTail(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tail.Close()
+	tail := openTail(t, path)
 	if err := tail.ReadTo(s); err != nil {
 		t.Fatal(err)
 	}
@@ -98,11 +94,7 @@ func TestTail_RefusesAFileThatIsNotADecisionLog(t *testing.T) {
 	s := New(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	path := filepath.Join(t.TempDir(), "notes.txt")
 	os.WriteFile(path, []byte("hello\n"+decisionLine("a")), 0o644)
-	tail, err := OpenTail(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tail.Close()
+	tail := openTail(t, path)
 	if err := tail.ReadTo(s); err == nil || !strings.Contains(err.Error(), "not a decision log") {
 		t.Fatalf("err = %v, want not a decision log", err)
 	}
@@ -117,11 +109,7 @@ func TestTail_SkipsALineTooLongToHold(t *testing.T) {
 	long := strings.Repeat("x", maxLineBytes+1)
 	path := filepath.Join(dir, "decisions.jsonl")
 	os.WriteFile(path, []byte(decisionLine("a")+long+"\n"+decisionLine("b")), 0o644)
-	tail, err := OpenTail(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tail.Close()
+	tail := openTail(t, path)
 	if err := tail.ReadTo(s); err != nil {
 		t.Fatal(err)
 	}
@@ -132,12 +120,19 @@ func TestTail_SkipsALineTooLongToHold(t *testing.T) {
 	}
 	first := filepath.Join(dir, "first.jsonl")
 	os.WriteFile(first, []byte(long), 0o644)
-	ft, err := OpenTail(first)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ft.Close()
+	ft := openTail(t, first)
 	if err := ft.ReadTo(s); err == nil || !strings.Contains(err.Error(), "not a decision log") {
 		t.Fatalf("err = %v, want not a decision log", err)
 	}
+}
+
+// openTail opens path as a Tail closed when the test ends.
+func openTail(t *testing.T, path string) *Tail {
+	t.Helper()
+	tail, err := OpenTail(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tail.Close() })
+	return tail
 }
