@@ -84,7 +84,9 @@ func (c *Core) readLoop(s *session, conn *websocket.Conn) {
 			c.dropConn(s, conn, websocket.StatusUnsupportedData, "text frame")
 			return
 		}
-		plaintext, seq, err := s.opener.Open(nil, frame)
+		// In place: the frame is this read's own buffer, so a large binary
+		// payload is not copied a second time.
+		plaintext, seq, err := s.opener.OpenInPlace(frame)
 		if err != nil {
 			c.dropConn(s, conn, websocket.StatusPolicyViolation, "frame does not open")
 			return

@@ -162,6 +162,16 @@ type Opener struct {
 // NewOpener returns an opener for frames travelling in direction d.
 func NewOpener(k *Keys, d Direction) *Opener { return &Opener{keys: k, dir: d} }
 
+// OpenInPlace is Open with the plaintext written over frame's ciphertext,
+// for a caller that owns frame and has no further use for it. A frame that
+// fails to open may be left overwritten.
+func (o *Opener) OpenInPlace(frame []byte) ([]byte, uint64, error) {
+	if len(frame) < Overhead {
+		return nil, 0, ErrOpen
+	}
+	return o.Open(frame[HeaderSize:HeaderSize], frame)
+}
+
 // Open authenticates frame and returns its plaintext (appended to dst) and
 // sequence number. Any failure is ErrOpen; a failed frame leaves the replay
 // window unchanged.

@@ -182,6 +182,12 @@ func testKeys(t testing.TB) *Keys {
 
 // Every single-bit change anywhere in a frame -- version, direction, session
 // id, sequence number (which is also the nonce), ciphertext, tag -- must fail.
+// opens are the two ways to open a frame; every rejection holds for both.
+var opens = map[string]func(*Opener, []byte) ([]byte, uint64, error){
+	"Open":        func(o *Opener, f []byte) ([]byte, uint64, error) { return o.Open(nil, f) },
+	"OpenInPlace": (*Opener).OpenInPlace,
+}
+
 func TestOpen_AnyFlippedBitRejected(t *testing.T) {
 	k := testKeys(t)
 	frame := sealAt(t, k, ToCore, 5, []byte(`{"type":"invoke","id":1}`))
@@ -192,16 +198,31 @@ func TestOpen_AnyFlippedBitRejected(t *testing.T) {
 	for name, r := range regions {
 		for i := r[0]; i < r[1]; i++ {
 			for bit := 0; bit < 8; bit++ {
-				bad := bytes.Clone(frame)
-				bad[i] ^= 1 << bit
-				if _, _, err := NewOpener(k, ToCore).Open(nil, bad); err != ErrOpen {
-					t.Fatalf("%s: flipping bit %d of byte %d: err = %v, want ErrOpen", name, bit, i, err)
+				for how, open := range opens {
+					bad := bytes.Clone(frame)
+					bad[i] ^= 1 << bit
+					if _, _, err := open(NewOpener(k, ToCore), bad); err != ErrOpen {
+						t.Fatalf("%s, %s: flipping bit %d of byte %d: err = %v, want ErrOpen", how, name, bit, i, err)
+					}
 				}
 			}
 		}
 	}
 	if _, _, err := NewOpener(k, ToCore).Open(nil, frame); err != nil {
 		t.Fatalf("untouched frame: %v", err)
+	}
+}
+
+func TestOpenInPlace_SamePlaintextAsOpen(t *testing.T) {
+	k := testKeys(t)
+	want := []byte(`{"type":"invoke","id":1,"kind":"command","name":"a.b","args":null}`)
+	frame := sealAt(t, k, ToCore, 3, want)
+	got, seq, err := NewOpener(k, ToCore).OpenInPlace(frame)
+	if err != nil || seq != 3 || !bytes.Equal(got, want) {
+		t.Fatalf("OpenInPlace = %q, %d, %v; want %q, 3", got, seq, err, want)
+	}
+	if &got[0] != &frame[HeaderSize] {
+		t.Fatal("the plaintext is not in the frame's storage")
 	}
 }
 
@@ -249,8 +270,10 @@ func TestOpen_TruncatedFrameRejected(t *testing.T) {
 		t.Fatalf("empty frame is %d bytes, want %d", len(frame), Overhead)
 	}
 	for n := 0; n < Overhead; n++ {
-		if _, _, err := NewOpener(k, ToCore).Open(nil, frame[:n]); err != ErrOpen {
-			t.Fatalf("%d-byte frame: err = %v, want ErrOpen", n, err)
+		for how, open := range opens {
+			if _, _, err := open(NewOpener(k, ToCore), bytes.Clone(frame[:n])); err != ErrOpen {
+				t.Fatalf("%s: %d-byte frame: err = %v, want ErrOpen", how, n, err)
+			}
 		}
 	}
 	if _, _, err := NewOpener(k, ToCore).Open(nil, frame); err != nil {

@@ -121,17 +121,26 @@ func TestP3Report(t *testing.T) {
 	  const n = 16 << 20;
 	  const data = new Uint8Array(n);
 	  for (let i = 0; i < n; i += 4096) crypto.getRandomValues(data.subarray(i, Math.min(n, i + 4096)));
-	  let t0 = performance.now();
-	  const a = await isogate.invoke('demo.bytes.invert', {data});
-	  const iso = performance.now() - t0;
+	  // The two binary paths: a warm-up each, then the median of five
+	  // rounds, alternating, so that neither gets the quieter moment.
+	  const median = (v) => v.sort((x, y) => x - y)[v.length >> 1];
+	  let a, c, t0;
+	  const isoRuns = [], binRuns = [];
+	  for (let k = 0; k < 6; k++) {
+	    t0 = performance.now();
+	    a = await isogate.invoke('demo.bytes.invert', {data});
+	    if (k > 0) isoRuns.push(performance.now() - t0);
+	    t0 = performance.now();
+	    c = await callBinary(data);
+	    if (k > 0) binRuns.push(performance.now() - t0);
+	  }
+	  const iso = median(isoRuns), binary = median(binRuns);
+	  // The JSON number array once: it takes seconds.
 	  t0 = performance.now();
 	  const body = JSON.stringify({id: 0, method: 'invert', params: {data: Array.from(data)}});
 	  const b = await call('invert', {data: Array.from(data)});
 	  const back = Uint8Array.from(b.data);
 	  const plain = performance.now() - t0;
-	  t0 = performance.now();
-	  const c = await callBinary(data);
-	  const binary = performance.now() - t0;
 	  let ok = a.data.length === n && back.length === n && c.length === n;
 	  for (let i = 0; ok && i < n; i += 997) ok = a.data[i] === back[i] && c[i] === back[i];
 	  return {iso, plain, binary, ok, plainBytes: body.length};

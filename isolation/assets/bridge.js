@@ -4,20 +4,28 @@
   function batcher(deliver) {
     let pending = null;
     let transfer = [];
-    return (m, buffers) => {
-      if (pending === null) {
-        pending = [];
-        queueMicrotask(() => {
-          const messages = pending;
-          const moved = transfer;
-          pending = null;
-          transfer = [];
-          deliver(messages.length === 1 ? messages[0] : { type: "batch", messages }, moved);
-        });
-      }
+    const open = () => {
+      pending = [];
+      queueMicrotask(() => {
+        const messages = pending;
+        const moved = transfer;
+        pending = null;
+        transfer = [];
+        if (messages.length > 0) deliver(messages.length === 1 ? messages[0] : { type: "batch", messages }, moved);
+      });
+    };
+    const send = (m, buffers) => {
+      if (pending === null) open();
       pending.push(m);
       if (buffers) transfer.push(...buffers);
     };
+    send.idle = () => pending === null;
+    send.now = (m) => {
+      if (pending !== null) throw new Error("batcher: a batch is waiting; send.now would overtake it");
+      deliver(m, []);
+      open();
+    };
+    return send;
   }
   function unbatch(data, each) {
     if (data !== null && typeof data === "object" && data.type === "batch" && Array.isArray(data.messages)) {
@@ -31,6 +39,19 @@
   var CLOSE = enc.encode("]}");
 
   // src/binary.js
+  function buffersOf(v, depth = 64) {
+    const out = /* @__PURE__ */ new Set();
+    function walk(x, d) {
+      if (x instanceof ArrayBuffer) out.add(x);
+      else if (x instanceof Uint8Array) {
+        if (x.buffer instanceof ArrayBuffer) out.add(x.buffer);
+      } else if (x !== null && typeof x === "object" && d > 0) {
+        for (const k of Object.keys(x)) walk(x[k], d - 1);
+      }
+    }
+    walk(v, depth);
+    return [...out];
+  }
   var escape = (k) => String(k).replace(/~/g, "~0").replace(/\//g, "~1");
   function unescape(t) {
     return t.replace(/~1/g, "/").replace(/~0/g, "~");
@@ -102,8 +123,8 @@
         if (loads++ === 0) target.postMessage({ type: "port" }, "*", [ch.port2]);
         else if (iframe === mounted) retry();
       });
-      toFrame = batcher((m) => {
-        if (frame === target) ch.port1.postMessage(m);
+      toFrame = batcher((m, transfer) => {
+        if (frame === target) ch.port1.postMessage(m, transfer);
       });
     }
     async function remount() {
@@ -200,15 +221,25 @@
       return result;
     }
     async function call(kind, name, args, signal = null, tauri = void 0) {
-      const copy = structuredClone(args === void 0 ? null : args);
-      await ready;
-      if (frame === null) throw fail("unavailable", "the isolation iframe was removed");
-      if (signal && signal.aborted) throw signal.reason;
-      const id = nextID++;
-      const send = toFrame;
+      const value = args === void 0 ? null : args;
+      const message = (id2, a) => tauri === void 0 ? { type: "invoke", id: id2, kind, name, args: a } : { type: "invoke", id: id2, kind, name, args: a, tauri };
+      let send = toFrame;
+      let id;
+      if (isReady && frame !== null && !(signal && signal.aborted) && send.idle()) {
+        id = nextID++;
+        send.now(message(id, value));
+      } else {
+        const copy = structuredClone(value);
+        const moved = buffersOf(copy);
+        await ready;
+        if (frame === null) throw fail("unavailable", "the isolation iframe was removed");
+        if (signal && signal.aborted) throw signal.reason;
+        id = nextID++;
+        send = toFrame;
+        send(message(id, copy), moved);
+      }
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        send(tauri === void 0 ? { type: "invoke", id, kind, name, args: copy } : { type: "invoke", id, kind, name, args: copy, tauri });
         if (signal) {
           signal.addEventListener("abort", () => {
             const body = streams.get(id);

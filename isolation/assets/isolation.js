@@ -1562,20 +1562,28 @@ Known schemas:
   function batcher(deliver) {
     let pending = null;
     let transfer = [];
-    return (m, buffers) => {
-      if (pending === null) {
-        pending = [];
-        queueMicrotask(() => {
-          const messages = pending;
-          const moved = transfer;
-          pending = null;
-          transfer = [];
-          deliver(messages.length === 1 ? messages[0] : { type: "batch", messages }, moved);
-        });
-      }
+    const open2 = () => {
+      pending = [];
+      queueMicrotask(() => {
+        const messages = pending;
+        const moved = transfer;
+        pending = null;
+        transfer = [];
+        if (messages.length > 0) deliver(messages.length === 1 ? messages[0] : { type: "batch", messages }, moved);
+      });
+    };
+    const send = (m, buffers) => {
+      if (pending === null) open2();
       pending.push(m);
       if (buffers) transfer.push(...buffers);
     };
+    send.idle = () => pending === null;
+    send.now = (m) => {
+      if (pending !== null) throw new Error("batcher: a batch is waiting; send.now would overtake it");
+      deliver(m, []);
+      open2();
+    };
+    return send;
   }
   function unbatch(data, each) {
     if (data !== null && typeof data === "object" && data.type === "batch" && Array.isArray(data.messages)) {

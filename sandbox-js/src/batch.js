@@ -6,23 +6,36 @@
 // paid once per batch instead of once per call.
 
 // Buffers given with a message (transfer) are handed over with the batch.
+// send.now(m) delivers m at once instead, when nothing is waiting to leave
+// (send.idle()): a call that is alone pays for no microtask, and
+// postMessage's own copy is its only copy.
 export function batcher(deliver) {
   let pending = null;
   let transfer = [];
-  return (m, buffers) => {
-    if (pending === null) {
-      pending = [];
-      queueMicrotask(() => {
-        const messages = pending;
-        const moved = transfer;
-        pending = null;
-        transfer = [];
-        deliver(messages.length === 1 ? messages[0] : { type: 'batch', messages }, moved);
-      });
-    }
+  // open starts the batch of this turn: what is sent until the microtasks
+  // run out leaves with it (nothing, if nothing was).
+  const open = () => {
+    pending = [];
+    queueMicrotask(() => {
+      const messages = pending;
+      const moved = transfer;
+      pending = null;
+      transfer = [];
+      if (messages.length > 0) deliver(messages.length === 1 ? messages[0] : { type: 'batch', messages }, moved);
+    });
+  };
+  const send = (m, buffers) => {
+    if (pending === null) open();
     pending.push(m);
     if (buffers) transfer.push(...buffers);
   };
+  send.idle = () => pending === null;
+  send.now = (m) => {
+    if (pending !== null) throw new Error('batcher: a batch is waiting; send.now would overtake it');
+    deliver(m, []);
+    open(); // what follows in this turn is batched behind it
+  };
+  return send;
 }
 
 // unbatch calls each for every message in data: the messages of a batch,

@@ -13,6 +13,24 @@ function isBinary(v) {
   return v instanceof Uint8Array || v instanceof ArrayBuffer;
 }
 
+// buffersOf lists, once each, the ArrayBuffers under the binary values of
+// v (a copy the caller owns), to be transferred with it instead of copied
+// again. Past depth containers it stops looking: what it misses is copied,
+// and the iframe refuses a value that deep anyway.
+export function buffersOf(v, depth = 64) {
+  const out = new Set();
+  function walk(x, d) {
+    if (x instanceof ArrayBuffer) out.add(x);
+    else if (x instanceof Uint8Array) {
+      if (x.buffer instanceof ArrayBuffer) out.add(x.buffer); // never a SharedArrayBuffer: those cannot move
+    } else if (x !== null && typeof x === 'object' && d > 0) {
+      for (const k of Object.keys(x)) walk(x[k], d - 1);
+    }
+  }
+  walk(v, depth);
+  return [...out];
+}
+
 // escape is a JSON pointer token for key k.
 export const escape = (k) => String(k).replace(/~/g, '~0').replace(/\//g, '~1');
 

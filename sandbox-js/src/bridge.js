@@ -5,7 +5,7 @@
 // hands to that iframe alone, so nothing else can speak on it.
 
 import { batcher, unbatch } from './batch.js';
-import { parsePointer, holderOf, setOwn } from './binary.js';
+import { parsePointer, holderOf, setOwn, buffersOf } from './binary.js';
 
 // How often the bridge checks that its iframe is still in the document.
 const WATCH_MS = 250;
@@ -71,7 +71,7 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
     });
     // A batch for an iframe that was replaced meanwhile is dropped: its
     // calls were rejected when it went, and must not run in the new one.
-    toFrame = batcher((m) => { if (frame === target) ch.port1.postMessage(m); });
+    toFrame = batcher((m, transfer) => { if (frame === target) ch.port1.postMessage(m, transfer); });
   }
 
   // remount replaces an iframe the page removed: calls in flight settle as
@@ -170,18 +170,31 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
   // tells the iframe, which drops the request if it has not left yet and
   // otherwise has the core cancel it.
   async function call(kind, name, args, signal = null, tauri = undefined) {
-    // Copied at once, as postMessage would: the call may wait for the iframe,
-    // and its batch leaves at the end of the task; the caller may change its
-    // args object meanwhile.
-    const copy = structuredClone(args === undefined ? null : args);
-    await ready;
-    if (frame === null) throw fail('unavailable', 'the isolation iframe was removed');
-    if (signal && signal.aborted) throw signal.reason;
-    const id = nextID++;
-    const send = toFrame;
+    const value = args === undefined ? null : args;
+    const message = (id, a) => (tauri === undefined ? { type: 'invoke', id, kind, name, args: a } : { type: 'invoke', id, kind, name, args: a, tauri });
+    let send = toFrame; // the iframe's the call went to: its cancel goes there too
+    let id;
+    if (isReady && frame !== null && !(signal && signal.aborted) && send.idle()) {
+      // Alone, with the iframe ready: posted now, and postMessage copies
+      // the args as they are at the call (a value it cannot copy throws).
+      id = nextID++;
+      send.now(message(id, value));
+    } else {
+      // Copied at once, as postMessage would: the call may wait for the
+      // iframe, and its batch leaves at the end of the task; the caller may
+      // change its args object meanwhile. The copy is ours, so its bytes
+      // move to the iframe instead of being copied a second time.
+      const copy = structuredClone(value);
+      const moved = buffersOf(copy);
+      await ready;
+      if (frame === null) throw fail('unavailable', 'the isolation iframe was removed');
+      if (signal && signal.aborted) throw signal.reason;
+      id = nextID++;
+      send = toFrame;
+      send(message(id, copy), moved);
+    }
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      send(tauri === undefined ? { type: 'invoke', id, kind, name, args: copy } : { type: 'invoke', id, kind, name, args: copy, tauri });
       if (signal) {
         signal.addEventListener('abort', () => {
           const body = streams.get(id);

@@ -21,21 +21,46 @@ test('a lone message leaves as itself; messages of one task leave as one batch',
   assert.deepEqual(out, [{ type: 'a' }, { type: 'batch', messages: [{ type: 'b' }, { type: 'c' }] }]);
 });
 
-test('calls made together reach the iframe in one postMessage, with args as they were at the call', async () => {
+test('a lone call leaves at once; the calls after it in the same task leave as one batch; args are as they were at the call', async () => {
   const h = harness();
   await h.bridge.ready;
-  const args = { name: 'Ada' };
-  const calls = [h.bridge.invoke('demo.greet', args)];
-  args.name = 'Mallory'; // changed after the call: must not reach the iframe
-  calls.push(h.bridge.invoke('demo.greet', { name: 'Cy' }));
+  const first = { name: 'Ada' };
+  const second = { name: 'Cy' };
+  const calls = [h.bridge.invoke('demo.greet', first), h.bridge.invoke('demo.greet', second), h.bridge.invoke('demo.greet', { name: 'Di' })];
+  first.name = 'Mallory'; // changed after the calls: must not reach the iframe
+  second.name = 'Mallory';
   await turn();
   await turn();
-  assert.equal(h.frameWin.posted.length, 1);
-  const batch = h.frameWin.posted[0];
+  assert.equal(h.frameWin.posted.length, 2);
+  const [alone, batch] = h.frameWin.posted;
+  assert.equal(alone.type, 'invoke');
   assert.equal(batch.type, 'batch');
-  assert.deepEqual(batch.messages.map((m) => m.args.name), ['Ada', 'Cy']);
-  h.fromFrame({ type: 'batch', messages: batch.messages.map((m) => ({ type: 'reply', id: m.id, ok: true, result: m.args.name })) });
-  assert.deepEqual(await Promise.all(calls), ['Ada', 'Cy']);
+  const sent = [alone, ...batch.messages];
+  assert.deepEqual(sent.map((m) => m.args.name), ['Ada', 'Cy', 'Di']);
+  assert.deepEqual(sent.map((m) => m.id), [sent[0].id, sent[0].id + 1, sent[0].id + 2], 'in call order');
+  h.fromFrame({ type: 'batch', messages: sent.map((m) => ({ type: 'reply', id: m.id, ok: true, result: m.args.name })) });
+  assert.deepEqual(await Promise.all(calls), ['Ada', 'Cy', 'Di']);
+  h.close();
+});
+
+test('bytes reach the iframe as they were at the call, and the caller keeps its own', async () => {
+  const h = harness();
+  await h.bridge.ready;
+  const alone = new Uint8Array([1, 2, 3]);
+  const batched = new Uint8Array([4, 5, 6]);
+  const calls = [h.bridge.invoke('t.bytes', { data: alone }), h.bridge.invoke('t.bytes', { data: batched, again: batched })];
+  alone[0] = 9;
+  batched[0] = 9;
+  await turn();
+  await turn();
+  assert.equal(alone.byteLength, 3, 'the caller\'s buffer is not taken away');
+  assert.equal(batched.byteLength, 3);
+  const [m1, m2] = h.frameWin.posted; // a batch of one leaves as itself
+  assert.deepEqual([...m1.args.data], [1, 2, 3]);
+  assert.deepEqual([...m2.args.data], [4, 5, 6]);
+  assert.equal(m2.args.data.buffer, m2.args.again.buffer, 'one buffer, moved once');
+  h.fromFrame({ type: 'batch', messages: [m1, m2].map((m) => ({ type: 'reply', id: m.id, ok: true, result: null })) });
+  await Promise.all(calls);
   h.close();
 });
 
