@@ -63,7 +63,8 @@ func TestP2Report(t *testing.T) {
 	ctx := browser(t)
 	openApp(t, ctx, p.URL)
 	quiet(t, ctx)
-	withPlain(t, ctx, plainRPC(t))
+	plainURL := plainRPC(t)
+	withPlain(t, ctx, plainURL)
 	measure := func(callExpr string) p2Times {
 		return eval[p2Times](t, ctx, fmt.Sprintf(`isogateBench.calls(() => %s, 500, 1000)`, callExpr))
 	}
@@ -78,7 +79,8 @@ func TestP2Report(t *testing.T) {
 	// an empty sandboxed iframe over a MessagePort, the hop the gate adds
 	// before doing any work.
 	hop := eval[float64](t, ctx, `isogateBench.hop()`)
-	printP2("P2", isoRuns, plainRuns, hop)
+	relay := eval[float64](t, ctx, `isogateBench.relay('`+plainURL+`')`)
+	printP2("P2", isoRuns, plainRuns, hop, relay)
 	printProfile(ctx, t) // last: it attaches DevTools to the iframe
 }
 
@@ -87,8 +89,9 @@ func TestP2Report(t *testing.T) {
 type p2Times struct{ Seq, Par float64 }
 
 // printP2 prints P2's lines under label from three rounds of each path,
-// each figure the median of its three.
-func printP2(label string, isoRuns, plainRuns []p2Times, hop float64) {
+// each figure the median of its three, with the floor (hop) and the
+// pattern doing no work (relay), both in ms.
+func printP2(label string, isoRuns, plainRuns []p2Times, hop, relay float64) {
 	med := func(rs []p2Times, f func(p2Times) float64) float64 {
 		v := []float64{f(rs[0]), f(rs[1]), f(rs[2])}
 		slices.Sort(v)
@@ -104,6 +107,8 @@ func printP2(label string, isoRuns, plainRuns []p2Times, hop float64) {
 		label, iso.Par/plain.Par, iso.Par, plain.Par)
 	fmt.Printf("%s floor of the pattern: page <-> empty sandboxed iframe MessagePort round trip %.0f µs; plain + that = %.2f x plain\n",
 		label, hop*1000, (plain.Seq+hop)/plain.Seq)
+	fmt.Printf("%s sequential round trip ratio isogate/(plain + floor) = %.2f; the pattern doing no work (page -> empty sandboxed iframe -> binary WebSocket echo -> back) takes %.0f µs = %.2f x (plain + floor), so the gate's own work (checks, crypto, core) is %.0f µs\n",
+		label, iso.Seq/(plain.Seq+hop), relay*1000, relay/(plain.Seq+hop), (iso.Seq-relay)*1000)
 }
 
 func TestP3Report(t *testing.T) {
@@ -277,12 +282,12 @@ func TestP2WebKitReport(t *testing.T) {
 	}
 	var r struct {
 		Iso, Plain []p2Times
-		Hop        float64
+		Hop, Relay float64
 		Engine     string
 		Error      string
 	}
 	if err := json.Unmarshal([]byte(line), &r); err != nil || r.Error != "" || len(r.Iso) != 3 || len(r.Plain) != 3 {
 		t.Fatalf("benchwin: %q (%v)\n%s", line, err, stderr.String())
 	}
-	printP2("P2 WebKitGTK window", r.Iso, r.Plain, r.Hop)
+	printP2("P2 WebKitGTK window", r.Iso, r.Plain, r.Hop, r.Relay)
 }

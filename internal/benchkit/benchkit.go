@@ -20,6 +20,10 @@ import (
 //     after a warm-up; par: ms for parN calls in flight at once}
 //   - hop(): ms per round trip between the page and an empty sandboxed
 //     iframe echoing on a MessagePort, the isolation pattern's own floor
+//   - relay(url): ms per round trip through the pattern doing no work: the
+//     page posts to an empty sandboxed iframe, which sends 160 bytes to the
+//     binary WebSocket echo at url and posts back when they return (a gate
+//     with no checks, no crypto and no core)
 //   - plain(url): a call(method, params) over a plain WebSocket JSON-RPC
 //   - plainBinary(url): a call(bytes) sending bytes as one binary message
 //     and resolving to the bytes that come back
@@ -43,6 +47,28 @@ const JS = `window.isogateBench = {
         f.contentWindow.postMessage('port', '*', [ch.port2]);
         let next = null;
         ch.port1.onmessage = () => next();
+        const one = () => new Promise((ok) => { next = ok; ch.port1.postMessage({type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: {name: 'bench'}}); });
+        for (let i = 0; i < 50; i++) await one();
+        const t0 = performance.now();
+        for (let i = 0; i < 500; i++) await one();
+        resolve((performance.now() - t0) / 500);
+        f.remove();
+      };
+      document.body.appendChild(f);
+    });
+  },
+  relay(url) {
+    return new Promise((resolve) => {
+      const f = document.createElement('iframe');
+      f.setAttribute('sandbox', 'allow-scripts');
+      f.srcdoc = '<script>onmessage = (e) => { const p = e.ports[0]; const ws = new WebSocket(' + JSON.stringify(url) + '); ws.binaryType = "arraybuffer";' +
+        ' ws.onopen = () => p.postMessage("open"); ws.onmessage = () => p.postMessage({type: "reply", id: 1, ok: true, result: {greeting: "Hello, bench!"}});' +
+        ' p.onmessage = () => ws.send(new Uint8Array(160)); };<' + '/script>';
+      f.onload = async () => {
+        const ch = new MessageChannel();
+        let next = null;
+        ch.port1.onmessage = () => next();
+        await new Promise((ok) => { next = ok; f.contentWindow.postMessage('port', '*', [ch.port2]); });
         const one = () => new Promise((ok) => { next = ok; ch.port1.postMessage({type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: {name: 'bench'}}); });
         for (let i = 0; i < 50; i++) await one();
         const t0 = performance.now();

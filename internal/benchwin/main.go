@@ -27,7 +27,7 @@ import (
 
 // page runs the measurement on load: three rounds of isogate and plain
 // alternated (a noisy 2-core machine: the report keeps each round), then
-// the floor; any failure is reported too.
+// the floor and the pattern doing no work; any failure is reported too.
 const page = `<!doctype html><meta charset="utf-8"><title>isogate bench</title><body><script>
 BENCHKIT
 (async () => {
@@ -41,7 +41,8 @@ BENCHKIT
       plain.push(await isogateBench.calls(() => call('greet', {name: 'bench'}), 500, 1000));
     }
     const hop = await isogateBench.hop();
-    await call('report', {iso, plain, hop, engine: navigator.userAgent});
+    const relay = await isogateBench.relay(PLAIN);
+    await call('report', {iso, plain, hop, relay, engine: navigator.userAgent});
   } catch (e) {
     const c = call || await isogateBench.plain(PLAIN);
     await c('report', {error: String(e && e.stack || e)});
