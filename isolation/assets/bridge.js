@@ -41,12 +41,16 @@
   // src/binary.js
   function buffersOf(v, depth = 64) {
     const out = /* @__PURE__ */ new Set();
+    const seen = /* @__PURE__ */ new WeakSet();
     function walk(x, d) {
+      if (x === null || typeof x !== "object") return;
       if (x instanceof ArrayBuffer) out.add(x);
       else if (x instanceof Uint8Array) {
         if (x.buffer instanceof ArrayBuffer) out.add(x.buffer);
-      } else if (x !== null && typeof x === "object" && d > 0) {
-        for (const k of Object.keys(x)) walk(x[k], d - 1);
+      } else if (d > 0 && !seen.has(x)) {
+        seen.add(x);
+        if (Array.isArray(x)) for (let i = 0; i < x.length; i++) walk(x[i], d - 1);
+        else for (const k of Object.keys(x)) walk(x[k], d - 1);
       }
     }
     walk(v, depth);
@@ -78,6 +82,7 @@
     const streams = /* @__PURE__ */ new Map();
     const listeners = /* @__PURE__ */ new Map();
     let nextID = 1;
+    let waiting = 0;
     let iframe = null;
     let frame = null;
     let toFrame = null;
@@ -225,13 +230,18 @@
       const message = (id2, a) => tauri === void 0 ? { type: "invoke", id: id2, kind, name, args: a } : { type: "invoke", id: id2, kind, name, args: a, tauri };
       let send = toFrame;
       let id;
-      if (isReady && frame !== null && !(signal && signal.aborted) && send.idle()) {
+      if (waiting === 0 && isReady && frame !== null && !(signal && signal.aborted) && send.idle()) {
         id = nextID++;
         send.now(message(id, value));
       } else {
         const copy = structuredClone(value);
         const moved = buffersOf(copy);
-        await ready;
+        waiting++;
+        try {
+          await ready;
+        } finally {
+          waiting--;
+        }
         if (frame === null) throw fail("unavailable", "the isolation iframe was removed");
         if (signal && signal.aborted) throw signal.reason;
         id = nextID++;

@@ -17,14 +17,20 @@ function isBinary(v) {
 // v (a copy the caller owns), to be transferred with it instead of copied
 // again. Past depth containers it stops looking: what it misses is copied,
 // and the iframe refuses a value that deep anyway.
+// Each object is looked into once, so a copy with cycles or shared parts
+// costs one visit per object.
 export function buffersOf(v, depth = 64) {
   const out = new Set();
+  const seen = new WeakSet();
   function walk(x, d) {
+    if (x === null || typeof x !== 'object') return;
     if (x instanceof ArrayBuffer) out.add(x);
     else if (x instanceof Uint8Array) {
       if (x.buffer instanceof ArrayBuffer) out.add(x.buffer); // never a SharedArrayBuffer: those cannot move
-    } else if (x !== null && typeof x === 'object' && d > 0) {
-      for (const k of Object.keys(x)) walk(x[k], d - 1);
+    } else if (d > 0 && !seen.has(x)) {
+      seen.add(x);
+      if (Array.isArray(x)) for (let i = 0; i < x.length; i++) walk(x[i], d - 1);
+      else for (const k of Object.keys(x)) walk(x[k], d - 1);
     }
   }
   walk(v, depth);

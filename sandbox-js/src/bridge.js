@@ -19,6 +19,7 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
   const streams = new Map(); // call id -> the controller of its result's ReadableStream
   const listeners = new Map(); // event name -> Set of handlers
   let nextID = 1;
+  let waiting = 0; // calls copied and not yet queued (call)
   let iframe = null;
   let frame = null; // the current iframe's window
   let toFrame = null; // posts to the current iframe, batched
@@ -174,7 +175,7 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
     const message = (id, a) => (tauri === undefined ? { type: 'invoke', id, kind, name, args: a } : { type: 'invoke', id, kind, name, args: a, tauri });
     let send = toFrame; // the iframe's the call went to: its cancel goes there too
     let id;
-    if (isReady && frame !== null && !(signal && signal.aborted) && send.idle()) {
+    if (waiting === 0 && isReady && frame !== null && !(signal && signal.aborted) && send.idle()) {
       // Alone, with the iframe ready: posted now, and postMessage copies
       // the args as they are at the call (a value it cannot copy throws).
       id = nextID++;
@@ -186,7 +187,14 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
       // move to the iframe instead of being copied a second time.
       const copy = structuredClone(value);
       const moved = buffersOf(copy);
-      await ready;
+      // Counted until it is queued: a call made meanwhile must not take the
+      // direct path past it.
+      waiting++;
+      try {
+        await ready;
+      } finally {
+        waiting--;
+      }
       if (frame === null) throw fail('unavailable', 'the isolation iframe was removed');
       if (signal && signal.aborted) throw signal.reason;
       id = nextID++;

@@ -43,16 +43,74 @@ test('a lone call leaves at once; the calls after it in the same task leave as o
   h.close();
 });
 
+test('calls reach the iframe in the order they were made, when some wait for the iframe and some do not', async () => {
+  const names = (h) => h.frameWin.posted.flatMap((m) => (m.type === 'batch' ? m.messages : [m])).map((m) => m.name);
+  // Before the iframe is ready: a call made once it is must not pass one
+  // made earlier.
+  const h = harness({ ready: false });
+  const calls = [];
+  const later = h.bridge.ready.then(() => { calls.push(h.bridge.emit('second', null)); });
+  calls.push(h.bridge.emit('first', null));
+  await turn();
+  h.fromFrame({ type: 'ready' });
+  await later;
+  await turn();
+  await turn();
+  assert.deepEqual(names(h), ['first', 'second']);
+  // Later: a call made from a microtask after one that went into the
+  // batch must not take the direct path past it.
+  h.frameWin.posted.length = 0;
+  calls.push(h.bridge.invoke('x', null));
+  const b = Promise.resolve().then(() => { calls.push(h.bridge.invoke('b', null)); });
+  calls.push(h.bridge.invoke('a', null));
+  await b;
+  await turn();
+  await turn();
+  assert.deepEqual(names(h), ['x', 'a', 'b']);
+  h.close();
+});
+
+test('args with cycles and shared parts are copied and sent once, not walked without end', async () => {
+  const h = harness();
+  await h.bridge.ready;
+  const ring = { name: 'a', next: null };
+  ring.next = { name: 'b', next: ring };
+  let shared = { data: new Uint8Array(4) };
+  for (let i = 0; i < 80; i++) shared = { left: shared, right: shared }; // 2^80 paths, 80 objects
+  const calls = [h.bridge.invoke('t.first', null), h.bridge.invoke('t.ring', ring), h.bridge.invoke('t.shared', shared)];
+  await turn();
+  await turn();
+  const [, batch] = h.frameWin.posted;
+  const [r, sh] = batch.messages;
+  assert.equal(r.args.next.next, r.args, 'the cycle arrives as a cycle; the iframe refuses it');
+  assert.equal(sh.args.left, sh.args.right);
+  h.fromFrame({ type: 'batch', messages: [h.frameWin.posted[0], r, sh].map((m) => ({ type: 'reply', id: m.id, ok: true, result: null })) });
+  await Promise.all(calls);
+  h.close();
+});
+
 test('bytes reach the iframe as they were at the call, and the caller keeps its own', async () => {
   const h = harness();
   await h.bridge.ready;
   const alone = new Uint8Array([1, 2, 3]);
   const batched = new Uint8Array([4, 5, 6]);
-  const calls = [h.bridge.invoke('t.bytes', { data: alone }), h.bridge.invoke('t.bytes', { data: batched, again: batched })];
-  alone[0] = 9;
-  batched[0] = 9;
-  await turn();
-  await turn();
+  const transfers = [];
+  const post = MessagePort.prototype.postMessage;
+  MessagePort.prototype.postMessage = function (m, transfer) { transfers.push(transfer || []); return post.call(this, m, transfer); };
+  let calls;
+  try {
+    calls = [h.bridge.invoke('t.bytes', { data: alone }), h.bridge.invoke('t.bytes', { data: batched, again: batched })];
+    alone[0] = 9;
+    batched[0] = 9;
+    await turn();
+    await turn();
+  } finally {
+    MessagePort.prototype.postMessage = post;
+  }
+  assert.equal(transfers.length, 2);
+  assert.equal(transfers[0].length, 0, 'a call posted at once is copied by postMessage: nothing of the caller\'s moves');
+  assert.equal(transfers[1].length, 1, 'the waiting call\'s own copy moves, once');
+  assert.equal(transfers[1][0].byteLength, 0, 'and is detached here: it was moved, not copied');
   assert.equal(alone.byteLength, 3, 'the caller\'s buffer is not taken away');
   assert.equal(batched.byteLength, 3);
   const [m1, m2] = h.frameWin.posted; // a batch of one leaves as itself

@@ -3,7 +3,7 @@
 // what the bridge posts on it, and speaks on it.
 import { createBridge } from '../src/bridge.js';
 
-export function mountBridge({ fetch = async () => ({ ok: false }) } = {}) {
+export function mountBridge({ fetch = async () => ({ ok: false }), ready = true } = {}) {
   const frameWin = { posted: [], port: null, postMessage(m, origin, transfer) { this.port = transfer[0]; this.port.onmessage = (e) => this.posted.push(e.data); } };
   const iframe = { setAttribute() {}, style: {}, contentWindow: frameWin, isConnected: true, addEventListener(type, fn) { this.onload = fn; }, remove() { this.isConnected = false; } };
   const fakeDocument = { createElement: () => iframe, documentElement: { appendChild() {} } };
@@ -13,6 +13,6 @@ export function mountBridge({ fetch = async () => ({ ok: false }) } = {}) {
   globalThis.setInterval = realSetInterval;
   iframe.onload();
   const fromFrame = (data) => frameWin.port.postMessage(data);
-  fromFrame({ type: 'ready' });
+  if (ready) fromFrame({ type: 'ready' });
   return { bridge, frameWin, iframe, fromFrame, close: () => frameWin.port.close() };
 }
