@@ -226,6 +226,20 @@ func TestOpenInPlace_SamePlaintextAsOpen(t *testing.T) {
 	}
 }
 
+func TestOpenInPlace_FailureLeavesWindowUnchanged(t *testing.T) {
+	k := testKeys(t)
+	frame := sealAt(t, k, ToCore, 7, []byte("x"))
+	o := NewOpener(k, ToCore)
+	bad := bytes.Clone(frame)
+	bad[len(bad)-1] ^= 1
+	if _, _, err := o.OpenInPlace(bad); err != ErrOpen {
+		t.Fatalf("forged frame: err = %v, want ErrOpen", err)
+	}
+	if _, seq, err := o.OpenInPlace(frame); err != nil || seq != 7 {
+		t.Fatalf("the genuine frame after a forged one of the same number: seq %d, err %v", seq, err)
+	}
+}
+
 func TestOpen_ReplayedSequenceRejected(t *testing.T) {
 	k := testKeys(t)
 	frame := sealAt(t, k, ToCore, 1, []byte("x"))
