@@ -156,21 +156,7 @@ func measureParts(t *testing.T, ctx context.Context) parts {
 	t.Helper()
 	echo := echoWS(t)
 	var r parts
-	crypto := eval[struct{ Enc, Dec float64 }](t, ctx, `(async () => {
-	  const key = await crypto.subtle.importKey('raw', crypto.getRandomValues(new Uint8Array(32)), 'AES-GCM', false, ['encrypt', 'decrypt']);
-	  const pt = new TextEncoder().encode(JSON.stringify({type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: {name: 'bench'}}));
-	  const p = () => ({name: 'AES-GCM', iv: new Uint8Array(12), additionalData: new Uint8Array(26)});
-	  const N = 1000;
-	  let ct;
-	  for (let i = 0; i < 100; i++) ct = await crypto.subtle.encrypt(p(), key, pt);
-	  let t0 = performance.now();
-	  for (let i = 0; i < N; i++) ct = await crypto.subtle.encrypt(p(), key, pt);
-	  const enc = (performance.now() - t0) / N * 1000;
-	  for (let i = 0; i < 100; i++) await crypto.subtle.decrypt(p(), key, ct);
-	  t0 = performance.now();
-	  for (let i = 0; i < N; i++) await crypto.subtle.decrypt(p(), key, ct);
-	  return {enc, dec: (performance.now() - t0) / N * 1000};
-	})()`)
+	crypto := eval[struct{ Enc, Dec float64 }](t, ctx, `isogateBench.crypto()`)
 	r.Encrypt, r.Decrypt = crypto.Enc, crypto.Dec
 	r.IframeEcho = eval[float64](t, ctx, `new Promise((resolve) => {
 	  const f = document.createElement('iframe');

@@ -24,6 +24,8 @@ import (
 //     page posts to an empty sandboxed iframe, which sends 160 bytes to the
 //     binary WebSocket echo at url and posts back when they return (a gate
 //     with no checks, no crypto and no core)
+//   - crypto(): {enc, dec}, µs for one WebCrypto AES-256-GCM encrypt and
+//     decrypt of a call-sized frame, awaited one at a time (their latency)
 //   - plain(url): a call(method, params) over a plain WebSocket JSON-RPC
 //   - plainBinary(url): a call(bytes) sending bytes as one binary message
 //     and resolving to the bytes that come back
@@ -44,6 +46,21 @@ const JS = `window.isogateBench = {
     return this.viaFrame('onmessage = (e) => { const p = e.ports[0]; const ws = new WebSocket(' + JSON.stringify(url) + '); ws.binaryType = "arraybuffer";' +
       ' ws.onopen = () => p.postMessage("open"); ws.onmessage = () => p.postMessage({type: "reply", id: 1, ok: true, result: {greeting: "Hello, bench!"}});' +
       ' p.onmessage = () => ws.send(new Uint8Array(160)); };');
+  },
+  async crypto() {
+    const key = await crypto.subtle.importKey('raw', crypto.getRandomValues(new Uint8Array(32)), 'AES-GCM', false, ['encrypt', 'decrypt']);
+    const pt = new TextEncoder().encode(JSON.stringify({type: 'invoke', id: 1, kind: 'command', name: 'demo.greet', args: {name: 'bench'}}));
+    const p = () => ({name: 'AES-GCM', iv: new Uint8Array(12), additionalData: new Uint8Array(26)});
+    const N = 1000;
+    let ct;
+    for (let i = 0; i < 100; i++) ct = await crypto.subtle.encrypt(p(), key, pt);
+    let t0 = performance.now();
+    for (let i = 0; i < N; i++) ct = await crypto.subtle.encrypt(p(), key, pt);
+    const enc = (performance.now() - t0) / N * 1000;
+    for (let i = 0; i < 100; i++) await crypto.subtle.decrypt(p(), key, ct);
+    t0 = performance.now();
+    for (let i = 0; i < N; i++) await crypto.subtle.decrypt(p(), key, ct);
+    return {enc, dec: (performance.now() - t0) / N * 1000};
   },
   // viaFrame runs script in an empty sandboxed iframe, hands it a port and,
   // once it has posted that it is ready, times sequential round trips of a

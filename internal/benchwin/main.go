@@ -42,7 +42,8 @@ BENCHKIT
     }
     const hop = await isogateBench.hop();
     const relay = await isogateBench.relay(PLAIN);
-    await call('report', {iso, plain, hop, relay, engine: navigator.userAgent});
+    const aes = await isogateBench.crypto();
+    await call('report', {iso, plain, hop, relay, crypto: aes, engine: navigator.userAgent});
   } catch (e) {
     const c = call || await isogateBench.plain(PLAIN);
     await c('report', {error: String(e && e.stack || e)});
