@@ -236,6 +236,7 @@
       } else {
         const copy = structuredClone(value);
         const moved = buffersOf(copy);
+        if (tauri !== void 0) tauri = structuredClone(tauri);
         waiting++;
         try {
           await ready;

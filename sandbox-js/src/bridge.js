@@ -187,6 +187,9 @@ export function createBridge({ frameURL, document, fetch, MessageChannel = globa
       // move to the iframe instead of being copied a second time.
       const copy = structuredClone(value);
       const moved = buffersOf(copy);
+      // The Tauri member too: one that cannot be copied must reject this
+      // call here, not break the batch it would share with others.
+      if (tauri !== undefined) tauri = structuredClone(tauri);
       // Counted until it is queued: a call made meanwhile must not take the
       // direct path past it.
       waiting++;

@@ -70,7 +70,7 @@ test('calls reach the iframe in the order they were made, when some wait for the
   h.close();
 });
 
-test('args with cycles and shared parts are copied and sent once, not walked without end', async () => {
+test('args with cycles and shared parts are copied and sent once, not walked without end', { timeout: 10000 }, async () => {
   const h = harness();
   await h.bridge.ready;
   const ring = { name: 'a', next: null };
@@ -86,6 +86,21 @@ test('args with cycles and shared parts are copied and sent once, not walked wit
   assert.equal(sh.args.left, sh.args.right);
   h.fromFrame({ type: 'batch', messages: [h.frameWin.posted[0], r, sh].map((m) => ({ type: 'reply', id: m.id, ok: true, result: null })) });
   await Promise.all(calls);
+  h.close();
+});
+
+test('a call whose Tauri member cannot be copied rejects alone; the calls batched with it still go', async () => {
+  const h = harness();
+  await h.bridge.ready;
+  const first = h.bridge.invoke('t.first', null); // direct: the ones after it are batched
+  const bad = h.call('command', 't.bad', null, null, { target: () => {} });
+  const after = h.bridge.invoke('t.after', null);
+  await assert.rejects(bad, { name: 'DataCloneError' });
+  await turn();
+  await turn();
+  assert.deepEqual(h.frameWin.posted.map((m) => m.name), ['t.first', 't.after']);
+  h.fromFrame({ type: 'batch', messages: h.frameWin.posted.map((m) => ({ type: 'reply', id: m.id, ok: true, result: null })) });
+  await Promise.all([first, after]);
   h.close();
 });
 

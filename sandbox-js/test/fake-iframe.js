@@ -9,10 +9,11 @@ export function mountBridge({ fetch = async () => ({ ok: false }), ready = true 
   const fakeDocument = { createElement: () => iframe, documentElement: { appendChild() {} } };
   const realSetInterval = globalThis.setInterval;
   globalThis.setInterval = () => 0; // no watch for a removed iframe
-  const bridge = createBridge({ frameURL: 'x', document: fakeDocument, fetch });
+  let call = null; // the bridge's own call(kind, name, args, signal, tauri)
+  const bridge = createBridge({ frameURL: 'x', document: fakeDocument, fetch, withCall: (c) => { call = c; } });
   globalThis.setInterval = realSetInterval;
   iframe.onload();
   const fromFrame = (data) => frameWin.port.postMessage(data);
   if (ready) fromFrame({ type: 'ready' });
-  return { bridge, frameWin, iframe, fromFrame, close: () => frameWin.port.close() };
+  return { bridge, call, frameWin, iframe, fromFrame, close: () => frameWin.port.close() };
 }
