@@ -232,6 +232,7 @@ func TestFleet_BundleSwapsUnderLoad(t *testing.T) {
 	}
 	load.Wait()
 	close(stop)
+	wg.Wait() // the publisher has stopped: published is read below without its lock
 	swaps := activated.Load() - before
 	bad.Range(func(k, _ any) bool { t.Error(k); return true })
 	if got, want := replies.Load(), int64(n*conns); got != want || lost.Load() != 0 {
