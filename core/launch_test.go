@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 
 	"github.com/isogate/isogate/codes"
 
@@ -491,5 +492,35 @@ func TestUpstream_LifecycleCallerAndHealth(t *testing.T) {
 	case <-up.stopped:
 	default:
 		t.Fatal("Serve ended without stopping the upstream")
+	}
+}
+
+// Config.MainWindow names the first window: its pages' messages carry that
+// label, OpenWindow refuses it as taken, and a label that is not one is
+// refused by New.
+func TestMainWindow_LabelsTheFirstWindow(t *testing.T) {
+	h := newHarnessWith(t, func(c *Config) { c.MainWindow = "editor" })
+	if got := h.c.MainWindow(); got != "editor" {
+		t.Fatalf("MainWindow() = %q, want editor", got)
+	}
+	if _, err := h.c.OpenWindow("editor"); err == nil {
+		t.Fatal("OpenWindow took the first window's label")
+	}
+	if _, err := h.c.OpenWindow(DefaultWindow); err != nil {
+		t.Fatalf("main is free when the first window is editor: %v", err)
+	}
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	// The policy sees the label: its rule for t.mainonly wants "main".
+	if r := f.call(c, 1, "t.mainonly", `{}`); r.Code() != codes.Denied || !strings.Contains(r.Error.Message, "only in the main window") {
+		t.Fatalf("t.mainonly in a first window labelled editor: %q %+v, want denied by the window rule", r.Code(), r.Error)
+	}
+	if r := f.call(c, 2, "t.emitnote", `{}`); !r.OK {
+		t.Fatalf("t.emitnote in the first window: %q", r.Code())
+	}
+	for _, bad := range []string{"no spaces", "../main", strings.Repeat("a", 65)} {
+		if _, err := New(Config{App: fstest.MapFS{"index.html": {}}, Policy: policy.Pending("x"), MainWindow: bad}); err == nil {
+			t.Errorf("New took the first window's label %q", bad)
+		}
 	}
 }

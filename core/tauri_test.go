@@ -3,8 +3,10 @@ package core
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/coder/websocket"
 	"github.com/isogate/isogate/codes"
@@ -258,4 +260,28 @@ func tokenChannel(t *testing.T, h *harness) (*fakeFrame, *websocket.Conn, string
 	var token string
 	json.Unmarshal(r.Result, &token)
 	return f, c, token
+}
+
+// convertFileSrc's URLs answer 403 to every method a page may send
+// unsealed, and never reach the app's files, even one at that very path;
+// without Tauri the same path is the app's, as any other.
+func TestTauri_AssetURLsNeverReachTheApp(t *testing.T) {
+	for _, tauriMode := range []bool{true, false} {
+		h := newHarnessWith(t, func(c *Config) {
+			c.App = fstest.MapFS{"index.html": &fstest.MapFile{Data: []byte("<!doctype html>")}, "__isogate/asset/passwd": &fstest.MapFile{Data: []byte("root:x:0:0")}}
+			if tauriMode {
+				c.Tauri = &Tauri{}
+			}
+		})
+		h.pageLoad(t) // the launch cookie
+		for _, method := range []string{"GET", "HEAD", "OPTIONS"} {
+			code, _, body := rawRequest(t, h.c.Origin(), method, tauriAssetPath+"passwd")
+			switch {
+			case tauriMode && (code != http.StatusForbidden || strings.Contains(body, "root:")):
+				t.Errorf("Tauri app: %s %spasswd = %d %q, want 403 and not the file", method, tauriAssetPath, code, body)
+			case !tauriMode && method == "GET" && (code != http.StatusOK || body != "root:x:0:0"):
+				t.Errorf("no Tauri: GET %spasswd = %d %q, want the app's file", tauriAssetPath, code, body)
+			}
+		}
+	}
 }
