@@ -365,11 +365,32 @@ func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
 	  o.beacon = navigator.sendBeacon('/api/notes', new Blob([JSON.stringify({text: 'beacon'})], {type: 'application/json'}));
 	  return o;
 	})()`)
-	want := map[string]any{"redirect": "200 1 true ?from=old", "redirectError": "TypeError", "redirectManual": float64(302),
-		"xhrRedirect": "200 ?from=old 1", "upload": "24/24", // {"text":"with progress"} "axiosRedirect": "200 1", "abort": "AbortError", "preAborted": "AbortError", "arraybuffer": float64(255),
-		"blob": "256 application/octet-stream", "json": "200 1 notes", "sync": "InvalidAccessError", "ws": "SecurityError", "es": "SecurityError",
-		"bodies":      "400 400 201", // a form and URL parameters: not a media type the OpenAPI document has; bytes of JSON: carried as they are "beacon": true,
-		"passthrough": float64(403)}  // a POST outside the API goes to the browser's own fetch, body intact, and is refused unsealed
+	want := map[string]any{
+		"redirect":       "200 1 true ?from=old",
+		"redirectError":  "TypeError",
+		"redirectManual": float64(302),
+		"xhrRedirect":    "200 ?from=old 1",
+		"axiosRedirect":  "200 1",
+		"upload":         "24/24", // {"text":"with progress"}
+		"abort":          "AbortError",
+		"preAborted":     "AbortError",
+		"arraybuffer":    float64(255),
+		"blob":           "256 application/octet-stream",
+		"json":           "200 1 notes",
+		"sync":           "InvalidAccessError",
+		"ws":             "SecurityError",
+		"es":             "SecurityError",
+		// A form and URL parameters: not a media type the OpenAPI document
+		// has; bytes of JSON: carried as they are.
+		"bodies": "400 400 201",
+		"beacon": true,
+		// A POST outside the API goes to the browser's own fetch, body
+		// intact, and is refused unsealed.
+		"passthrough": float64(403),
+	}
+	if len(want) != len(out) {
+		t.Errorf("%d results, %d expected: %v", len(out), len(want), out)
+	}
 	for k, v := range want {
 		if out[k] != v {
 			t.Errorf("%s = %v, want %v", k, out[k], v)
