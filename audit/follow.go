@@ -25,7 +25,7 @@ type Tail struct {
 	r       *bufio.Reader
 	off     int64  // bytes of f read
 	partial []byte // a last line without its newline yet
-	lines   int    // decisions read
+	lines   int    // decisions read (a line is only ever skipped after the first decision)
 	skipped int    // lines that were not decisions, after the first
 	long    bool   // within a line over maxLineBytes, skipping to its end
 	missing bool   // the path is gone (warned once)
@@ -61,7 +61,7 @@ func (t *Tail) ReadTo(s *Server) error {
 			t.partial = append(t.partial, line...)
 		}
 		if len(t.partial) > maxLineBytes {
-			if t.lines == 0 && t.skipped == 0 {
+			if t.lines == 0 {
 				return fmt.Errorf("not a decision log: a line over %d bytes", maxLineBytes)
 			}
 			t.partial, t.long = nil, true
@@ -85,7 +85,7 @@ func (t *Tail) ReadTo(s *Server) error {
 		}
 		var d policy.Decision
 		if err := json.Unmarshal(line, &d); err != nil {
-			if t.lines == 0 && t.skipped == 0 {
+			if t.lines == 0 {
 				return fmt.Errorf("not a decision log: %w", err)
 			}
 			t.skipped++
