@@ -212,3 +212,31 @@ func TestFastPath_GenericSaysWhy(t *testing.T) {
 		t.Fatalf("FastPath() = %d, %q; want 0 and a reason naming p.rego:3 and time.now_ns", n, why)
 	}
 }
+
+// Deny reasons that are not strings (an object, a number, a set) read the
+// same on both paths: the fast path reads OPA's values itself.
+func TestFastPath_NonStringReasonsMatchTheGenericPath(t *testing.T) {
+	p, err := loadMap(map[string]string{
+		"p.rego": `package isogate
+allow if input.name == "x"
+deny contains {"why": input.args.w, "n": 2} if input.args.w
+deny contains 7 if input.args.w == "seven"
+deny contains {"b", "a"} if input.args.w == "set"
+deny contains "plain" if input.args.w == "plain"
+`,
+		"schemas/x.json": `{}`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if specializedPairs(p) == 0 {
+		t.Fatal("the fast path is not in use")
+	}
+	for _, w := range []string{"seven", "set", "plain", "other"} {
+		in := Input{Kind: KindCommand, Name: "x", Args: map[string]any{"w": w}}
+		fast, generic := p.Check(context.Background(), in), p.checkGeneric(context.Background(), in)
+		if !reflect.DeepEqual(fast, generic) || fast.Allow || len(fast.Reasons) == 0 {
+			t.Fatalf("w=%s:\nfast    %+v\ngeneric %+v", w, fast, generic)
+		}
+	}
+}

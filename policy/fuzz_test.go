@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/isogate/isogate/codes"
@@ -87,4 +89,22 @@ func TestInputValue_SameAsOPAConversion(t *testing.T) {
 	} {
 		sameInput(t, Input{Kind: "command", Name: "x", Args: args, Origin: "o", Window: "main", Session: "s", Seq: 1<<53 + 1})
 	}
+}
+
+// FuzzValidName holds the hand-written ValidName to NamePattern, the
+// regular expression the iframe also gets.
+func FuzzValidName(f *testing.F) {
+	for _, s := range []string{"plugin:path|join", "plugin:a-b|_x1", "plugin:|x", "plugin:a|", "plugin:a|1x", "plugin:a|b|c",
+		"plugin:a|b-c", "plugin:" + strings.Repeat("p", 65) + "|x", "plugin:" + strings.Repeat("p", 64) + "|x",
+		"plugin:a|" + strings.Repeat("c", 128), "plugin:a|" + strings.Repeat("c", 129), "plugin:x", "tauri://resize",
+		"download-progress", "demo.greet", "a:b", "", "-x", "_x", "a b", "a|b", "../x", "é", "a\xff", "a\n",
+		strings.Repeat("a", 128), strings.Repeat("a", 129)} {
+		f.Add(s)
+	}
+	pattern := regexp.MustCompile(NamePattern)
+	f.Fuzz(func(t *testing.T, name string) {
+		if got, want := ValidName(name), pattern.MatchString(name); got != want {
+			t.Fatalf("ValidName(%q) = %v, NamePattern says %v", name, got, want)
+		}
+	})
 }

@@ -99,14 +99,27 @@ func TestDecide_EvaluationErrorDenied(t *testing.T) {
 }
 
 func TestDecide_EvaluationTimeoutDenied(t *testing.T) {
-	p, err := loadMap(map[string]string{"p.rego": "package isogate\nallow if count([x | some x in numbers.range(1, 100000000)]) > 0\n", "schemas/x.json": `{}`})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.evalTimeout = 1
-	v := p.Check(context.Background(), Input{Kind: KindCommand, Name: "x"})
-	if v.Allow || v.Code != codes.Denied || len(v.Reasons) != 1 || !strings.HasPrefix(v.Reasons[0], "policy evaluation failed: evaluation timed out") {
-		t.Fatalf("timed-out evaluation: %+v, want denied as timed out", v)
+	// The first is computed whole at load and takes the generic path; the
+	// second depends on the args, so the fast path's residual runs it.
+	for _, c := range []struct {
+		rule string
+		fast bool
+	}{
+		{"allow if count([x | some x in numbers.range(1, 100000000)]) > 0", false},
+		{"allow if count([x | some x in numbers.range(1, input.args.n)]) > 0", true},
+	} {
+		p, err := loadMap(map[string]string{"p.rego": "package isogate\n" + c.rule + "\n", "schemas/x.json": `{}`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := p.fast[[2]string{KindCommand, "x"}]; (s != nil && s.constant == nil) != c.fast {
+			t.Fatalf("%s: fast path in use = %v, want %v", c.rule, !c.fast, c.fast)
+		}
+		p.evalTimeout = 1
+		v := p.Check(context.Background(), Input{Kind: KindCommand, Name: "x", Args: map[string]any{"n": json.Number("100000000")}})
+		if v.Allow || v.Code != codes.Denied || len(v.Reasons) != 1 || !strings.HasPrefix(v.Reasons[0], "policy evaluation failed: evaluation timed out") {
+			t.Fatalf("%s: timed-out evaluation: %+v, want denied as timed out", c.rule, v)
+		}
 	}
 }
 
