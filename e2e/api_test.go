@@ -338,6 +338,19 @@ func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
 	    x.onerror = () => resolve('error');
 	    x.send();
 	  });
+	  const xhrAt = (path, type) => new Promise((resolve) => {
+	    const x = new XMLHttpRequest();
+	    x.open('GET', path);
+	    x.responseType = type;
+	    x.onload = () => resolve(x);
+	    x.onerror = () => resolve(null);
+	    x.send();
+	  });
+	  const page = await xhrAt('/api/notes/page', 'document');
+	  o.document = page.response.getElementById('n').textContent + ' ' + (page.responseXML === page.response);
+	  const feed = await xhrAt('/api/notes/feed', '');
+	  o.responseXML = feed.responseXML.documentElement.tagName + ' ' + feed.responseXML.getElementsByTagName('note')[0].textContent;
+	  o.htmlNotXML = String((await xhrAt('/api/notes/page', '')).responseXML);
 	  const ab = await xhr('arraybuffer');
 	  o.arraybuffer = ab instanceof ArrayBuffer ? new Uint8Array(ab)[255] : String(ab);
 	  const blob = await xhr('blob');
@@ -374,6 +387,9 @@ func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
 		"upload":         "24/24", // {"text":"with progress"}
 		"abort":          "AbortError",
 		"preAborted":     "AbortError",
+		"document":       "1 note true",
+		"responseXML":    "notes first",
+		"htmlNotXML":     "null",
 		"arraybuffer":    float64(255),
 		"blob":           "256 application/octet-stream",
 		"json":           "200 1 notes",
@@ -448,6 +464,39 @@ func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
 	}
 	if !redirected {
 		t.Fatalf("the redirect was not followed as a gated request: %+v", seen())
+	}
+}
+
+// A redirect changes the method as fetch's own rule says: a 303 keeps a
+// HEAD a HEAD and turns a PUT into a GET, which goes without the body and
+// without the headers that describe it (Content-Type, Content-Language),
+// and with the others.
+func TestAPI_RedirectsChangeTheMethodAsFetchDoes(t *testing.T) {
+	_, ctx, seen := apiApp(t)
+	out := eval[map[string]string](t, ctx, `(async () => {
+	  const head = await fetch('/api/moved', {method: 'HEAD'});
+	  const put = await fetch('/api/moved', {method: 'PUT', body: '{"text":"moved"}',
+	    headers: {'content-type': 'application/json', 'content-language': 'fr', 'x-keep': 'yes'}});
+	  return {head: head.status + ' ' + head.redirected + ' ' + head.headers.get('x-api'),
+	    put: put.status + ' ' + put.redirected + ' ' + (await put.json()).notes.length};
+	})()`)
+	if out["head"] != "200 true notes" || out["put"] != "200 true 1" {
+		t.Fatalf("redirected HEAD and PUT: %v, want 200 and redirected for both", out)
+	}
+	var got []string
+	for _, r := range seen() {
+		if strings.Contains(r.Target, "moved") {
+			got = append(got, r.Method+" "+r.Target)
+		}
+		if r.Method == "GET" && r.Target == "/api/notes?from=moved" {
+			if r.Body != "" || r.Headers["Content-Type"] != "" || r.Headers["Content-Language"] != "" || r.Headers["X-Keep"] != "yes" {
+				t.Errorf("the GET after the PUT's 303 has body %q and headers %v: want no body, no Content-Type or Content-Language, X-Keep kept", r.Body, r.Headers)
+			}
+		}
+	}
+	want := []string{"HEAD /api/moved", "HEAD /api/notes?from=moved", "PUT /api/moved", "GET /api/notes?from=moved"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("requests the API server got: %q, want %q", got, want)
 	}
 }
 

@@ -316,6 +316,7 @@
   // src/http.js
   var REDIRECTS = /* @__PURE__ */ new Set([301, 302, 303, 307, 308]);
   var MAX_REDIRECTS = 20;
+  var BODY_HEADERS = ["content-encoding", "content-language", "content-location", "content-type"];
   function installHTTP({ win, call, prefixes, status }) {
     const origin = win.location.origin;
     const nativeFetch = win.fetch.bind(win);
@@ -379,10 +380,10 @@
         if (hops === MAX_REDIRECTS) throw new TypeError("isogate: too many redirects");
         const next = new URL(location[1], u);
         if (next.protocol !== "http:" && next.protocol !== "https:") throw new TypeError(`isogate: ${u.pathname} redirected to a ${next.protocol} URL`);
-        if (res.status === 303 || res.status <= 302 && method === "POST") {
+        if (res.status === 303 && method !== "GET" && method !== "HEAD" || res.status <= 302 && method === "POST") {
           method = "GET";
           body = null;
-          delete headers["content-type"];
+          for (const h of BODY_HEADERS) delete headers[h];
         }
         const gated = gatedURL(next.href);
         if (gated === null) {
@@ -584,12 +585,30 @@
       }
     }
     const text = (s) => s.res && s.res.body ? new TextDecoder().decode(s.res.body) : "";
+    const documentOf = (s, html) => {
+      if (!s.res) return null;
+      if (!("doc" in s)) {
+        const ct = s.res.headers.find(([k]) => k === "content-type");
+        const mime = ct ? ct[1].split(";")[0].trim().toLowerCase() : "";
+        const xml = mime === "text/xml" || mime === "application/xml" || mime.endsWith("+xml");
+        let doc = null;
+        if (xml || mime === "text/html") {
+          doc = new DOMParser().parseFromString(text(s), xml ? "application/xml" : "text/html");
+          if (xml && doc.getElementsByTagName("parsererror").length > 0) doc = null;
+        }
+        s.doc = { doc, html: mime === "text/html" };
+      }
+      return s.doc.html && !html ? null : s.doc.doc;
+    };
     const values = {
       readyState: (s) => s.readyState,
       status: (s) => s.aborted ? 0 : s.status,
       statusText: (s) => s.statusText,
       responseURL: (s) => s.res ? s.u.href : "",
-      responseXML: () => null,
+      responseXML: (s, xhr) => {
+        if (xhr.responseType !== "" && xhr.responseType !== "document") throw new DOMException("responseXML is only for documents", "InvalidStateError");
+        return s.readyState === 4 ? documentOf(s, xhr.responseType === "document") : null;
+      },
       responseText: (s, xhr) => {
         if (xhr.responseType !== "" && xhr.responseType !== "text") throw new DOMException("responseText is only for text", "InvalidStateError");
         return s.readyState === 4 ? text(s) : "";
@@ -610,6 +629,8 @@
             } catch {
               return null;
             }
+          case "document":
+            return documentOf(s, true);
           default:
             return text(s);
         }

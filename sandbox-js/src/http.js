@@ -11,6 +11,9 @@
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 20;
+// The Fetch standard's request-body-header names: dropped with the body
+// when a redirect turns a request into a GET.
+const BODY_HEADERS = ['content-encoding', 'content-language', 'content-location', 'content-type'];
 
 // installHTTP patches win. call(kind, name, args) is the bridge's call;
 // prefixes the API prefixes; status maps a rejection code to the HTTP
@@ -97,10 +100,13 @@ export function installHTTP({ win, call, prefixes, status }) {
       if (hops === MAX_REDIRECTS) throw new TypeError('isogate: too many redirects');
       const next = new URL(location[1], u);
       if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new TypeError(`isogate: ${u.pathname} redirected to a ${next.protocol} URL`);
-      if (res.status === 303 || (res.status <= 302 && method === 'POST')) {
+      // Fetch's rule: a 303 turns any method but GET and HEAD into a GET,
+      // a 301 or 302 only a POST, and the body goes with the headers that
+      // describe it.
+      if ((res.status === 303 && method !== 'GET' && method !== 'HEAD') || (res.status <= 302 && method === 'POST')) {
         method = 'GET';
         body = null;
-        delete headers['content-type'];
+        for (const h of BODY_HEADERS) delete headers[h];
       }
       const gated = gatedURL(next.href);
       if (gated === null) {
@@ -324,12 +330,34 @@ function gatedXHR(Native, gatedURL, follow) {
 
   // The response's properties, from the gated response when there is one.
   const text = (s) => (s.res && s.res.body ? new TextDecoder().decode(s.res.body) : '');
+  // documentOf is the response as a Document, as XHR gives it: XML by its
+  // content type, HTML too when the responseType is "document"; null for
+  // anything else or XML that does not parse. DOMParser runs no scripts,
+  // as XHR's documents do not. Parsed once per response.
+  const documentOf = (s, html) => {
+    if (!s.res) return null;
+    if (!('doc' in s)) {
+      const ct = s.res.headers.find(([k]) => k === 'content-type');
+      const mime = ct ? ct[1].split(';')[0].trim().toLowerCase() : '';
+      const xml = mime === 'text/xml' || mime === 'application/xml' || mime.endsWith('+xml');
+      let doc = null;
+      if (xml || mime === 'text/html') {
+        doc = new DOMParser().parseFromString(text(s), xml ? 'application/xml' : 'text/html');
+        if (xml && doc.getElementsByTagName('parsererror').length > 0) doc = null;
+      }
+      s.doc = { doc, html: mime === 'text/html' };
+    }
+    return s.doc.html && !html ? null : s.doc.doc;
+  };
   const values = {
     readyState: (s) => s.readyState,
     status: (s) => (s.aborted ? 0 : s.status),
     statusText: (s) => s.statusText,
     responseURL: (s) => (s.res ? s.u.href : ''),
-    responseXML: () => null,
+    responseXML: (s, xhr) => {
+      if (xhr.responseType !== '' && xhr.responseType !== 'document') throw new DOMException('responseXML is only for documents', 'InvalidStateError');
+      return s.readyState === 4 ? documentOf(s, xhr.responseType === 'document') : null;
+    },
     responseText: (s, xhr) => {
       if (xhr.responseType !== '' && xhr.responseType !== 'text') throw new DOMException('responseText is only for text', 'InvalidStateError');
       return s.readyState === 4 ? text(s) : '';
@@ -345,6 +373,8 @@ function gatedXHR(Native, gatedURL, follow) {
         }
         case 'json':
           try { return JSON.parse(text(s)); } catch { return null; }
+        case 'document':
+          return documentOf(s, true);
         default:
           return text(s);
       }

@@ -61,6 +61,15 @@ class API(BaseHTTPRequestHandler):
                 part = block[: min(len(block), n - sent)]
                 self.wfile.write(part)
                 sent += len(part)
+        elif self.path.startswith("/api/notes/page") or self.path.startswith("/api/notes/feed"):
+            html = self.path.startswith("/api/notes/page")
+            b = (b"<!doctype html><title>notes</title><p id=n>1 note</p>" if html
+                 else b"<?xml version='1.0'?><notes><note id='1'>first</note></notes>")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8" if html else "application/xml")
+            self.send_header("Content-Length", str(len(b)))
+            self.end_headers()
+            self.wfile.write(b)
         elif self.path.startswith("/api/notes/bytes"):
             b = bytes(range(256))
             self.send_response(200)
@@ -80,6 +89,27 @@ class API(BaseHTTPRequestHandler):
         note["id"] = str(len(notes) + 1)
         notes[note["id"]] = note
         self.reply(201, note, [("Location", "/api/notes/" + note["id"])])
+
+    def do_HEAD(self):
+        self.record(b"")
+        if self.path.startswith("/api/moved"):
+            self.see_notes()
+            return
+        self.send_response(200)  # /api/notes: the headers a GET would have
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Api", "notes")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_PUT(self):
+        self.record(self.body())
+        self.see_notes()
+
+    def see_notes(self):
+        self.send_response(303)
+        self.send_header("Location", "/api/notes?from=moved")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_DELETE(self):
         self.record(b"")

@@ -24,3 +24,9 @@ test_no_delete if "notes cannot be deleted" in isogate.deny with input as req("D
 test_a_note_needs_text if "a note needs text" in isogate.deny with input as req("POST", "/api/notes", {"title": "x"})
 
 test_nothing_outside_notes if not isogate.allow with input as req("GET", "/api/users", null)
+
+test_head_and_moved if {
+	isogate.allow with input as req("HEAD", "/api/notes", null)
+	isogate.allow with input as req("PUT", "/api/moved", null)
+	not isogate.allow with input as req("PUT", "/api/notes", null)
+}
