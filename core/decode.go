@@ -486,12 +486,13 @@ func fitsUint32(s string) bool {
 
 // httpShape checks an http request's args as the iframe does: exactly
 // path and query (strings), headers (an object of strings) and body (raw
-// bytes, whose placeholder is here, or null). What they say is checked
-// against the routes when the message is decided.
+// bytes, whose placeholder is here, or null), and credentials "omit" or
+// nothing. What they say is checked against the routes when the message
+// is decided.
 func httpShape(args any) error {
 	obj, ok := args.(map[string]any)
-	if !ok || len(obj) != 4 {
-		return errors.New("an http request's args are exactly path, query, headers and body")
+	if !ok || !(len(obj) == 4 || len(obj) == 5 && obj["credentials"] == "omit") {
+		return errors.New(`an http request's args are exactly path, query, headers and body, and credentials "omit" or nothing`)
 	}
 	_, p := obj["path"].(string)
 	_, q := obj["query"].(string)

@@ -167,7 +167,12 @@ func httpCall(t *testing.T, f *fakeFrame, c *websocket.Conn, id int, method, pat
 	if headers == nil {
 		headers = map[string]string{}
 	}
-	args := map[string]any{"path": path, "query": query, "headers": headers, "body": nil}
+	return httpCallArgs(t, f, c, id, method, map[string]any{"path": path, "query": query, "headers": headers, "body": nil}, body)
+}
+
+// httpCallArgs is httpCall with the request's args as given.
+func httpCallArgs(t *testing.T, f *fakeFrame, c *websocket.Conn, id int, method string, args map[string]any, body []byte) (*replyMsg, [][]byte) {
+	t.Helper()
 	msg, _ := json.Marshal(map[string]any{"type": "invoke", "id": id, "kind": "http", "name": method, "args": args})
 	pt := msg
 	if body != nil {
@@ -396,6 +401,81 @@ func TestHTTP_InProcessHandler(t *testing.T) {
 	r, blobs := httpCall(t, f, c, 2, "GET", "/api/me", "", nil, nil)
 	if !r.OK || len(blobs) != 1 || string(blobs[0]) != "hello ada" {
 		t.Fatalf("second call: %s %q", r.Result, blobs)
+	}
+}
+
+// fetch's credentials "omit": the core's jar neither sends the upstream's
+// cookies with the request nor keeps what its response sets, for an
+// upstream over the network and one in process; anything but "omit" is
+// refused.
+func TestHTTP_CredentialsOmitLeavesTheJarOut(t *testing.T) {
+	omit := func(path string) map[string]any {
+		return map[string]any{"path": path, "query": "", "headers": map[string]any{}, "body": nil, "credentials": "omit"}
+	}
+	h, got := httpHarness(t)
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	httpCall(t, f, c, 1, "GET", "/api/notes", "", nil, nil) // the upstream sets sid
+	<-got
+	if r, _ := httpCallArgs(t, f, c, 2, "GET", omit("/api/notes"), nil); !r.OK {
+		t.Fatalf("omit: %+v", r.Error)
+	}
+	if s := <-got; s.header.Get("Cookie") != "" {
+		t.Fatalf("credentials omit sent the jar's cookie %q", s.header.Get("Cookie"))
+	}
+	httpCall(t, f, c, 3, "GET", "/api/notes", "", nil, nil)
+	if s := <-got; !strings.Contains(s.header.Get("Cookie"), "sid=s3cret") {
+		t.Fatalf("after an omit, the next request lost the jar's cookie: %q", s.header.Get("Cookie"))
+	}
+	for i, bad := range []any{"include", "same-origin", 1, nil} {
+		args := omit("/api/notes")
+		args["credentials"] = bad
+		r, _ := httpCallArgs(t, f, c, 10+i, "GET", args, nil)
+		wantCode(t, r, codes.InvalidArgs)
+	}
+
+	// In process: what a response to an omit request sets is not kept.
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/me", func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie("sid"); err == nil {
+			fmt.Fprintf(w, "hello %s", c.Value)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: "sid", Value: "ada", Path: "/"})
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+	p := allowHTTP(t)
+	h = newHarnessWith(t, func(c *Config) {
+		c.API = httpapi.Routes{{Prefix: "/api", Handler: mux}}
+		c.Policy = p
+	})
+	f, _ = h.pageLoad(t)
+	c = f.connect()
+	status := func(id int, args map[string]any) string {
+		r, blobs := httpCallArgs(t, f, c, id, "GET", args, nil)
+		if !r.OK {
+			t.Fatalf("call %d: %+v", id, r.Error)
+		}
+		var res struct{ Status int }
+		json.Unmarshal(r.Result, &res)
+		if len(blobs) == 1 && len(blobs[0]) > 0 {
+			return fmt.Sprint(res.Status, " ", string(blobs[0]))
+		}
+		return fmt.Sprint(res.Status)
+	}
+	plain := func() map[string]any { a := omit("/api/me"); delete(a, "credentials"); return a }
+	for i, step := range []struct {
+		args map[string]any
+		want string
+	}{
+		{omit("/api/me"), "401"},   // sets sid: not kept
+		{plain(), "401"},           // so none is sent; this one's is kept
+		{omit("/api/me"), "401"},   // kept, but not sent
+		{plain(), "200 hello ada"}, // sent
+	} {
+		if got := status(20+i, step.args); got != step.want {
+			t.Fatalf("step %d: %s, want %s", i, got, step.want)
+		}
 	}
 }
 

@@ -19,7 +19,8 @@ import (
 // A gated request to the app's own HTTP API travels as a message of kind
 // "http" (docs/protocol.md): name is the method, args are
 //
-//	{"path": "/api/notes/1", "query": "a=1", "headers": {"accept": "..."}, "body": <raw bytes> | null}
+//	{"path": "/api/notes/1", "query": "a=1", "headers": {"accept": "..."}, "body": <raw bytes> | null,
+//	 "credentials": "omit"}   (optional: fetch's credentials "omit")
 //
 // httpInput checks it against the routes and makes the policy's input in
 // the shape of OPA's Envoy plugin; forwardHTTP makes the allowed request
@@ -36,10 +37,14 @@ func (c *Core) httpInput(s *session, m *message, in *policy.Input, p *policy.Pol
 	}
 	for k := range args {
 		switch k {
-		case "path", "query", "headers", "body":
+		case "path", "query", "headers", "body", "credentials":
 		default:
 			return &Error{Code: codes.InvalidArgs, Message: fmt.Sprintf("unexpected field %q in an http request", k)}
 		}
+	}
+	credentials, omit := args["credentials"]
+	if omit && credentials != "omit" {
+		return &Error{Code: codes.InvalidArgs, Message: `an http request's credentials are "omit" or absent`}
 	}
 	path, _ := args["path"].(string)
 	query, _ := args["query"].(string)
@@ -72,6 +77,7 @@ func (c *Core) httpInput(s *session, m *message, in *policy.Input, p *policy.Pol
 	if err != nil {
 		return refusal(err, codes.InvalidArgs)
 	}
+	req.OmitCookies = omit
 	m.http = req
 	in.Name = req.Method + " " + req.Path
 	host := strings.TrimPrefix(s.origin, "http://")

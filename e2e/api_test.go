@@ -375,6 +375,9 @@ func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
 	  const ups = [];
 	  await axios.post('/api/notes', {text: 'with progress'}, {onUploadProgress: (e) => ups.push(e.loaded + '/' + e.total)});
 	  o.upload = ups.join(' ');
+	  // The notes server echoes the Cookie it got; its sid is in the core's jar by now.
+	  o.omit = (await (await fetch('/api/notes', {credentials: 'omit'})).json()).cookie;
+	  o.cookie = (await (await fetch('/api/notes')).json()).cookie;
 	  o.beacon = navigator.sendBeacon('/api/notes', new Blob([JSON.stringify({text: 'beacon'})], {type: 'application/json'}));
 	  return o;
 	})()`)
@@ -387,6 +390,8 @@ func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
 		"upload":         "24/24", // {"text":"with progress"}
 		"abort":          "AbortError",
 		"preAborted":     "AbortError",
+		"omit":           "",
+		"cookie":         "sid=s3cret-session",
 		"document":       "1 note true",
 		"responseXML":    "notes first",
 		"htmlNotXML":     "null",

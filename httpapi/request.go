@@ -25,6 +25,9 @@ type Request struct {
 	Query   string
 	Headers map[string]string
 	Body    []byte
+	// OmitCookies is fetch's credentials "omit": the forwarder's jar
+	// neither adds the upstream's cookies nor keeps what it sets.
+	OmitCookies bool
 }
 
 // Error is a request or response the gate refuses, with the code the page
@@ -162,6 +165,7 @@ const maxResponseHead = 256 << 10
 // and never reaches the page.
 type Forwarder struct {
 	client  *http.Client
+	anon    *http.Client // client without the jar, for OmitCookies
 	jar     http.CookieJar
 	maxBody int64
 }
@@ -185,6 +189,9 @@ func NewForwarder(maxBody int64) *Forwarder {
 			MaxResponseHeaderBytes: maxResponseHead,
 		},
 	}
+	anon := *f.client
+	anon.Jar = nil
+	f.anon = &anon
 	return f
 }
 
@@ -214,7 +221,11 @@ func (f *Forwarder) Forward(ctx context.Context, r *Request) (*Response, error) 
 	if len(r.Body) == 0 {
 		req.Body, req.ContentLength = http.NoBody, 0
 	}
-	resp, err := f.client.Do(req)
+	client := f.client
+	if r.OmitCookies {
+		client = f.anon
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -241,15 +252,19 @@ func (f *Forwarder) serveInProcess(ctx context.Context, r *Request) (*Response, 
 	for k, v := range r.Headers {
 		req.Header.Set(k, v)
 	}
-	for _, c := range f.jar.Cookies(req.URL) {
-		req.AddCookie(c)
+	if !r.OmitCookies {
+		for _, c := range f.jar.Cookies(req.URL) {
+			req.AddCookie(c)
+		}
 	}
 	rec := newRecorder(f.maxBody)
 	r.Route.Handler.ServeHTTP(rec, req)
 	if rec.over {
 		return nil, f.tooLarge()
 	}
-	f.jar.SetCookies(req.URL, (&http.Response{Header: rec.header}).Cookies())
+	if !r.OmitCookies {
+		f.jar.SetCookies(req.URL, (&http.Response{Header: rec.header}).Cookies())
+	}
 	return f.response(rec.status, rec.header, io.NopCloser(&rec.body), int64(rec.body.Len())), nil
 }
 

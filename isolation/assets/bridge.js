@@ -341,8 +341,9 @@
       const body = JSON.stringify(p);
       return { status: st, statusText: "", headers: [["content-type", "application/problem+json"], ["x-isogate-code", code]], body: new TextEncoder().encode(body) };
     }
-    async function send(method, u, headers, body, signal = null) {
+    async function send(method, u, headers, body, signal = null, credentials = "same-origin") {
       const args = { path: u.pathname, query: u.search.slice(1), headers, body: body && body.byteLength ? new Uint8Array(body) : null };
+      if (credentials === "omit") args.credentials = "omit";
       try {
         return await call("http", method, args, signal);
       } catch (err) {
@@ -372,7 +373,7 @@
     async function follow(method, u, headers, body, signal, mode = "follow", credentials = "same-origin") {
       headers = { ...headers };
       for (let hops = 0; ; hops++) {
-        const res = await send(method, u, headers, body, signal);
+        const res = await send(method, u, headers, body, signal, credentials);
         const location = res.headers.find(([k]) => k === "location");
         if (!REDIRECTS.has(res.status) || !location || mode === "manual") return { res, u, hops };
         if (res.body instanceof ReadableStream) res.body.cancel();

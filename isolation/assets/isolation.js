@@ -1399,7 +1399,8 @@ Known schemas:
     }
   }
   function httpShape(args) {
-    if (!isPlainObject(args) || Object.keys(args).length !== 4) return "an http request's args are exactly path, query, headers and body";
+    const members = isPlainObject(args) ? Object.keys(args).length : 0;
+    if (!(members === 4 || members === 5 && args.credentials === "omit")) return `an http request's args are exactly path, query, headers and body, and credentials "omit" or nothing`;
     if (typeof args.path !== "string" || typeof args.query !== "string" || !isPlainObject(args.headers)) return "an http request's path and query are strings, its headers an object";
     if (Object.values(args.headers).some((v) => typeof v !== "string")) return "an http request's header values are strings";
     const b = args.body;

@@ -50,8 +50,9 @@ export function installHTTP({ win, call, prefixes, status }) {
 
   // send makes one gated request: {status, statusText, headers, body}. An
   // aborted signal rejects with its reason, and the core cancels the call.
-  async function send(method, u, headers, body, signal = null) {
+  async function send(method, u, headers, body, signal = null, credentials = 'same-origin') {
     const args = { path: u.pathname, query: u.search.slice(1), headers, body: body && body.byteLength ? new Uint8Array(body) : null };
+    if (credentials === 'omit') args.credentials = 'omit'; // the core's jar neither sends the upstream's cookies nor keeps new ones
     try {
       return await call('http', method, args, signal);
     } catch (err) {
@@ -92,7 +93,7 @@ export function installHTTP({ win, call, prefixes, status }) {
   async function follow(method, u, headers, body, signal, mode = 'follow', credentials = 'same-origin') {
     headers = { ...headers };
     for (let hops = 0; ; hops++) {
-      const res = await send(method, u, headers, body, signal);
+      const res = await send(method, u, headers, body, signal, credentials);
       const location = res.headers.find(([k]) => k === 'location');
       if (!REDIRECTS.has(res.status) || !location || mode === 'manual') return { res, u, hops };
       if (res.body instanceof ReadableStream) res.body.cancel(); // a redirect's own body is not read
