@@ -407,12 +407,16 @@ func (c *Core) EmitToSession(session, name string, payload any) int {
 // EmitTarget sends an event to the pages t names whose listen for it the
 // policy allowed, and returns how many pages it was sent to.
 func (c *Core) EmitTarget(t Target, name string, payload any) int {
+	// []byte values go raw, in the binary form, as in replies; the one
+	// plaintext is shared by every session it goes to and never changed.
+	value, table, blobs := splitBlobs(payload)
 	b, err := json.Marshal(struct {
 		Type    string              `json:"type"`
 		Name    string              `json:"name"`
 		Payload any                 `json:"payload"`
 		Target  *policy.TauriTarget `json:"target,omitempty"`
-	}{"event", name, payload, t.Tauri})
+		Bin     []binEntry          `json:"bin,omitempty"`
+	}{"event", name, value, t.Tauri, table})
 	if err != nil {
 		c.log.Error("event not encodable", "name", name, "err", err)
 		return 0
@@ -421,6 +425,7 @@ func (c *Core) EmitTarget(t Target, name string, payload any) int {
 		c.log.Error("event payload nested too deeply; not sent", "name", name, "depth", d, "limit", c.limits.MaxDepth)
 		return 0
 	}
+	pt := joinPlaintext(b, blobs)
 	n := 0
 	for _, s := range c.sessions.all() {
 		if (t.Window != "" && t.Window != s.window) || (t.Session != "" && t.Session != s.id) || !s.listens(name) {
@@ -429,7 +434,7 @@ func (c *Core) EmitTarget(t Target, name string, payload any) int {
 		// Queued here, in order, so one emitter's events arrive in the order
 		// emitted; written on another goroutine, so a page that reads slowly
 		// never blocks the emitter.
-		if c.write(s, nil, true, b) {
+		if c.write(s, nil, true, pt) {
 			n++
 		}
 	}

@@ -987,3 +987,41 @@ func TestAnswer_InvalidRawResultAndDeepPayloadRefused(t *testing.T) {
 		t.Fatalf("a payload 4 deep was sent to %d pages, want 1", n)
 	}
 }
+
+// An event's []byte values go raw in the binary form, as a reply's do: the
+// payload's JSON has null where each goes and the table says where, and
+// every page listening gets the same bytes.
+func TestEmit_BytesGoRaw(t *testing.T) {
+	h := newHarness(t, Limits{})
+	var conns []*websocket.Conn
+	var frames []*fakeFrame
+	for range 2 {
+		f, _ := h.pageLoad(t)
+		c := f.connect()
+		f.listen(c, 1, "t.note")
+		frames, conns = append(frames, f), append(conns, c)
+	}
+	blob := []byte{0, 1, 2, 0xff}
+	if n := h.c.Emit("t.note", map[string]any{"data": blob, "n": 1}); n != 2 {
+		t.Fatalf("sent to %d pages, want 2", n)
+	}
+	for i, f := range frames {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, frame, err := conns[i].Read(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pt, _, err := f.Opener.Open(nil, frame)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, blobs, err := splitPlaintext(pt)
+		if err != nil || string(blobs) != string(blob) {
+			t.Fatalf("page %d: blobs %x, %v; want the bytes raw", i, blobs, err)
+		}
+		if want := `{"type":"event","name":"t.note","payload":{"data":null,"n":1},"bin":[{"path":"/data","len":4}]}`; string(js) != want {
+			t.Fatalf("page %d: event JSON %s, want %s", i, js, want)
+		}
+	}
+}

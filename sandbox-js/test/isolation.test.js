@@ -237,6 +237,22 @@ async function sealedFrame(plaintext, seq) {
 const chunk = (id, bytes, extra = {}) => binaryPlaintext({ type: 'data', id, payload: null, ...extra, bin: [{ path: '', len: bytes.length }] }, [bytes]);
 const json = (m) => new TextEncoder().encode(JSON.stringify(m));
 
+test("an event's raw bytes reach the page's listeners as a Uint8Array, in place", async () => {
+  const h = harness();
+  const iso = await h.start();
+  await ready(h);
+  const bytes = new Uint8Array([0, 1, 2, 255]);
+  const ev = binaryPlaintext({ type: 'event', name: 'demo.tick', payload: { data: null, n: 1 }, bin: [{ path: '/data', len: 4 }] }, [bytes]);
+  h.sockets[0].onmessage({ data: await sealedFrame(ev, 1) });
+  await iso.idle();
+  const got = h.posted.filter((p) => p.type === 'event');
+  assert.equal(got.length, 1);
+  assert.ok(got[0].payload.data instanceof Uint8Array);
+  assert.deepEqual([...got[0].payload.data], [0, 1, 2, 255]);
+  assert.equal(got[0].payload.n, 1);
+  assert.ok(!h.sockets[0].closed);
+});
+
 test('a streamed result: the reply, then its chunks in order, handed over; the call is in flight until the end', async () => {
   const h = harness();
   const iso = await h.start();
