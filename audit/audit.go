@@ -99,6 +99,17 @@ func New(log *slog.Logger, stats func() core.Stats) *Server {
 	return s
 }
 
+// CountDropped adds isogate_decisions_dropped_total, read from dropped at
+// each scrape: the decisions a fleet's queue dropped before OPA's
+// decision-log plugin took them (fleet.Fleet.Dropped). Called once, when
+// a fleet runs.
+func (s *Server) CountDropped(dropped func() uint64) {
+	s.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "isogate_decisions_dropped_total",
+		Help: "Decisions dropped before OPA's decision-log plugin took them: its queue was full, or the fleet had stopped.",
+	}, func() float64 { return float64(dropped()) }))
+}
+
 // Token is the server's token: in the page's URL, and as a bearer token
 // for /metrics.
 func (s *Server) Token() string { return s.token }

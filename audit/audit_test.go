@@ -84,3 +84,27 @@ func TestMetrics_ReloadsAndRevision(t *testing.T) {
 		t.Fatalf("%d revision series; r2 = %v", n, testutil.ToFloat64(s.revision.WithLabelValues("r2")))
 	}
 }
+
+// With a fleet, the decisions its queue dropped are a counter, read at
+// each scrape.
+func TestMetrics_DroppedDecisions(t *testing.T) {
+	s := New(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	var dropped uint64 = 3
+	s.CountDropped(func() uint64 { return dropped })
+	h := s.Handler("127.0.0.1:1")
+	scrape := func() string {
+		req := httptest.NewRequest("GET", "http://127.0.0.1:1/metrics", nil)
+		req.RemoteAddr = "127.0.0.1:5"
+		req.Header.Set("Authorization", "Bearer "+s.Token())
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Body.String()
+	}
+	if body := scrape(); !strings.Contains(body, "\nisogate_decisions_dropped_total 3\n") {
+		t.Fatalf("metrics without the 3 dropped:\n%s", body)
+	}
+	dropped = 5
+	if body := scrape(); !strings.Contains(body, "\nisogate_decisions_dropped_total 5\n") {
+		t.Fatalf("the counter is not read at the scrape:\n%s", body)
+	}
+}

@@ -159,7 +159,7 @@ func TestFleet_PolicyFromABundleServerInChromium(t *testing.T) {
 	if err := os.WriteFile(configFile, config, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := startLogged(t, "demo", "--browser", "--config", configFile)
+	p := startLogged(t, "demo", "--browser", "--config", configFile, "--audit", "127.0.0.1:0")
 	activated := func(revision string) func() bool {
 		return func() bool {
 			return strings.Contains(p.stderr.String(), `msg="policy bundle activated" revision=`+revision)
@@ -270,6 +270,12 @@ func TestFleet_PolicyFromABundleServerInChromium(t *testing.T) {
 		t.Errorf("demo.greet decisions by revision and verdict: %v", greets)
 	}
 	rcv.Wait(t, "status with r2 active", fleettest.StatusIs("isogate", "r2", "OK", "revision r2 is deciding"))
+	// The audit page's metrics count what the fleet's queue dropped: here,
+	// with the service up throughout, nothing.
+	_, origin, token := auditURL(t, p)
+	if m := metrics(t, origin, token)["isogate_decisions_dropped_total"]; m == nil || m.GetMetric()[0].GetCounter().GetValue() != 0 {
+		t.Errorf("isogate_decisions_dropped_total = %v, want 0 with the service up", m)
+	}
 }
 
 // badRegoSigned is a bundle of Rego that does not compile, signed with

@@ -389,6 +389,9 @@ func serve(sf serveFlags, a app, stdout, stderr io.Writer) error {
 		}
 		defer f.Stop(context.WithoutCancel(ctx))
 		cfg.DecisionLog.AddSink(f.Log)
+		if aud != nil {
+			aud.CountDropped(f.Dropped)
+		}
 	}
 	if a.watch {
 		w := policy.NewWatcher(a.policy, p,
