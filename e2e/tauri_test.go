@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -220,6 +221,41 @@ func TestDesktop_TauriFrontendInWebKitGTK(t *testing.T) {
 	}
 	if code := p.stop(t); code != 0 {
 		t.Fatalf("isogate exited %d on SIGTERM", code)
+	}
+}
+
+// getCurrentWindow().close() in the WebKitGTK window: the policy allows
+// plugin:window|close, the window closes, and isogate ends by itself, as
+// a Tauri app does when its last window closes.
+func TestDesktop_TauriCloseEndsTheApp(t *testing.T) {
+	requireDisplay(t)
+	conf, backendLog := tauriAppOf(t, "close.js", "tauri.conf.json")
+	logPath := filepath.Join(t.TempDir(), "decisions.jsonl")
+	p := startWindow(t, append(append([]string{"run"}, tauriArgs(t, conf, backendLog)...), "--decision-log", logPath)...)
+	exited := make(chan error, 1)
+	go func() { exited <- p.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("isogate ended with %v after the window closed", err)
+		}
+	case <-time.After(60 * time.Second): // a bound on a hang, not a measurement
+		p.cmd.Process.Kill()
+		<-exited
+		b, _ := os.ReadFile(logPath)
+		t.Fatalf("isogate still ran after the frontend closed its window; decisions:\n%s", b)
+	}
+	closes := 0
+	for _, d := range readDecisions(t, logPath) {
+		if d["name"] == "plugin:window|close" {
+			if res, _ := d["result"].(map[string]any); res["allow"] != true {
+				t.Fatalf("the close was not allowed: %v", d)
+			}
+			closes++
+		}
+	}
+	if closes != 1 {
+		t.Fatalf("%d decisions on plugin:window|close, want 1", closes)
 	}
 }
 
