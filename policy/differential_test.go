@@ -240,3 +240,54 @@ deny contains "plain" if input.args.w == "plain"
 		}
 	}
 }
+
+// Each shape a residual can take reads the same on both paths: allow that
+// depends on the args with no deny rule left (the query then asks for an
+// empty set, not an undefined rule), deny rules with no allow rule left
+// (the residual's own default false, "no allow rule matched"), and allow
+// always true with deny deciding alone.
+func TestFastPath_EveryResidualShapeMatchesTheGenericPath(t *testing.T) {
+	p, err := loadMap(map[string]string{
+		"p.rego": `package isogate
+allow if {
+	input.name == "only.allow"
+	input.args.ok == true
+}
+deny contains "bad" if {
+	input.name == "only.deny"
+	input.args.bad == true
+}
+allow if input.name == "always"
+deny contains "bad" if {
+	input.name == "always"
+	input.args.bad == true
+}
+`,
+		"schemas/only.allow.json": `{}`,
+		"schemas/only.deny.json":  `{}`,
+		"schemas/always.json":     `{}`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := specializedPairs(p); n != 6 {
+		t.Fatalf("fast path pairs = %d, want 6 (three names, command and event)", n)
+	}
+	seen := map[string]bool{}
+	for _, name := range []string{"only.allow", "only.deny", "always"} {
+		for _, args := range []map[string]any{{"ok": true}, {"ok": false}, {"bad": true}, {}} {
+			in := Input{Kind: KindCommand, Name: name, Args: args}
+			fast, generic := p.Check(context.Background(), in), p.checkGeneric(context.Background(), in)
+			if !reflect.DeepEqual(fast, generic) {
+				t.Fatalf("%s %v:\nfast    %+v\ngeneric %+v", name, args, fast, generic)
+			}
+			seen[fmt.Sprint(fast.Allow, fast.Reasons)] = true
+		}
+	}
+	// Allowed, "no allow rule matched", and "bad" with and without it.
+	for _, want := range []string{"true []", "false [no allow rule matched]", "false [bad]", "false [bad no allow rule matched]"} {
+		if !seen[want] {
+			t.Errorf("no input reached the verdict %q; got %v", want, seen)
+		}
+	}
+}

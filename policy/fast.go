@@ -217,6 +217,7 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 	var sources []string // one module per residual
 	var keys [][2]string
 	var alwaysAllowed []bool // the allow residual is one empty body: true whatever the input
+	var denies []bool        // the residual has deny rules
 	support := map[string]*ast.Module{}
 	for _, kind := range []string{KindCommand, KindEvent} {
 		for _, name := range names {
@@ -238,6 +239,9 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 			}
 			var src strings.Builder
 			fmt.Fprintf(&src, "package isogate_fast.p%d\n\n", len(keys))
+			// Every allow rule here has the value true (we write them so), so
+			// false can only mean that none matched.
+			src.WriteString("default allow := false\n\n")
 			for _, b := range allow.Queries {
 				fmt.Fprintf(&src, "allow if {\n\ttrue\n\t%s\n}\n\n", bodyText(b))
 			}
@@ -247,6 +251,7 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 			sources = append(sources, src.String())
 			keys = append(keys, key)
 			alwaysAllowed = append(alwaysAllowed, len(allow.Queries) == 1 && len(allow.Queries[0]) == 0)
+			denies = append(denies, len(deny.Queries) > 0)
 		}
 	}
 	if len(keys) == 0 {
@@ -269,13 +274,18 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 		return nil, "the residuals do not compile: " + oneLine(c.Errors.Error())
 	}
 	for i, key := range keys {
-		allowQ := fmt.Sprintf(`[x | x := data.isogate_fast.p%d.allow]`, i)
+		// The rules themselves, not comprehensions over them: OPA then
+		// builds each value once instead of iterating to collect it.
+		allowQ, denyQ := fmt.Sprintf(`data.isogate_fast.p%d.allow`, i), fmt.Sprintf(`data.isogate_fast.p%d.deny`, i)
 		if alwaysAllowed[i] {
-			allowQ = `[true]` // nothing left to evaluate: only deny decides
+			allowQ = `true` // nothing left to evaluate: only deny decides
+		}
+		if !denies[i] {
+			denyQ = `set()` // no rule: the reference would be undefined
 		}
 		// Unification, not :=, so that the query compiler keeps the names
 		// allow and deny that evalFast reads the bindings by.
-		q := fmt.Sprintf(`allow = %s; deny = [r | some r in data.isogate_fast.p%d.deny]`, allowQ, i)
+		q := fmt.Sprintf(`allow = %s; deny = %s`, allowQ, denyQ)
 		body, err := ast.ParseBodyWithOpts(q, ast.ParserOptions{RegoVersion: ast.RegoV1})
 		if err == nil {
 			body, err = c.QueryCompiler().Compile(body)

@@ -398,38 +398,49 @@ func (p *Policy) evalFast(ctx context.Context, s *specialized, input ast.Value) 
 	}
 	defer s.store.Abort(ctx, txn)
 	results := 0
-	var allows, denies *ast.Array
+	var allow ast.Value
+	var denies ast.Set
 	err = p.bounded(ctx, func(c topdown.Cancel) error {
 		q := topdown.NewQuery(s.query).WithCompiler(s.compiler).WithStore(s.store).WithTransaction(txn).
 			WithInput(ast.NewTerm(input)).WithCancel(c).WithStrictBuiltinErrors(true).WithMetrics(noMetrics)
 		return q.Iter(ctx, func(qr topdown.QueryResult) error {
 			results++
-			allows, _ = termValue(qr, "allow").(*ast.Array)
-			denies, _ = termValue(qr, "deny").(*ast.Array)
+			allow = termValue(qr, "allow")
+			denies, _ = termValue(qr, "deny").(ast.Set)
 			return nil
 		})
 	})
 	if err != nil {
 		return evalFailed(err)
 	}
-	if results != 1 || allows == nil || denies == nil {
+	allowed, isBool := allow.(ast.Boolean)
+	if results != 1 || !isBool || denies == nil {
 		return Verdict{Code: codes.Denied, Reasons: []string{"policy returned no result"}}
 	}
 	reasons := make([]string, 0, denies.Len())
-	for i := range denies.Len() {
-		switch r := denies.Elem(i).Value.(type) {
+	err = denies.Iter(func(t *ast.Term) error {
+		switch r := t.Value.(type) {
 		case ast.String:
 			reasons = append(reasons, string(r))
 		default:
 			j, err := ast.JSON(r)
 			if err != nil {
-				return evalFailed(err)
+				return err
 			}
 			reasons = append(reasons, reasonText(j))
 		}
+		return nil
+	})
+	if err != nil {
+		return evalFailed(err)
 	}
-	allowed := allows.Len() == 1 && allows.Elem(0).Value.Compare(ast.Boolean(true)) == 0
-	return verdict(allows.Len(), allowed, reasons)
+	// The residual's allow is true or, by its default, false: none of its
+	// rules matched.
+	values := 0
+	if allowed {
+		values = 1
+	}
+	return verdict(values, bool(allowed), reasons)
 }
 
 // noMetrics: isogate reads no evaluation metrics, and OPA would otherwise
@@ -518,19 +529,28 @@ func reasonText(r any) string {
 // otherwise convert the document on every evaluation, a sixth of its cost.
 // Values of Go types other than the decoders produce go through OPA's own
 // conversion, whose error fails the evaluation as before.
+// inputKeys are the input document's member names, made once: OPA's
+// InternedTerm only interns the strings it knows, and makes a new term for
+// every other one on every call. Terms are never changed once built, so
+// every input shares these.
+var inputKeys = struct{ kind, name, args, origin, window, session, seq *ast.Term }{
+	ast.StringTerm("kind"), ast.StringTerm("name"), ast.StringTerm("args"), ast.StringTerm("origin"),
+	ast.StringTerm("window"), ast.StringTerm("session"), ast.StringTerm("seq"),
+}
+
 func (in *Input) build() (ast.Value, error) {
 	args, err := termOf(in.Args)
 	if err != nil {
 		return nil, err
 	}
 	obj := ast.NewObject(
-		ast.Item(ast.InternedTerm("kind"), ast.StringTerm(in.Kind)),
-		ast.Item(ast.InternedTerm("name"), ast.StringTerm(in.Name)),
-		ast.Item(ast.InternedTerm("args"), args),
-		ast.Item(ast.InternedTerm("origin"), ast.StringTerm(in.Origin)),
-		ast.Item(ast.InternedTerm("window"), ast.StringTerm(in.Window)),
-		ast.Item(ast.InternedTerm("session"), ast.StringTerm(in.Session)),
-		ast.Item(ast.InternedTerm("seq"), ast.UIntNumberTerm(in.Seq)),
+		ast.Item(inputKeys.kind, ast.StringTerm(in.Kind)),
+		ast.Item(inputKeys.name, ast.StringTerm(in.Name)),
+		ast.Item(inputKeys.args, args),
+		ast.Item(inputKeys.origin, ast.StringTerm(in.Origin)),
+		ast.Item(inputKeys.window, ast.StringTerm(in.Window)),
+		ast.Item(inputKeys.session, ast.StringTerm(in.Session)),
+		ast.Item(inputKeys.seq, ast.UIntNumberTerm(in.Seq)),
 	)
 	if in.Attributes != nil || in.ParsedPath != nil || in.ParsedQuery != nil || in.ParsedBody != nil || in.Tauri != nil {
 		// The request parts go through OPA's own conversion: they are plain
