@@ -410,19 +410,26 @@ func (c *Core) EmitTarget(t Target, name string, payload any) int {
 	// []byte values go raw, in the binary form, as in replies; the one
 	// plaintext is shared by every session it goes to and never changed.
 	value, table, blobs := splitBlobs(payload)
-	b, err := json.Marshal(struct {
-		Type    string              `json:"type"`
-		Name    string              `json:"name"`
-		Payload any                 `json:"payload"`
-		Target  *policy.TauriTarget `json:"target,omitempty"`
-		Bin     []binEntry          `json:"bin,omitempty"`
-	}{"event", name, value, t.Tauri, table})
+	v, err := json.Marshal(value)
 	if err != nil {
 		c.log.Error("event not encodable", "name", name, "err", err)
 		return 0
 	}
-	if d := jsonDepth(b) - 1; d > c.limits.MaxDepth { // the payload, inside the event object
+	// The payload's own depth, as a reply's result is measured: the event
+	// object, its blob table and its target are isogate's, not the app's.
+	if d := jsonDepth(v); d > c.limits.MaxDepth {
 		c.log.Error("event payload nested too deeply; not sent", "name", name, "depth", d, "limit", c.limits.MaxDepth)
+		return 0
+	}
+	b, err := json.Marshal(struct {
+		Type    string              `json:"type"`
+		Name    string              `json:"name"`
+		Payload json.RawMessage     `json:"payload"`
+		Target  *policy.TauriTarget `json:"target,omitempty"`
+		Bin     []binEntry          `json:"bin,omitempty"`
+	}{"event", name, v, t.Tauri, table})
+	if err != nil {
+		c.log.Error("event not encodable", "name", name, "err", err)
 		return 0
 	}
 	pt := joinPlaintext(b, blobs)

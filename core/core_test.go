@@ -988,6 +988,22 @@ func TestAnswer_InvalidRawResultAndDeepPayloadRefused(t *testing.T) {
 	}
 }
 
+// An event's depth is its payload's, as a reply's is its result's: the
+// blob table isogate adds beside the payload does not count against the
+// app's limit.
+func TestEmit_DepthIsThePayloads(t *testing.T) {
+	h := newHarness(t, Limits{MaxDepth: 1})
+	f, _ := h.pageLoad(t)
+	c := f.connect()
+	f.listen(c, 1, "t.note")
+	if n := h.c.Emit("t.note", map[string]any{"data": []byte{1, 2}}); n != 1 {
+		t.Fatalf("a payload 1 deep with bytes, under MaxDepth 1, was sent to %d pages, want 1", n)
+	}
+	if n := h.c.Emit("t.note", map[string]any{"a": map[string]any{"b": 1}}); n != 0 {
+		t.Fatalf("a payload 2 deep under MaxDepth 1 was sent to %d pages", n)
+	}
+}
+
 // An event's []byte values go raw in the binary form, as a reply's do: the
 // payload's JSON has null where each goes and the table says where, and
 // every page listening gets the same bytes.

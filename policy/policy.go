@@ -292,7 +292,9 @@ func (p *Policy) check(ctx context.Context, pr *Prepared, fast bool, opts ...reg
 	if pr.err != nil {
 		return evalFailed(pr.err)
 	}
-	if s := p.fast[[2]string{in.Kind, in.Name}]; fast && s != nil {
+	// Evaluation options (a tracer) are the rego package's: a call that
+	// passes any gets the whole policy, never a fast path that drops them.
+	if s := p.fast[[2]string{in.Kind, in.Name}]; fast && len(opts) == 0 && s != nil {
 		if s.constant != nil {
 			return Verdict{Allow: s.constant.Allow, Code: s.constant.Code, Reasons: append([]string{}, s.constant.Reasons...)}
 		}
