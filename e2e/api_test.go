@@ -505,6 +505,47 @@ func TestAPI_RedirectsChangeTheMethodAsFetchDoes(t *testing.T) {
 	}
 }
 
+// A redirect to another origin leaves the gate for the browser's own fetch
+// as the page's request: with its mode (no-cors gives an opaque response;
+// before, the hop went as cors and failed), and a same-origin request
+// fails there, as fetch says, instead of following. An XHR response with
+// no Content-Type is read as XML, as XHR's own is.
+func TestAPI_CrossOriginRedirectKeepsTheRequestsMode(t *testing.T) {
+	_, ctx, seen := apiApp(t)
+	out := eval[map[string]string](t, ctx, `(async () => {
+	  const o = {};
+	  o.noCors = await fetch('/api/notes/away', {mode: 'no-cors'}).then((r) => r.type + ' ' + r.status, (e) => 'rejected ' + e.message);
+	  o.sameOrigin = await fetch('/api/notes/away', {mode: 'same-origin'}).then((r) => 'resolved ' + r.status, (e) => e.name + ' ' + e.message);
+	  o.bare = await new Promise((resolve) => {
+	    const x = new XMLHttpRequest();
+	    x.open('GET', '/api/notes/bare');
+	    x.onload = () => resolve(x.responseXML ? x.responseXML.documentElement.textContent : 'no document');
+	    x.onerror = () => resolve('error');
+	    x.send();
+	  });
+	  return o;
+	})()`)
+	if out["noCors"] != "opaque 0" {
+		t.Errorf("a no-cors fetch redirected to another origin: %q, want an opaque response", out["noCors"])
+	}
+	if !strings.HasPrefix(out["sameOrigin"], "TypeError ") || !strings.Contains(out["sameOrigin"], `mode is "same-origin"`) {
+		t.Errorf("a same-origin fetch redirected to another origin: %q, want the TypeError naming its mode", out["sameOrigin"])
+	}
+	if out["bare"] != "bare" {
+		t.Errorf("XHR responseXML of XML with no Content-Type: %q, want the document", out["bare"])
+	}
+	// The no-cors hop reached the other origin; the same-origin one did not.
+	away := 0
+	for _, r := range seen() {
+		if r.Target == "/api/notes?from=away" {
+			away++
+		}
+	}
+	if away != 1 {
+		t.Fatalf("the other origin got %d requests for ?from=away, want 1 (the no-cors fetch's)", away)
+	}
+}
+
 // The demo's HTTP panel: its own API mounted in process under /api; the
 // allowed GET answers, the DELETE the policy denies comes back as 403 with
 // the reason.

@@ -77,7 +77,12 @@ export function installHTTP({ win, call, prefixes, status }) {
     const headers = {};
     req.headers.forEach((v, k) => { headers[k] = v; });
     const body = req.method === 'GET' || req.method === 'HEAD' ? null : await req.arrayBuffer();
-    const out = await follow(req.method, u, headers, body, signal, req.redirect, req.credentials);
+    const out = await follow(req.method, u, headers, body, {
+      signal, redirect: req.redirect, credentials: req.credentials,
+      // Only a hop to another origin uses these: it goes to the browser's
+      // fetch, which must treat it as the page's request would be.
+      native: { mode: req.mode === 'navigate' ? 'same-origin' : req.mode, cache: req.cache, referrerPolicy: req.referrerPolicy, integrity: req.integrity, keepalive: req.keepalive },
+    });
     if (out.native) return out.native;
     const r = toResponse(out.res, out.u);
     if (out.hops > 0) Object.defineProperty(r, 'redirected', { value: true });
@@ -85,19 +90,20 @@ export function installHTTP({ win, call, prefixes, status }) {
   }
 
   // follow makes a gated request and, as fetch and XHR do, follows its
-  // redirects (mode "follow"; "error" rejects, "manual" hands the 3xx
+  // redirects (redirect "follow"; "error" rejects, "manual" hands the 3xx
   // back): each hop on the app's API is a new gated request, a hop to
-  // anywhere else goes to the browser's fetch. It resolves to {res, u,
-  // hops} (the last gated response and its URL) or {native} (the
-  // browser's Response from another origin).
-  async function follow(method, u, headers, body, signal, mode = 'follow', credentials = 'same-origin') {
+  // anywhere else goes to the browser's fetch, with the request's mode,
+  // cache, referrer policy, integrity and keepalive (native). It resolves
+  // to {res, u, hops} (the last gated response and its URL) or {native}
+  // (the browser's Response from elsewhere).
+  async function follow(method, u, headers, body, { signal = null, redirect = 'follow', credentials = 'same-origin', native = {} } = {}) {
     headers = { ...headers };
     for (let hops = 0; ; hops++) {
       const res = await send(method, u, headers, body, signal, credentials);
       const location = res.headers.find(([k]) => k === 'location');
-      if (!REDIRECTS.has(res.status) || !location || mode === 'manual') return { res, u, hops };
+      if (!REDIRECTS.has(res.status) || !location || redirect === 'manual') return { res, u, hops };
       if (res.body instanceof ReadableStream) res.body.cancel(); // a redirect's own body is not read
-      if (mode === 'error') throw new TypeError(`isogate: ${u.pathname} redirected and the request's redirect mode is "error"`);
+      if (redirect === 'error') throw new TypeError(`isogate: ${u.pathname} redirected and the request's redirect mode is "error"`);
       if (hops === MAX_REDIRECTS) throw new TypeError('isogate: too many redirects');
       const next = new URL(location[1], u);
       if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new TypeError(`isogate: ${u.pathname} redirected to a ${next.protocol} URL`);
@@ -109,14 +115,14 @@ export function installHTTP({ win, call, prefixes, status }) {
         body = null;
         for (const h of BODY_HEADERS) delete headers[h];
       }
-      const gated = gatedURL(next.href);
-      if (gated === null) {
-        // Another origin: what a browser drops on a cross-origin redirect
-        // is dropped here too.
+      if (next.origin !== origin) {
+        // Fetch's rules for a redirect to another origin: a same-origin
+        // request fails, and Authorization is not sent on.
+        if (native.mode === 'same-origin') throw new TypeError(`isogate: ${u.pathname} redirected to another origin and the request's mode is "same-origin"`);
         delete headers.authorization;
-        delete headers['proxy-authorization'];
-        return { native: await nativeFetch(next.href, { method, headers, body, signal, credentials }) };
       }
+      const gated = gatedURL(next.href);
+      if (gated === null) return { native: await nativeFetch(next.href, { ...native, method, headers, body, signal, credentials }) };
       u = gated;
     }
   }
@@ -124,7 +130,7 @@ export function installHTTP({ win, call, prefixes, status }) {
   // followXHR is follow for XMLHttpRequest, which always follows: a
   // response from another origin is read whole into the gated shape.
   async function followXHR(method, u, headers, body, signal, credentials) {
-    const out = await follow(method, u, headers, body, signal, 'follow', credentials);
+    const out = await follow(method, u, headers, body, { signal, credentials });
     if (!out.native) return out;
     const n = out.native;
     const hs = [];
@@ -339,7 +345,7 @@ function gatedXHR(Native, gatedURL, follow) {
     if (!s.res) return null;
     if (!('doc' in s)) {
       const ct = s.res.headers.find(([k]) => k === 'content-type');
-      const mime = ct ? ct[1].split(';')[0].trim().toLowerCase() : '';
+      const mime = ct ? ct[1].split(';')[0].trim().toLowerCase() : 'text/xml'; // XHR's type for a response without one
       const xml = mime === 'text/xml' || mime === 'application/xml' || mime.endsWith('+xml');
       let doc = null;
       if (xml || mime === 'text/html') {

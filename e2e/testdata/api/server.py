@@ -46,6 +46,17 @@ class API(BaseHTTPRequestHandler):
             self.send_header("Location", "/api/notes?from=old")
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif self.path.startswith("/api/notes/away"):  # to another origin: this server's own address
+            self.send_response(307)
+            self.send_header("Location", "http://127.0.0.1:%d/api/notes?from=away" % self.server.server_port)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.path.startswith("/api/notes/bare"):  # XML with no Content-Type: XHR reads it as text/xml
+            b = b"<notes><note id='1'>bare</note></notes>"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(b)))
+            self.end_headers()
+            self.wfile.write(b)
         elif self.path.startswith("/api/notes/slow"):
             self.rfile.read(1)  # until the client goes away
             log.write(json.dumps({"method": "GONE", "target": self.path, "headers": {}, "body": ""}) + "\n")
