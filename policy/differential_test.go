@@ -33,8 +33,11 @@ func TestFastPath_Differential(t *testing.T) {
 			for i := 0; i < 4000; i++ {
 				name := names[r.IntN(len(names))]
 				in := Input{
-					Kind: []string{KindCommand, KindCommand, KindCommand, KindEvent}[r.IntN(4)],
+					Kind: []string{KindCommand, KindCommand, KindCommand, KindEvent, KindListen}[r.IntN(5)],
 					Name: name, Args: genArgs(r, p.Schemas()[name]), Window: "main", Session: "s", Seq: uint64(i),
+				}
+				if in.Kind == KindListen { // any name, as a page's listen has, and no args
+					in.Name, in.Args = listenNames[r.IntN(len(listenNames))], nil
 				}
 				if r.IntN(4) > 0 { // a Tauri frontend's call, read by input.tauri
 					in.Tauri = NewTauri(name)
@@ -61,6 +64,10 @@ func TestFastPath_Differential(t *testing.T) {
 		})
 	}
 }
+
+// listenNames are events the three policies let a page listen for, and
+// some they do not.
+var listenNames = []string{"docs.changed", "share.accepted", "demo.tick", "demo.secret", "ping", "forbidden", "other", ""}
 
 // genArgs makes args for a schema: its properties with the values the
 // rules look at, mostly fitting, sometimes with a field missing, an extra
@@ -189,8 +196,8 @@ func TestFastPath_PackageTextInAStringKeepsIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, why := p.FastPath(); n != 2 {
-		t.Fatalf("fast path pairs = %d (generic because %q), want 2 (command and event x)", n, why)
+	if n, why := p.FastPath(); n != 3 {
+		t.Fatalf("fast path pairs = %d (generic because %q), want 3 (command and event x, and listen)", n, why)
 	}
 	v := p.Check(context.Background(), Input{Kind: KindCommand, Name: "x", Args: map[string]any{"deal": "package deal", "n": json.Number("1")}})
 	if !v.Allow {
@@ -270,8 +277,8 @@ deny contains "bad" if {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := specializedPairs(p); n != 6 {
-		t.Fatalf("fast path pairs = %d, want 6 (three names, command and event)", n)
+	if n := specializedPairs(p); n != 7 {
+		t.Fatalf("fast path pairs = %d, want 7 (three names, command and event, and listen)", n)
 	}
 	seen := map[string]bool{}
 	for _, name := range []string{"only.allow", "only.deny", "always"} {

@@ -41,7 +41,7 @@ deny contains "notes are at most 100 bytes" if count(input.args.text) > 100
 	// true  []
 	// false invalid_args [args/text: expected string, but got number]
 	// false unknown_command
-	// 2 true
+	// 3 true
 }
 
 // A policy that does not load says where and why.

@@ -194,7 +194,8 @@ func readsInputByField(modules map[string]*ast.Module) string {
 	return why
 }
 
-// specialize builds the fast path for every (kind, name) with a schema.
+// specialize builds the fast path for every (kind, name) with a schema,
+// and one for every listen.
 // It returns nil and the reason when the policy takes the generic path.
 func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store, modules map[string]*ast.Module, names []string) (map[[2]string]*specialized, string) {
 	if why := ineligible(modules); why != "" {
@@ -208,10 +209,15 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 	for _, f := range perMessageFields {
 		unknowns = append(unknowns, "input."+f)
 	}
+	// A listen may name any event, so its residual is made once for the
+	// kind, with the name unknown too (key {listen, ""}).
 	partial := func(query, kind, name string) (*rego.PartialQueries, error) {
+		known, unknown := map[string]any{"kind": kind, "name": name}, unknowns
+		if kind == KindListen {
+			known, unknown = map[string]any{"kind": kind}, append([]string{"input.name"}, unknowns...)
+		}
 		return rego.New(rego.Query(query), rego.Compiler(compiler), rego.Store(store),
-			rego.Input(map[string]any{"kind": kind, "name": name}), rego.Unknowns(unknowns),
-			rego.StrictBuiltinErrors(true)).Partial(ctx)
+			rego.Input(known), rego.Unknowns(unknown), rego.StrictBuiltinErrors(true)).Partial(ctx)
 	}
 	out := map[[2]string]*specialized{}
 	var sources []string // one module per residual
@@ -219,40 +225,48 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 	var alwaysAllowed []bool // the allow residual is one empty body: true whatever the input
 	var denies []bool        // the residual has deny rules
 	support := map[string]*ast.Module{}
+	pairs := [][2]string{{KindListen, ""}}
 	for _, kind := range []string{KindCommand, KindEvent} {
 		for _, name := range names {
-			allow, err := partial("data.isogate.allow == true", kind, name)
-			if err != nil {
-				return nil, "partial evaluation failed: " + oneLine(err.Error())
-			}
-			deny, err := partial(reasonVar+" = data.isogate.deny[_]", kind, name)
-			if err != nil {
-				return nil, "partial evaluation failed: " + oneLine(err.Error())
-			}
-			key := [2]string{kind, name}
-			if c := constantVerdict(allow, deny); c != nil {
-				out[key] = &specialized{constant: c}
-				continue
-			}
-			for i, m := range append(allow.Support, deny.Support...) {
-				support[fmt.Sprintf("support/%s/%s/%d", kind, name, i)] = m
-			}
-			var src strings.Builder
-			fmt.Fprintf(&src, "package isogate_fast.p%d\n\n", len(keys))
-			// Every allow rule here has the value true (we write them so), so
-			// false can only mean that none matched.
-			src.WriteString("default allow := false\n\n")
-			for _, b := range allow.Queries {
-				fmt.Fprintf(&src, "allow if {\n\ttrue\n\t%s\n}\n\n", bodyText(b))
-			}
-			for _, b := range deny.Queries {
-				fmt.Fprintf(&src, "deny contains %s if {\n\t%s\n}\n\n", reasonVar, bodyText(b))
-			}
-			sources = append(sources, src.String())
-			keys = append(keys, key)
-			alwaysAllowed = append(alwaysAllowed, len(allow.Queries) == 1 && len(allow.Queries[0]) == 0)
-			denies = append(denies, len(deny.Queries) > 0)
+			pairs = append(pairs, [2]string{kind, name})
 		}
+	}
+	for _, key := range pairs {
+		kind, name := key[0], key[1]
+		allow, err := partial("data.isogate.allow == true", kind, name)
+		if err != nil {
+			return nil, "partial evaluation failed: " + oneLine(err.Error())
+		}
+		deny, err := partial(reasonVar+" = data.isogate.deny[_]", kind, name)
+		if err != nil {
+			return nil, "partial evaluation failed: " + oneLine(err.Error())
+		}
+		if c := constantVerdict(allow, deny); c != nil {
+			out[key] = &specialized{constant: c}
+			continue
+		}
+		for i, m := range append(allow.Support, deny.Support...) {
+			support[fmt.Sprintf("support/%s/%s/%d", kind, name, i)] = m
+		}
+		var src strings.Builder
+		fmt.Fprintf(&src, "package isogate_fast.p%d\n\n", len(keys))
+		// Every allow rule here has the value true (we write them so), so
+		// false can only mean that none matched.
+		src.WriteString("default allow := false\n\n")
+		for _, b := range allow.Queries {
+			text := "true" // a body cannot be empty
+			if len(b) > 0 {
+				text = bodyText(b)
+			}
+			fmt.Fprintf(&src, "allow if {\n\t%s\n}\n\n", text)
+		}
+		for _, b := range deny.Queries {
+			fmt.Fprintf(&src, "deny contains %s if {\n\t%s\n}\n\n", reasonVar, bodyText(b))
+		}
+		sources = append(sources, src.String())
+		keys = append(keys, key)
+		alwaysAllowed = append(alwaysAllowed, len(allow.Queries) == 1 && len(allow.Queries[0]) == 0)
+		denies = append(denies, len(deny.Queries) > 0)
 	}
 	if len(keys) == 0 {
 		return out, ""

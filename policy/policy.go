@@ -294,7 +294,11 @@ func (p *Policy) check(ctx context.Context, pr *Prepared, fast bool, opts ...reg
 	}
 	// Evaluation options (a tracer) are the rego package's: a call that
 	// passes any gets the whole policy, never a fast path that drops them.
-	if s := p.fast[[2]string{in.Kind, in.Name}]; fast && len(opts) == 0 && s != nil {
+	key := [2]string{in.Kind, in.Name}
+	if in.Kind == KindListen {
+		key[1] = "" // one residual for every listen
+	}
+	if s := p.fast[key]; fast && len(opts) == 0 && s != nil {
 		if s.constant != nil {
 			return Verdict{Allow: s.constant.Allow, Code: s.constant.Code, Reasons: append([]string{}, s.constant.Reasons...)}
 		}
@@ -404,7 +408,8 @@ func (p *Policy) evalFast(ctx context.Context, s *specialized, input ast.Value) 
 	var denies ast.Set
 	err = p.bounded(ctx, func(c topdown.Cancel) error {
 		q := topdown.NewQuery(s.query).WithCompiler(s.compiler).WithStore(s.store).WithTransaction(txn).
-			WithInput(ast.NewTerm(input)).WithCancel(c).WithStrictBuiltinErrors(true).WithMetrics(noMetrics)
+			WithInput(ast.NewTerm(input)).WithCancel(c).WithStrictBuiltinErrors(true).WithMetrics(noMetrics).
+			WithVirtualCache(&smallCache{})
 		return q.Iter(ctx, func(qr topdown.QueryResult) error {
 			results++
 			allow = termValue(qr, "allow")
@@ -540,17 +545,35 @@ var inputKeys = struct{ kind, name, args, origin, window, session, seq *ast.Term
 	ast.StringTerm("window"), ast.StringTerm("session"), ast.StringTerm("seq"),
 }
 
+// commonTerms are the values most inputs share: the kinds, no origin
+// (a desktop window's), the first window's usual label.
+var commonTerms = map[string]*ast.Term{}
+
+func init() {
+	for _, s := range []string{KindCommand, KindEvent, KindListen, KindHTTP, "", "main"} {
+		commonTerms[s] = ast.StringTerm(s)
+	}
+}
+
+// commonTerm is s as a term, shared when it is one of commonTerms.
+func commonTerm(s string) *ast.Term {
+	if t, ok := commonTerms[s]; ok {
+		return t
+	}
+	return ast.StringTerm(s)
+}
+
 func (in *Input) build() (ast.Value, error) {
 	args, err := termOf(in.Args)
 	if err != nil {
 		return nil, err
 	}
 	obj := ast.NewObject(
-		ast.Item(inputKeys.kind, ast.StringTerm(in.Kind)),
+		ast.Item(inputKeys.kind, commonTerm(in.Kind)),
 		ast.Item(inputKeys.name, ast.StringTerm(in.Name)),
 		ast.Item(inputKeys.args, args),
-		ast.Item(inputKeys.origin, ast.StringTerm(in.Origin)),
-		ast.Item(inputKeys.window, ast.StringTerm(in.Window)),
+		ast.Item(inputKeys.origin, commonTerm(in.Origin)),
+		ast.Item(inputKeys.window, commonTerm(in.Window)),
 		ast.Item(inputKeys.session, ast.StringTerm(in.Session)),
 		ast.Item(inputKeys.seq, ast.UIntNumberTerm(in.Seq)),
 	)

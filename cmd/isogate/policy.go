@@ -165,7 +165,7 @@ func policyCheck(args []string, stdout io.Writer) error {
 	if n, why := p.FastPath(); why != "" {
 		fmt.Fprintf(stdout, "note: every message evaluates the whole policy (the generic path): %s\n", why)
 	} else {
-		fmt.Fprintf(stdout, "fast path: %d (kind, name) pairs specialized\n", n)
+		fmt.Fprintf(stdout, "fast path: %d (kind, name) pairs specialized, listen counted once\n", n)
 	}
 	return nil
 }
