@@ -298,3 +298,40 @@ deny contains "bad" if {
 		}
 	}
 }
+
+// Support rules partial evaluation writes for one name never answer for
+// another's: OPA numbers them from zero in every evaluation, and in one
+// shared package command a's rule and command b's were one rule, so a
+// message to a with b's tag was allowed (found in review).
+func TestFastPath_SupportRulesStayWithTheirName(t *testing.T) {
+	p, err := loadMap(map[string]string{
+		"p.rego": `package isogate
+allow if true
+wanted := {"a": "x", "b": "y"}
+has_tag if {
+	some t in input.args.tags
+	t == wanted[input.name]
+}
+deny contains "no tag" if not has_tag
+`,
+		"schemas/a.json": `{}`,
+		"schemas/b.json": `{}`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if specializedPairs(p) == 0 {
+		t.Fatal("the fast path is not in use")
+	}
+	for _, name := range []string{"a", "b"} {
+		for _, tag := range []string{"x", "y", "z"} {
+			for _, kind := range []string{KindCommand, KindEvent, KindListen} {
+				in := Input{Kind: kind, Name: name, Args: map[string]any{"tags": []any{tag}}}
+				fast, generic := p.Check(context.Background(), in), p.checkGeneric(context.Background(), in)
+				if !reflect.DeepEqual(fast, generic) {
+					t.Fatalf("%s %s with tag %s:\nfast    %+v\ngeneric %+v", kind, name, tag, fast, generic)
+				}
+			}
+		}
+	}
+}

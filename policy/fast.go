@@ -211,13 +211,22 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 	}
 	// A listen may name any event, so its residual is made once for the
 	// kind, with the name unknown too (key {listen, ""}).
+	//
+	// Each partial evaluation writes its support rules (negations it could
+	// not inline) in a package of its own: OPA numbers them from zero in
+	// every call, so in one shared package the same rule name from two
+	// calls would be one rule, the OR of both calls' bodies, and one
+	// name's residual could be satisfied by another's conditions.
+	calls := 0
 	partial := func(query, kind, name string) (*rego.PartialQueries, error) {
 		known, unknown := map[string]any{"kind": kind, "name": name}, unknowns
 		if kind == KindListen {
 			known, unknown = map[string]any{"kind": kind}, append([]string{"input.name"}, unknowns...)
 		}
+		calls++
 		return rego.New(rego.Query(query), rego.Compiler(compiler), rego.Store(store),
-			rego.Input(known), rego.Unknowns(unknown), rego.StrictBuiltinErrors(true)).Partial(ctx)
+			rego.Input(known), rego.Unknowns(unknown), rego.StrictBuiltinErrors(true),
+			rego.PartialNamespace(fmt.Sprintf("isogate_support.c%d", calls))).Partial(ctx)
 	}
 	out := map[[2]string]*specialized{}
 	var sources []string // one module per residual
