@@ -124,11 +124,10 @@ func (fd *frameDecoder) frame(blobs []byte) ([]decoded, error) {
 	var faults []*Error
 	isBatch := false
 	for dec.PeekKind() != '}' {
-		kt, err := dec.ReadToken()
+		k, err := fd.text()
 		if err != nil {
 			return nil, err
 		}
-		k := kt.String()
 		if k == "messages" && blobs == nil {
 			isBatch = true
 			if batch, faults, err = fd.batch(); err != nil {
@@ -242,6 +241,13 @@ func (fd *frameDecoder) value(depth int) (any, error) {
 		}
 		return nil, dec.SkipValue()
 	}
+	if dec.PeekKind() == '"' {
+		s, err := fd.text()
+		if v, ok := commonValues[s]; ok && err == nil {
+			return v, nil
+		}
+		return s, err
+	}
 	tok, err := dec.ReadToken()
 	if err != nil {
 		return nil, err
@@ -251,18 +257,15 @@ func (fd *frameDecoder) value(depth int) (any, error) {
 		return nil, nil
 	case 't', 'f':
 		return tok.Bool(), nil
-	case '"':
-		return tok.String(), nil
 	case '0':
 		return json.Number(tok.String()), nil // the exact text: big numbers stay exact
 	case '{':
 		obj := map[string]any{}
 		for dec.PeekKind() != '}' {
-			kt, err := dec.ReadToken() // duplicate names are an error here
+			k, err := fd.text() // duplicate names are an error here
 			if err != nil {
 				return nil, err
 			}
-			k := kt.String()
 			if obj[k], err = fd.member(k, depth+1); err != nil {
 				return nil, err
 			}
@@ -281,6 +284,41 @@ func (fd *frameDecoder) value(depth int) (any, error) {
 	_, err = dec.ReadToken()
 	return arr, err
 }
+
+// text reads a string, a value or a member name. The words of the
+// request shape come back as shared strings, not copies: each copy was an
+// allocation, and a message has a dozen of them.
+func (fd *frameDecoder) text() (string, error) {
+	raw, err := fd.dec.ReadValue() // checked as ReadToken checks: UTF-8, and a name for duplicates
+	if err != nil {
+		return "", err
+	}
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", errors.New("expected a string")
+	}
+	if quoted := raw[1 : len(raw)-1]; bytes.IndexByte(quoted, '\\') < 0 {
+		if s, ok := commonText[string(quoted)]; ok {
+			return s, nil
+		}
+		return string(quoted), nil
+	}
+	plain, err := jsontext.AppendUnquote(nil, raw)
+	return string(plain), err
+}
+
+// commonText holds the member names and values of the request shape, and
+// commonValues the same values already in an interface, which is another
+// allocation saved for each.
+var commonText, commonValues = func() (map[string]string, map[string]any) {
+	words := []string{"type", "id", "kind", "name", "args", "bin", "tauri", "messages", "path", "len",
+		"invoke", "cancel", "batch", policy.KindCommand, policy.KindEvent, policy.KindListen, policy.KindHTTP,
+		"method", "url", "headers", "body", "cmd", "plugin", "command", "permission", "raw", "channels", "target", "label"}
+	text, values := make(map[string]string, len(words)), make(map[string]any, len(words))
+	for _, w := range words {
+		text[w], values[w] = w, w
+	}
+	return text, values
+}()
 
 // invalid is a message's shape error as the page sees it.
 func invalid(err error) *Error {

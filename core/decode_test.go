@@ -3,6 +3,7 @@ package core
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -24,6 +25,7 @@ func TestDecodeMessage_StrictAttacks(t *testing.T) {
 		{"duplicate key at top", []byte(`{"type":"invoke","id":1,"id":2,"kind":"command","name":"x","args":null}`), false},
 		{"duplicate key deep", msg(`{"a":{"b":1,"b":2}}`), false},
 		{"duplicate key after escape", msg(`{"a":1,"\u0061":2}`), false},
+		{"duplicate shape name after escape", []byte(`{"type":"invoke","\u0069d":1,"id":2,"kind":"command","name":"x","args":null}`), false},
 		{"depth limit-1", msg(nest(7)), true},
 		{"depth at limit", msg(nest(8)), true},
 		{"depth limit+1", msg(nest(9)), false},
@@ -42,6 +44,24 @@ func TestDecodeMessage_StrictAttacks(t *testing.T) {
 				t.Fatalf("err = %v, want ok=%v", err, c.ok)
 			}
 		})
+	}
+}
+
+// The words of the request shape decode the same written with escapes as
+// plainly: the decoder shares strings for them, which must not skip
+// unquoting.
+func TestDecodeMessage_EscapedShapeWords(t *testing.T) {
+	plain, err := decodeOne([]byte(`{"type":"invoke","id":1,"kind":"command","name":"x","args":{"name":"event","k":"A"}}`), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	escaped, err := decodeOne([]byte(`{"t\u0079pe":"inv\u006fke","id":1,"k\u0069nd":"comm\u0061nd","n\u0061me":"x",`+
+		`"\u0061rgs":{"n\u0061me":"ev\u0065nt","k":"\u0041"}}`), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(plain, escaped) {
+		t.Fatalf("escaped %+v, plain %+v", escaped, plain)
 	}
 }
 

@@ -135,7 +135,7 @@ func (l *DecisionLog) Record(ctx context.Context, e Entry) error {
 		// No policy yet, so no mask rule either: the input is withheld.
 		event["input"] = nil
 		d.Erased = []string{"/input"}
-	} else if value, err := pr.value, pr.err; err != nil {
+	} else if value, err := pr.full(); err != nil {
 		// OPA cannot represent this input (a number past its range), so the
 		// mask rule cannot run on it, and the policy already denied it: the
 		// decision is logged with the whole input withheld.

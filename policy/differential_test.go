@@ -34,7 +34,9 @@ func TestFastPath_Differential(t *testing.T) {
 				name := names[r.IntN(len(names))]
 				in := Input{
 					Kind: []string{KindCommand, KindCommand, KindCommand, KindEvent, KindListen}[r.IntN(5)],
-					Name: name, Args: genArgs(r, p.Schemas()[name]), Window: "main", Session: "s", Seq: uint64(i),
+					Name: name, Args: genArgs(r, p.Schemas()[name]), Seq: uint64(i),
+					Window: []string{"main", "main", "settings"}[r.IntN(3)], Session: []string{"s", "t"}[r.IntN(2)],
+					Origin: []string{"", "", "http://127.0.0.1:8080", "https://evil.example"}[r.IntN(4)],
 				}
 				if in.Kind == KindListen { // any name, as a page's listen has, and no args
 					in.Name, in.Args = listenNames[r.IntN(len(listenNames))], nil
@@ -334,4 +336,107 @@ deny contains "no tag" if not has_tag
 			}
 		}
 	}
+}
+
+// TestFastPath_GeneratedPolicies compares the two paths on generated
+// policies, not only the three shipped ones: defaults, negations partial
+// evaluation cannot inline (support rules), helper rules and functions,
+// and rules on every member of the input (the fast path builds only the
+// members its residual reads).
+func pick0(r *rand.Rand, xs ...string) string { return xs[r.IntN(len(xs))] }
+
+func TestFastPath_GeneratedPolicies(t *testing.T) {
+	conds := []string{
+		`input.args.a == 1`, `input.args.b == true`, `not input.args.c`, `input.args.a in {1, 2}`,
+		`input.origin == "https://app.example"`, `not input.origin == ""`, `trusted[input.origin]`,
+		`input.window == "main"`, `startswith(input.session, "s1")`, `input.seq > 5`, `input.seq % 2 == 0`,
+		`not has_tag`, `not tagged(input.args)`, `not has_wanted`, `count(input.args.tags) > 1`,
+		`input.name == "n1"`, `input.name == "n2"`, `input.name == "ev"`, `input.kind == "event"`, `input.kind == "listen"`,
+	}
+	reasons := []string{`"r1"`, `"r2"`, `sprintf("seq %d", [input.seq])`, `{"why": input.origin}`}
+	r := rand.New(rand.NewPCG(3, 4))
+	body := func() string {
+		n := 1 + r.IntN(3)
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = conds[r.IntN(len(conds))]
+		}
+		return "{\n\t" + strings.Join(parts, "\n\t") + "\n}"
+	}
+	used, policies := 0, 120
+	for pi := 0; pi < policies; pi++ {
+		var src strings.Builder
+		src.WriteString("package isogate\n\n")
+		switch r.IntN(4) {
+		case 0, 1:
+			src.WriteString("default allow := false\n\n")
+		case 2:
+			src.WriteString(pick0(r, "default allow := true\n\n", "default allow := \"no\"\n\n", "default allow := 0\n\n"))
+		}
+		for i := r.IntN(4); i > 0; i-- {
+			fmt.Fprintf(&src, "allow if %s\n\n", body())
+		}
+		for i := r.IntN(4); i > 0; i-- {
+			fmt.Fprintf(&src, "deny contains %s if %s\n\n", reasons[r.IntN(len(reasons))], body())
+		}
+		src.WriteString(`has_tag if {
+	some t in input.args.tags
+	t == "x"
+}
+
+tagged(a) if {
+	some t in a.tags
+	t == "y"
+}
+
+trusted contains "https://app.example"
+
+wanted := {"n1": "x", "n2": "y"}
+
+has_wanted if {
+	some t in input.args.tags
+	t == wanted[input.name]
+}
+`)
+		p, err := loadMap(map[string]string{"p.rego": src.String(), "schemas/n1.json": `{}`, "schemas/n2.json": `{}`})
+		if err != nil {
+			t.Fatalf("policy %d does not load: %v\n%s", pi, err, src.String())
+		}
+		if specializedPairs(p) == 0 {
+			continue
+		}
+		used++
+		for i := 0; i < 300; i++ {
+			pick := func(xs ...any) any { return xs[r.IntN(len(xs))] }
+			args := map[string]any{}
+			for k, v := range map[string]any{
+				"a":    pick(json.Number("1"), json.Number("2"), json.Number("3"), "1"),
+				"b":    pick(true, false),
+				"c":    pick(true, false, nil),
+				"tags": pick([]any{}, []any{"x"}, []any{"y", "z"}, []any{"x", "y"}),
+			} {
+				if r.IntN(3) > 0 {
+					args[k] = v
+				}
+			}
+			in := Input{
+				Kind: pick(KindCommand, KindCommand, KindEvent, KindListen).(string), Name: pick("n1", "n2", "n3").(string),
+				Args: args, Origin: pick("", "https://app.example", "https://evil.example").(string),
+				Window: pick("main", "other").(string), Session: pick("s1", "s2").(string), Seq: uint64(r.IntN(10)),
+			}
+			if in.Kind == KindListen {
+				in.Name, in.Args = pick("n1", "ev", "").(string), nil
+			}
+			fast, generic := p.Check(context.Background(), in), p.checkGeneric(context.Background(), in)
+			if !reflect.DeepEqual(fast, generic) {
+				b, _ := json.Marshal(in)
+				t.Fatalf("policy %d, input %s:\nfast    %+v\ngeneric %+v\n%s", pi, b, fast, generic, src.String())
+			}
+		}
+	}
+	// Most generated policies must take the fast path, or this tests little.
+	if used < policies/2 {
+		t.Fatalf("only %d of %d generated policies take the fast path", used, policies)
+	}
+	t.Logf("%d of %d policies on the fast path", used, policies)
 }

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/isogate/isogate/codes"
-
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
@@ -43,6 +41,13 @@ type specialized struct {
 	query    ast.Body
 	compiler *ast.Compiler
 	store    storage.Store
+	// reads is the input members besides args that the residual and its
+	// support rules read; only they are built for it (buildReading).
+	reads reads
+	// defaultFalse: the policy has `default allow := false`, so when none
+	// of the residual's allow rules matches, allow was false (the generic
+	// path's "allow is not the boolean true"), not undefined.
+	defaultFalse bool
 }
 
 const reasonVar = "__isogate_reason__"
@@ -75,6 +80,11 @@ func conflictFree(modules map[string]*ast.Module) bool {
 	for _, m := range modules {
 		for _, r := range m.Rules {
 			if r.Default {
+				if r.Head.Ref().String() == "allow" && m.Package.Path.String() == "data.isogate" {
+					if _, isBool := r.Head.Value.Value.(ast.Boolean); !isBool {
+						return false // the generic path reports "allow is not the boolean true" when no rule matches
+					}
+				}
 				continue
 			}
 			h := r.Head
@@ -228,11 +238,13 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 			rego.Input(known), rego.Unknowns(unknown), rego.StrictBuiltinErrors(true),
 			rego.PartialNamespace(fmt.Sprintf("isogate_support.c%d", calls))).Partial(ctx)
 	}
+	defaultFalse := defaultAllowFalse(modules)
 	out := map[[2]string]*specialized{}
 	var sources []string // one module per residual
 	var keys [][2]string
 	var alwaysAllowed []bool // the allow residual is one empty body: true whatever the input
 	var denies []bool        // the residual has deny rules
+	var readsOfKey []reads   // the input members each residual reads
 	support := map[string]*ast.Module{}
 	pairs := [][2]string{{KindListen, ""}}
 	for _, kind := range []string{KindCommand, KindEvent} {
@@ -250,10 +262,11 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 		if err != nil {
 			return nil, "partial evaluation failed: " + oneLine(err.Error())
 		}
-		if c := constantVerdict(allow, deny); c != nil {
-			out[key] = &specialized{constant: c}
+		if c := constantVerdict(allow, deny, defaultFalse); c != nil {
+			out[key] = &specialized{constant: c} // reads nothing
 			continue
 		}
+		readsOfKey = append(readsOfKey, residualReads(allow, deny))
 		for i, m := range append(allow.Support, deny.Support...) {
 			support[fmt.Sprintf("support/%s/%s/%d", kind, name, i)] = m
 		}
@@ -316,9 +329,40 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 		if err != nil {
 			return nil, "a residual query does not compile: " + oneLine(err.Error())
 		}
-		out[key] = &specialized{query: body, compiler: c, store: store}
+		out[key] = &specialized{query: body, compiler: c, store: store, reads: readsOfKey[i], defaultFalse: defaultFalse}
 	}
 	return out, ""
+}
+
+// residualReads is the input members besides args that the residual
+// queries and their support rules read. A reference to the input that is
+// not by a member's name (which eligibility already refuses) reads all.
+func residualReads(pqs ...*rego.PartialQueries) reads {
+	var r reads
+	visit := func(x any) {
+		ast.WalkRefs(x, func(ref ast.Ref) bool {
+			if !ref.HasPrefix(ast.InputRootRef) {
+				return false
+			}
+			if len(ref) < 2 {
+				r = readsAll
+			} else if s, isStr := ref[1].Value.(ast.String); !isStr {
+				r = readsAll
+			} else {
+				r |= readsOf[string(s)]
+			}
+			return false
+		})
+	}
+	for _, pq := range pqs {
+		for _, b := range pq.Queries {
+			visit(b)
+		}
+		for _, m := range pq.Support {
+			visit(m)
+		}
+	}
+	return r
 }
 
 // bodyText prints a residual body as Rego. Wildcards PE produced (printed
@@ -343,17 +387,39 @@ func bodyText(b ast.Body) string {
 
 // constantVerdict is the verdict when neither residual depends on the input
 // left unknown: allow is always true or never, and no deny rule can fire.
-func constantVerdict(allow, deny *rego.PartialQueries) *Verdict {
+func constantVerdict(allow, deny *rego.PartialQueries, defaultFalse bool) *Verdict {
 	if len(deny.Queries) != 0 || len(allow.Support) != 0 {
 		return nil
 	}
 	switch {
 	case len(allow.Queries) == 0:
-		return &Verdict{Code: codes.Denied, Reasons: []string{"no allow rule matched"}}
+		v := verdict(boolInt(defaultFalse), false, []string{})
+		return &v
 	case len(allow.Queries) == 1 && len(allow.Queries[0]) == 0:
 		return &Verdict{Allow: true, Reasons: []string{}}
 	}
 	return nil
+}
+
+// defaultAllowFalse reports whether the policy has `default allow := false`
+// in package isogate.
+func defaultAllowFalse(modules map[string]*ast.Module) bool {
+	for _, m := range modules {
+		for _, r := range m.Rules {
+			if r.Default && m.Package.Path.String() == "data.isogate" && r.Head.Ref().String() == "allow" &&
+				r.Head.Value.Equal(ast.BooleanTerm(false)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func nondeterministic(op ast.Ref) bool {

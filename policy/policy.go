@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -182,15 +183,21 @@ type HTTPRequest struct {
 // the policy see different arguments. A Prepared is safe for concurrent use.
 type Prepared struct {
 	in    Input
+	once  sync.Once
 	value ast.Value
 	err   error // OPA cannot represent the input (a number past its range)
 }
 
-// Prepare builds in's OPA value.
+// Prepare takes in over. Its OPA value is built when first needed: the
+// fast path builds only the members its residual reads instead.
 func Prepare(in Input) *Prepared {
-	pr := &Prepared{in: in}
-	pr.value, pr.err = in.build()
-	return pr
+	return &Prepared{in: in}
+}
+
+// full is the whole input's OPA value, built once.
+func (pr *Prepared) full() (ast.Value, error) {
+	pr.once.Do(func() { pr.value, pr.err = pr.in.build() })
+	return pr.value, pr.err
 }
 
 // Input returns the prepared input.
@@ -287,24 +294,36 @@ func (p *Policy) check(ctx context.Context, pr *Prepared, fast bool, opts ...reg
 	if v, ok := p.checkSchema(in); !ok {
 		return v
 	}
-	// On every path, the fast one's constant verdicts included, an input
-	// OPA cannot represent (a number past its range) is denied.
-	if pr.err != nil {
-		return evalFailed(pr.err)
-	}
 	// Evaluation options (a tracer) are the rego package's: a call that
 	// passes any gets the whole policy, never a fast path that drops them.
 	key := [2]string{in.Kind, in.Name}
 	if in.Kind == KindListen {
 		key[1] = "" // one residual for every listen
 	}
-	if s := p.fast[key]; fast && len(opts) == 0 && s != nil {
+	s := p.fast[key]
+	if !fast || len(opts) != 0 {
+		s = nil
+	}
+	// On every path, the fast one's constant verdicts included, an input
+	// OPA cannot represent (a number past its range) is denied: args are
+	// always built, and they are where such a number can be.
+	var value ast.Value
+	var err error
+	if s != nil && !in.hasExtras() {
+		value, err = in.buildReading(s.reads)
+	} else {
+		value, err = pr.full()
+	}
+	if err != nil {
+		return evalFailed(err)
+	}
+	if s != nil {
 		if s.constant != nil {
 			return Verdict{Allow: s.constant.Allow, Code: s.constant.Code, Reasons: append([]string{}, s.constant.Reasons...)}
 		}
-		return p.evalFast(ctx, s, pr.value)
+		return p.evalFast(ctx, s, value)
 	}
-	return p.decideWith(ctx, p.query, pr.value, opts...)
+	return p.decideWith(ctx, p.query, value, opts...)
 }
 
 // failClosed turns a panic in the schema validator or the evaluator into a
@@ -442,12 +461,9 @@ func (p *Policy) evalFast(ctx context.Context, s *specialized, input ast.Value) 
 		return evalFailed(err)
 	}
 	// The residual's allow is true or, by its default, false: none of its
-	// rules matched.
-	values := 0
-	if allowed {
-		values = 1
-	}
-	return verdict(values, bool(allowed), reasons)
+	// rules matched. Then the policy's allow had its own default's value,
+	// false, if it has one, and no value if not.
+	return verdict(boolInt(bool(allowed) || s.defaultFalse), bool(allowed), reasons)
 }
 
 // noMetrics: isogate reads no evaluation metrics, and OPA would otherwise
@@ -532,10 +548,6 @@ func reasonText(r any) string {
 	return string(b)
 }
 
-// build is document() as OPA's own value, built directly: OPA would
-// otherwise convert the document on every evaluation, a sixth of its cost.
-// Values of Go types other than the decoders produce go through OPA's own
-// conversion, whose error fails the evaluation as before.
 // inputKeys are the input document's member names, made once: OPA's
 // InternedTerm only interns the strings it knows, and makes a new term for
 // every other one on every call. Terms are never changed once built, so
@@ -563,21 +575,71 @@ func commonTerm(s string) *ast.Term {
 	return ast.StringTerm(s)
 }
 
-func (in *Input) build() (ast.Value, error) {
+// reads is a set of the input's members besides args, which every value
+// has: the ones a residual reads.
+type reads uint8
+
+const (
+	readsKind reads = 1 << iota
+	readsName
+	readsOrigin
+	readsWindow
+	readsSession
+	readsSeq
+	readsAll = readsKind | readsName | readsOrigin | readsWindow | readsSession | readsSeq
+)
+
+// readsOf names the member reads stands for; other members (the extras)
+// are never in a value buildReading makes.
+var readsOf = map[string]reads{"kind": readsKind, "name": readsName, "origin": readsOrigin,
+	"window": readsWindow, "session": readsSession, "seq": readsSeq}
+
+// hasExtras reports whether the input has members only some messages have.
+func (in *Input) hasExtras() bool {
+	return in.Attributes != nil || in.ParsedPath != nil || in.ParsedQuery != nil || in.ParsedBody != nil || in.Tauri != nil
+}
+
+// buildReading is build for an input without extras, with only args and
+// the members in r: a residual that reads nothing else evaluates the same
+// on it, and the members it leaves out are allocations saved.
+func (in *Input) buildReading(r reads) (ast.Object, error) {
 	args, err := termOf(in.Args)
 	if err != nil {
 		return nil, err
 	}
-	obj := ast.NewObject(
-		ast.Item(inputKeys.kind, commonTerm(in.Kind)),
-		ast.Item(inputKeys.name, ast.StringTerm(in.Name)),
-		ast.Item(inputKeys.args, args),
-		ast.Item(inputKeys.origin, commonTerm(in.Origin)),
-		ast.Item(inputKeys.window, commonTerm(in.Window)),
-		ast.Item(inputKeys.session, ast.StringTerm(in.Session)),
-		ast.Item(inputKeys.seq, ast.UIntNumberTerm(in.Seq)),
-	)
-	if in.Attributes != nil || in.ParsedPath != nil || in.ParsedQuery != nil || in.ParsedBody != nil || in.Tauri != nil {
+	items := make([][2]*ast.Term, 1, 7)
+	items[0] = ast.Item(inputKeys.args, args)
+	if r&readsKind != 0 {
+		items = append(items, ast.Item(inputKeys.kind, commonTerm(in.Kind)))
+	}
+	if r&readsName != 0 {
+		items = append(items, ast.Item(inputKeys.name, ast.StringTerm(in.Name)))
+	}
+	if r&readsOrigin != 0 {
+		items = append(items, ast.Item(inputKeys.origin, commonTerm(in.Origin)))
+	}
+	if r&readsWindow != 0 {
+		items = append(items, ast.Item(inputKeys.window, commonTerm(in.Window)))
+	}
+	if r&readsSession != 0 {
+		items = append(items, ast.Item(inputKeys.session, ast.StringTerm(in.Session)))
+	}
+	if r&readsSeq != 0 {
+		items = append(items, ast.Item(inputKeys.seq, ast.UIntNumberTerm(in.Seq)))
+	}
+	return ast.NewObject(items...), nil
+}
+
+// build is document() as OPA's own value, built directly: OPA would
+// otherwise convert the document on every evaluation, a sixth of its cost.
+// Values of Go types other than the decoders produce go through OPA's own
+// conversion, whose error fails the evaluation as before.
+func (in *Input) build() (ast.Value, error) {
+	obj, err := in.buildReading(readsAll)
+	if err != nil {
+		return nil, err
+	}
+	if in.hasExtras() {
 		// The request parts go through OPA's own conversion: they are plain
 		// strings, lists and maps (and the body decoded with json.Number).
 		for k, v := range in.extraDocument() {
