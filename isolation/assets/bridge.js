@@ -373,6 +373,7 @@
         native: { mode: req.mode === "navigate" ? "same-origin" : req.mode, cache: req.cache, referrerPolicy: req.referrerPolicy, integrity: req.integrity, keepalive: req.keepalive }
       });
       if (out.native) return out.native;
+      if (REDIRECTS.has(out.res.status) && req.redirect === "manual") return opaqueRedirect(out.res, out.u);
       const r = toResponse(out.res, out.u);
       if (out.hops > 0) Object.defineProperty(r, "redirected", { value: true });
       return r;
@@ -382,9 +383,13 @@
       for (let hops = 0; ; hops++) {
         const res = await send(method, u, headers, body, signal, credentials);
         const location = res.headers.find(([k]) => k === "location");
-        if (!REDIRECTS.has(res.status) || !location || redirect === "manual") return { res, u, hops };
+        if (!REDIRECTS.has(res.status) || redirect === "manual") return { res, u, hops };
+        if (redirect === "error") {
+          if (res.body instanceof ReadableStream) res.body.cancel();
+          throw new TypeError(`isogate: ${u.pathname} redirected and the request's redirect mode is "error"`);
+        }
+        if (!location) return { res, u, hops };
         if (res.body instanceof ReadableStream) res.body.cancel();
-        if (redirect === "error") throw new TypeError(`isogate: ${u.pathname} redirected and the request's redirect mode is "error"`);
         if (hops === MAX_REDIRECTS) throw new TypeError("isogate: too many redirects");
         const next = new URL(location[1], u);
         if (next.protocol !== "http:" && next.protocol !== "https:") throw new TypeError(`isogate: ${u.pathname} redirected to a ${next.protocol} URL`);
@@ -409,6 +414,12 @@
       const hs = [];
       n.headers.forEach((v, k) => hs.push([k, v]));
       return { res: { status: n.status, statusText: n.statusText, headers: hs, body: new Uint8Array(await n.arrayBuffer()) }, u: new URL(n.url) };
+    }
+    function opaqueRedirect(res, u) {
+      if (res.body instanceof ReadableStream) res.body.cancel();
+      const r = Response.error();
+      Object.defineProperties(r, { type: { value: "opaqueredirect" }, url: { value: u.href } });
+      return r;
     }
     function toResponse(res, u) {
       const nullBody = res.status === 204 || res.status === 205 || res.status === 304 || res.status < 200;
@@ -592,7 +603,18 @@
 `).join("");
       }
     }
-    const text = (s) => s.res && s.res.body ? new TextDecoder().decode(s.res.body) : "";
+    const text = (s, utf8 = false) => {
+      if (!s.res || !s.res.body) return "";
+      const ct = s.res.headers.find(([k]) => k === "content-type");
+      const cs = !utf8 && ct ? /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(ct[1]) : null;
+      let dec;
+      try {
+        dec = new TextDecoder(cs ? cs[1] : "utf-8");
+      } catch {
+        dec = new TextDecoder();
+      }
+      return dec.decode(s.res.body);
+    };
     const documentOf = (s, html) => {
       if (!s.res) return null;
       if (!("doc" in s)) {
@@ -633,7 +655,7 @@
           }
           case "json":
             try {
-              return JSON.parse(text(s));
+              return JSON.parse(text(s, true));
             } catch {
               return null;
             }

@@ -84,14 +84,16 @@ export function installHTTP({ win, call, prefixes, status }) {
       native: { mode: req.mode === 'navigate' ? 'same-origin' : req.mode, cache: req.cache, referrerPolicy: req.referrerPolicy, integrity: req.integrity, keepalive: req.keepalive },
     });
     if (out.native) return out.native;
+    if (REDIRECTS.has(out.res.status) && req.redirect === 'manual') return opaqueRedirect(out.res, out.u);
     const r = toResponse(out.res, out.u);
     if (out.hops > 0) Object.defineProperty(r, 'redirected', { value: true });
     return r;
   }
 
   // follow makes a gated request and, as fetch and XHR do, follows its
-  // redirects (redirect "follow"; "error" rejects, "manual" hands the 3xx
-  // back): each hop on the app's API is a new gated request, a hop to
+  // redirects (redirect "follow"; "error" rejects any redirect status,
+  // "manual" hands it back, and so does "follow" one without a Location):
+  // each hop on the app's API is a new gated request, a hop to
   // anywhere else goes to the browser's fetch, with the request's mode,
   // cache, referrer policy, integrity and keepalive (native). It resolves
   // to {res, u, hops} (the last gated response and its URL) or {native}
@@ -101,9 +103,13 @@ export function installHTTP({ win, call, prefixes, status }) {
     for (let hops = 0; ; hops++) {
       const res = await send(method, u, headers, body, signal, credentials);
       const location = res.headers.find(([k]) => k === 'location');
-      if (!REDIRECTS.has(res.status) || !location || redirect === 'manual') return { res, u, hops };
+      if (!REDIRECTS.has(res.status) || redirect === 'manual') return { res, u, hops };
+      if (redirect === 'error') {
+        if (res.body instanceof ReadableStream) res.body.cancel();
+        throw new TypeError(`isogate: ${u.pathname} redirected and the request's redirect mode is "error"`);
+      }
+      if (!location) return { res, u, hops };
       if (res.body instanceof ReadableStream) res.body.cancel(); // a redirect's own body is not read
-      if (redirect === 'error') throw new TypeError(`isogate: ${u.pathname} redirected and the request's redirect mode is "error"`);
       if (hops === MAX_REDIRECTS) throw new TypeError('isogate: too many redirects');
       const next = new URL(location[1], u);
       if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new TypeError(`isogate: ${u.pathname} redirected to a ${next.protocol} URL`);
@@ -136,6 +142,16 @@ export function installHTTP({ win, call, prefixes, status }) {
     const hs = [];
     n.headers.forEach((v, k) => hs.push([k, v]));
     return { res: { status: n.status, statusText: n.statusText, headers: hs, body: new Uint8Array(await n.arrayBuffer()) }, u: new URL(n.url) };
+  }
+
+  // opaqueRedirect is what fetch gives for a redirect with redirect
+  // "manual": an opaque-redirect response, status 0, no headers, no body,
+  // the request's URL. The page learns that it was redirected, not where.
+  function opaqueRedirect(res, u) {
+    if (res.body instanceof ReadableStream) res.body.cancel();
+    const r = Response.error(); // status 0, headers empty and immutable, body null
+    Object.defineProperties(r, { type: { value: 'opaqueredirect' }, url: { value: u.href } });
+    return r;
   }
 
   // toResponse is the page's Response: its body the bytes, or the stream
@@ -336,7 +352,17 @@ function gatedXHR(Native, gatedURL, follow) {
   }
 
   // The response's properties, from the gated response when there is one.
-  const text = (s) => (s.res && s.res.body ? new TextDecoder().decode(s.res.body) : '');
+  // Text is decoded by the charset its Content-Type names, UTF-8 when it
+  // names none or one the browser does not know, as XHR does; JSON is
+  // always UTF-8.
+  const text = (s, utf8 = false) => {
+    if (!s.res || !s.res.body) return '';
+    const ct = s.res.headers.find(([k]) => k === 'content-type');
+    const cs = !utf8 && ct ? /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(ct[1]) : null;
+    let dec;
+    try { dec = new TextDecoder(cs ? cs[1] : 'utf-8'); } catch { dec = new TextDecoder(); }
+    return dec.decode(s.res.body);
+  };
   // documentOf is the response as a Document, as XHR gives it: XML by its
   // content type, HTML too when the responseType is "document"; null for
   // anything else or XML that does not parse. DOMParser runs no scripts,
@@ -379,7 +405,7 @@ function gatedXHR(Native, gatedURL, follow) {
           return new Blob([bytes], { type: ct ? ct[1] : '' });
         }
         case 'json':
-          try { return JSON.parse(text(s)); } catch { return null; }
+          try { return JSON.parse(text(s, true)); } catch { return null; }
         case 'document':
           return documentOf(s, true);
         default:

@@ -57,6 +57,13 @@ class API(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(b)))
             self.end_headers()
             self.wfile.write(b)
+        elif self.path.startswith("/api/notes/latin"):  # text in ISO-8859-1: XHR decodes it by its charset
+            b = "caf\u00e9".encode("iso-8859-1")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=iso-8859-1")
+            self.send_header("Content-Length", str(len(b)))
+            self.end_headers()
+            self.wfile.write(b)
         elif self.path.startswith("/api/notes/slow"):
             self.rfile.read(1)  # until the client goes away
             log.write(json.dumps({"method": "GONE", "target": self.path, "headers": {}, "body": ""}) + "\n")
