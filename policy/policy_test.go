@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/isogate/isogate/codes"
 )
@@ -120,6 +121,45 @@ func TestDecide_EvaluationTimeoutDenied(t *testing.T) {
 		if v.Allow || v.Code != codes.Denied || len(v.Reasons) != 1 || !strings.HasPrefix(v.Reasons[0], "policy evaluation failed: evaluation timed out") {
 			t.Fatalf("%s: timed-out evaluation: %+v, want denied as timed out", c.rule, v)
 		}
+	}
+}
+
+// An evaluation ends when its call's context does: a context already over
+// denies at once on both paths, and one that ends mid-evaluation is seen
+// within 16 of OPA's checks, named as the context's end, not a timeout.
+func TestDecide_EndedContextStopsTheEvaluation(t *testing.T) {
+	p, err := loadMap(map[string]string{"p.rego": "package isogate\nallow if count([x | some x in numbers.range(1, input.args.n)]) > 0\n", "schemas/x.json": `{}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.evalTimeout = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	in := Input{Kind: KindCommand, Name: "x", Args: map[string]any{"n": json.Number("100000000")}}
+	for _, v := range []Verdict{p.Check(ctx, in), p.checkGeneric(ctx, in)} {
+		if v.Allow || len(v.Reasons) != 1 || v.Reasons[0] != "policy evaluation failed: context canceled" {
+			t.Fatalf("an evaluation for an ended call: %+v, want denied as context canceled", v)
+		}
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	b := &evalBound{ctx: ctx, deadline: time.Now().Add(time.Hour)}
+	for i := 0; i < 32; i++ {
+		if b.Cancelled() {
+			t.Fatalf("cancelled at check %d with the context running", i)
+		}
+	}
+	cancel()
+	seen := 0
+	for seen = 1; seen <= 16 && !b.Cancelled(); seen++ {
+	}
+	if seen > 16 || b.state.Load() != boundCancelled || !b.Cancelled() {
+		t.Fatalf("the context's end seen after %d checks, state %d", seen, b.state.Load())
+	}
+	past := &evalBound{ctx: context.Background(), deadline: time.Now().Add(-time.Second)}
+	for seen = 1; seen <= 16 && !past.Cancelled(); seen++ {
+	}
+	if seen > 16 || past.state.Load() != boundTimedOut {
+		t.Fatalf("a passed deadline seen after %d checks, state %d", seen, past.state.Load())
 	}
 }
 
