@@ -317,7 +317,7 @@ func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
 	  o.redirect = r.status + ' ' + (await r.json()).notes.length + ' ' + r.redirected + ' ' + new URL(r.url).search;
 	  o.redirectError = await fetch('/api/notes/old', {redirect: 'error'}).then((r) => 'resolved ' + r.status, (e) => e.name);
 	  o.redirectManual = await fetch('/api/notes/old', {redirect: 'manual'}).then(
-	    (r) => [r.type, r.status, r.ok, r.headers.get('location'), r.body, new URL(r.url).pathname].join(' '), (e) => e.name);
+	    (r) => [r.type, r.status, r.ok, r.headers.get('location'), r.body, new URL(r.url).pathname, r.clone().type].join(' '), (e) => e.name);
 	  o.xhrRedirect = await new Promise((resolve) => {
 	    const x = new XMLHttpRequest();
 	    x.open('GET', '/api/notes/old');
@@ -387,7 +387,7 @@ func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
 	want := map[string]any{
 		"redirect":       "200 1 true ?from=old",
 		"redirectError":  "TypeError",
-		"redirectManual": "opaqueredirect 0 false   /api/notes/old", // no Location, null body
+		"redirectManual": "opaqueredirect 0 false   /api/notes/old opaqueredirect", // no Location, null body
 		"charset":        "café 4",
 		"xhrRedirect":    "200 ?from=old 1",
 		"axiosRedirect":  "200 1",

@@ -418,7 +418,12 @@
     function opaqueRedirect(res, u) {
       if (res.body instanceof ReadableStream) res.body.cancel();
       const r = Response.error();
-      Object.defineProperties(r, { type: { value: "opaqueredirect" }, url: { value: u.href } });
+      Object.defineProperties(r, {
+        type: { value: "opaqueredirect" },
+        url: { value: u.href },
+        clone: { value: () => opaqueRedirect({ body: null }, u) }
+        // Response.error's clone would be type "error"
+      });
       return r;
     }
     function toResponse(res, u) {

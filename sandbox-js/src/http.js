@@ -150,7 +150,11 @@ export function installHTTP({ win, call, prefixes, status }) {
   function opaqueRedirect(res, u) {
     if (res.body instanceof ReadableStream) res.body.cancel();
     const r = Response.error(); // status 0, headers empty and immutable, body null
-    Object.defineProperties(r, { type: { value: 'opaqueredirect' }, url: { value: u.href } });
+    Object.defineProperties(r, {
+      type: { value: 'opaqueredirect' },
+      url: { value: u.href },
+      clone: { value: () => opaqueRedirect({ body: null }, u) }, // Response.error's clone would be type "error"
+    });
     return r;
   }
 
