@@ -403,16 +403,26 @@ func (p *Policy) bounded(ctx context.Context, run func(topdown.Cancel) error) er
 	}
 	b := &evalBound{ctx: ctx, deadline: time.Now().Add(p.evalTimeout)}
 	err := run(b)
-	if err != nil && b.state.Load() == boundTimedOut {
+	// A short evaluation asks fewer than 16 times, and one slow step (a
+	// sort of a long list) never asks: the bound is read once more at the
+	// end, so an evaluation past it is denied whatever it found.
+	if err == nil && time.Now().After(b.deadline) {
+		b.state.CompareAndSwap(boundRunning, boundTimedOut)
+	}
+	if b.state.Load() == boundTimedOut {
 		return fmt.Errorf("evaluation timed out after %v", p.evalTimeout)
+	}
+	if err == nil {
+		err = ctx.Err()
 	}
 	return err
 }
 
 // evalBound is one evaluation's cancel. OPA asks it before every
 // expression and in every step of its long builtins (numbers.range,
-// net.cidr_expand); every 16th time it looks at the clock and at ctx. So
-// an evaluation is bounded as a timer and a callback on ctx would bound it,
+// net.cidr_expand); the first time and every 16th it looks at the clock and
+// at ctx, and bounded looks once more when the evaluation ends. So an
+// evaluation is bounded at least as a timer and a callback on ctx bound it,
 // without starting and stopping a timer and registering the callback for
 // every message (which cost more than the evaluation of a small residual
 // saves).
@@ -435,7 +445,7 @@ func (b *evalBound) Cancelled() bool {
 	if b.state.Load() != boundRunning {
 		return true
 	}
-	if b.asked.Add(1)%16 != 0 {
+	if b.asked.Add(1)%16 != 1 { // the first time, and every 16th
 		return false
 	}
 	if time.Now().After(b.deadline) {

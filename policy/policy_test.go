@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"github.com/open-policy-agent/opa/v1/topdown"
 	"os"
 	"strings"
 	"testing"
@@ -127,6 +129,41 @@ func TestDecide_EvaluationTimeoutDenied(t *testing.T) {
 // An evaluation ends when its call's context does: a context already over
 // denies at once on both paths, and one that ends mid-evaluation is seen
 // within 16 of OPA's checks, named as the context's end, not a timeout.
+// An evaluation past its bound is denied even when it asked the cancel
+// too few times to see it, or spent the time in one step that never asks
+// (a sort of a long list): found in review, where such a call was allowed.
+func TestDecide_SlowStepPastTheBoundDenied(t *testing.T) {
+	p, err := loadMap(map[string]string{"p.rego": "package isogate\nallow if { s := sort(input.args.xs); count(s) > 0 }\n", "schemas/x.json": `{}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xs := make([]any, 50000)
+	for i := range xs {
+		xs[i] = json.Number(fmt.Sprint(len(xs) - i))
+	}
+	in := Input{Kind: KindCommand, Name: "x", Args: map[string]any{"xs": xs}}
+	p.evalTimeout = time.Hour
+	if v := p.Check(context.Background(), in); !v.Allow {
+		t.Fatalf("within the bound: %+v, want allowed", v)
+	}
+	p.evalTimeout = -time.Second // past before the evaluation starts: seen at the first check
+	for _, v := range []Verdict{p.Check(context.Background(), in), p.checkGeneric(context.Background(), in)} {
+		if v.Allow || len(v.Reasons) != 1 || !strings.HasPrefix(v.Reasons[0], "policy evaluation failed: evaluation timed out") {
+			t.Fatalf("an evaluation past its bound: %+v, want denied as timed out", v)
+		}
+	}
+	// An evaluation that never asks (as one slow step does not) and ends
+	// past its bound: seen when it ends.
+	if err := p.bounded(context.Background(), func(topdown.Cancel) error { return nil }); err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("an evaluation that never asked, past its bound: %v, want timed out", err)
+	}
+	p.evalTimeout = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := p.bounded(ctx, func(topdown.Cancel) error { cancel(); return nil }); err != context.Canceled {
+		t.Fatalf("an evaluation whose call ended while it ran, never asking: %v, want context canceled", err)
+	}
+}
+
 func TestDecide_EndedContextStopsTheEvaluation(t *testing.T) {
 	p, err := loadMap(map[string]string{"p.rego": "package isogate\nallow if count([x | some x in numbers.range(1, input.args.n)]) > 0\n", "schemas/x.json": `{}`})
 	if err != nil {
@@ -143,7 +180,8 @@ func TestDecide_EndedContextStopsTheEvaluation(t *testing.T) {
 	}
 	ctx, cancel = context.WithCancel(context.Background())
 	b := &evalBound{ctx: ctx, deadline: time.Now().Add(time.Hour)}
-	for i := 0; i < 32; i++ {
+	b.asked.Store(1) // past the first check, which looks at once
+	for i := 0; i < 15; i++ {
 		if b.Cancelled() {
 			t.Fatalf("cancelled at check %d with the context running", i)
 		}
