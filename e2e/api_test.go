@@ -354,6 +354,17 @@ func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
 	  o.htmlNotXML = String((await xhrAt('/api/notes/page', '')).responseXML);
 	  // XHR decodes text by its charset; fetch's text() is always UTF-8.
 	  o.charset = (await xhrAt('/api/notes/latin', '')).responseText + ' ' + (await (await fetch('/api/notes/latin')).text()).length;
+	  o.bom = (await xhrAt('/api/notes/bom', '')).responseText;
+	  const overridden = (path, mime) => new Promise((resolve) => {
+	    const x = new XMLHttpRequest();
+	    x.overrideMimeType(mime);
+	    x.open('GET', path);
+	    x.onload = () => resolve(x.responseText);
+	    x.send();
+	  });
+	  const ud = await overridden('/api/notes/bytes', 'text/plain; charset=x-user-defined'); // the old way to read bytes as text
+	  o.overrideMimeType = (await overridden('/api/notes/latin', 'text/plain; charset=utf-8')).charCodeAt(3) + ' ' + ud.length + ' ' + (ud.charCodeAt(255) & 0xff);
+	  o.fragment = (await fetch('/api/notes#top')).url.includes('#') + ' ' + (await xhrAt('/api/notes#top', '')).responseURL.includes('#');
 	  const ab = await xhr('arraybuffer');
 	  o.arraybuffer = ab instanceof ArrayBuffer ? new Uint8Array(ab)[255] : String(ab);
 	  const blob = await xhr('blob');
@@ -385,26 +396,29 @@ func TestAPI_RedirectsAbortResponseTypesBeacon(t *testing.T) {
 	  return o;
 	})()`)
 	want := map[string]any{
-		"redirect":       "200 1 true ?from=old",
-		"redirectError":  "TypeError",
-		"redirectManual": "opaqueredirect 0 false   /api/notes/old opaqueredirect", // no Location, null body
-		"charset":        "café 4",
-		"xhrRedirect":    "200 ?from=old 1",
-		"axiosRedirect":  "200 1",
-		"upload":         "24/24", // {"text":"with progress"}
-		"abort":          "AbortError",
-		"preAborted":     "AbortError",
-		"omit":           "",
-		"cookie":         "sid=s3cret-session",
-		"document":       "1 note true",
-		"responseXML":    "notes first",
-		"htmlNotXML":     "null",
-		"arraybuffer":    float64(255),
-		"blob":           "256 application/octet-stream",
-		"json":           "200 1 notes",
-		"sync":           "InvalidAccessError",
-		"ws":             "SecurityError",
-		"es":             "SecurityError",
+		"redirect":         "200 1 true ?from=old",
+		"redirectError":    "TypeError",
+		"redirectManual":   "opaqueredirect 0 false   /api/notes/old opaqueredirect", // no Location, null body
+		"charset":          "café 4",
+		"bom":              "café",
+		"overrideMimeType": "65533 256 255",
+		"fragment":         "false false",
+		"xhrRedirect":      "200 ?from=old 1",
+		"axiosRedirect":    "200 1",
+		"upload":           "24/24", // {"text":"with progress"}
+		"abort":            "AbortError",
+		"preAborted":       "AbortError",
+		"omit":             "",
+		"cookie":           "sid=s3cret-session",
+		"document":         "1 note true",
+		"responseXML":      "notes first",
+		"htmlNotXML":       "null",
+		"arraybuffer":      float64(255),
+		"blob":             "256 application/octet-stream",
+		"json":             "200 1 notes",
+		"sync":             "InvalidAccessError",
+		"ws":               "SecurityError",
+		"es":               "SecurityError",
 		// A form and URL parameters: not a media type the OpenAPI document
 		// has; bytes of JSON: carried as they are.
 		"bodies": "400 400 201",

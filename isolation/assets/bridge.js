@@ -420,7 +420,7 @@
       const r = Response.error();
       Object.defineProperties(r, {
         type: { value: "opaqueredirect" },
-        url: { value: u.href },
+        url: { value: withoutFragment(u) },
         clone: { value: () => opaqueRedirect({ body: null }, u) }
         // Response.error's clone would be type "error"
       });
@@ -430,7 +430,7 @@
       const nullBody = res.status === 204 || res.status === 205 || res.status === 304 || res.status < 200;
       if (nullBody && res.body instanceof ReadableStream) res.body.cancel();
       const r = new Response(nullBody ? null : res.body, { status: res.status, statusText: res.statusText, headers: res.headers });
-      Object.defineProperty(r, "url", { value: u.href });
+      Object.defineProperty(r, "url", { value: withoutFragment(u) });
       return r;
     }
     win.fetch = gatedFetch;
@@ -462,6 +462,11 @@
       });
     }
   }
+  function withoutFragment(u) {
+    const v = new URL(u.href);
+    v.hash = "";
+    return v.href;
+  }
   function gatedXHR(Native, gatedURL, follow) {
     const nativeOpen = Native.prototype.open;
     const nativeSend = Native.prototype.send;
@@ -469,7 +474,14 @@
     const nativeAbort = Native.prototype.abort;
     const props = ["readyState", "status", "statusText", "response", "responseText", "responseURL", "responseXML"];
     const g = /* @__PURE__ */ new WeakMap();
+    const overrides = /* @__PURE__ */ new WeakMap();
     class XMLHttpRequest extends Native {
+      overrideMimeType(mime) {
+        const s = g.get(this);
+        if (s !== void 0 && s.readyState >= 3) throw new DOMException("overrideMimeType after the response began", "InvalidStateError");
+        super.overrideMimeType(mime);
+        overrides.set(this, String(mime));
+      }
       open(method, url, async = true, ...rest) {
         const u = gatedURL(url);
         if (u === null) {
@@ -608,27 +620,39 @@
 `).join("");
       }
     }
-    const text = (s, utf8 = false) => {
-      if (!s.res || !s.res.body) return "";
+    const finalType = (s, xhr) => {
+      if (overrides.has(xhr)) return overrides.get(xhr);
       const ct = s.res.headers.find(([k]) => k === "content-type");
-      const cs = !utf8 && ct ? /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(ct[1]) : null;
+      return ct ? ct[1] : null;
+    };
+    const text = (s, xhr, utf8 = false) => {
+      if (!s.res || !s.res.body) return "";
+      const b = s.res.body;
+      let label = "utf-8";
+      if (b[0] === 239 && b[1] === 187 && b[2] === 191) label = "utf-8";
+      else if (b[0] === 254 && b[1] === 255) label = "utf-16be";
+      else if (b[0] === 255 && b[1] === 254) label = "utf-16le";
+      else if (!utf8) {
+        const cs = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(finalType(s, xhr) || "");
+        if (cs) label = cs[1];
+      }
       let dec;
       try {
-        dec = new TextDecoder(cs ? cs[1] : "utf-8");
+        dec = new TextDecoder(label);
       } catch {
         dec = new TextDecoder();
       }
-      return dec.decode(s.res.body);
+      return dec.decode(b);
     };
-    const documentOf = (s, html) => {
+    const documentOf = (s, xhr, html) => {
       if (!s.res) return null;
       if (!("doc" in s)) {
-        const ct = s.res.headers.find(([k]) => k === "content-type");
-        const mime = ct ? ct[1].split(";")[0].trim().toLowerCase() : "text/xml";
+        const ft = finalType(s, xhr);
+        const mime = ft !== null ? ft.split(";")[0].trim().toLowerCase() : "text/xml";
         const xml = mime === "text/xml" || mime === "application/xml" || mime.endsWith("+xml");
         let doc = null;
         if (xml || mime === "text/html") {
-          doc = new DOMParser().parseFromString(text(s), xml ? "application/xml" : "text/html");
+          doc = new DOMParser().parseFromString(text(s, xhr), xml ? "application/xml" : "text/html");
           if (xml && doc.getElementsByTagName("parsererror").length > 0) doc = null;
         }
         s.doc = { doc, html: mime === "text/html" };
@@ -639,14 +663,14 @@
       readyState: (s) => s.readyState,
       status: (s) => s.aborted ? 0 : s.status,
       statusText: (s) => s.statusText,
-      responseURL: (s) => s.res ? s.u.href : "",
+      responseURL: (s) => s.res ? withoutFragment(s.u) : "",
       responseXML: (s, xhr) => {
         if (xhr.responseType !== "" && xhr.responseType !== "document") throw new DOMException("responseXML is only for documents", "InvalidStateError");
-        return s.readyState === 4 ? documentOf(s, xhr.responseType === "document") : null;
+        return s.readyState === 4 ? documentOf(s, xhr, xhr.responseType === "document") : null;
       },
       responseText: (s, xhr) => {
         if (xhr.responseType !== "" && xhr.responseType !== "text") throw new DOMException("responseText is only for text", "InvalidStateError");
-        return s.readyState === 4 ? text(s) : "";
+        return s.readyState === 4 ? text(s, xhr) : "";
       },
       response: (s, xhr) => {
         if (s.readyState !== 4 || !s.res) return xhr.responseType === "" || xhr.responseType === "text" ? "" : null;
@@ -655,19 +679,18 @@
           case "arraybuffer":
             return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
           case "blob": {
-            const ct = s.res.headers.find(([k]) => k === "content-type");
-            return new Blob([bytes], { type: ct ? ct[1] : "" });
+            return new Blob([bytes], { type: finalType(s, xhr) || "" });
           }
           case "json":
             try {
-              return JSON.parse(text(s, true));
+              return JSON.parse(text(s, xhr, true));
             } catch {
               return null;
             }
           case "document":
-            return documentOf(s, true);
+            return documentOf(s, xhr, true);
           default:
-            return text(s);
+            return text(s, xhr);
         }
       }
     };

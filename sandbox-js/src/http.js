@@ -152,7 +152,7 @@ export function installHTTP({ win, call, prefixes, status }) {
     const r = Response.error(); // status 0, headers empty and immutable, body null
     Object.defineProperties(r, {
       type: { value: 'opaqueredirect' },
-      url: { value: u.href },
+      url: { value: withoutFragment(u) },
       clone: { value: () => opaqueRedirect({ body: null }, u) }, // Response.error's clone would be type "error"
     });
     return r;
@@ -164,7 +164,7 @@ export function installHTTP({ win, call, prefixes, status }) {
     const nullBody = res.status === 204 || res.status === 205 || res.status === 304 || res.status < 200;
     if (nullBody && res.body instanceof ReadableStream) res.body.cancel();
     const r = new Response(nullBody ? null : res.body, { status: res.status, statusText: res.statusText, headers: res.headers });
-    Object.defineProperty(r, 'url', { value: u.href });
+    Object.defineProperty(r, 'url', { value: withoutFragment(u) });
     return r;
   }
 
@@ -197,6 +197,13 @@ export function installHTTP({ win, call, prefixes, status }) {
   }
 }
 
+// withoutFragment is u as a response's URL gives it: without its #fragment.
+function withoutFragment(u) {
+  const v = new URL(u.href);
+  v.hash = '';
+  return v.href;
+}
+
 // gatedXHR is an XMLHttpRequest whose requests to API URLs go through the
 // gate: the same object, events and properties, fed by the gated response.
 function gatedXHR(Native, gatedURL, follow) {
@@ -206,8 +213,16 @@ function gatedXHR(Native, gatedURL, follow) {
   const nativeAbort = Native.prototype.abort;
   const props = ['readyState', 'status', 'statusText', 'response', 'responseText', 'responseURL', 'responseXML'];
   const g = new WeakMap(); // xhr -> the gated request's state
+  const overrides = new WeakMap(); // xhr -> its overrideMimeType, which outlives open
 
   class XMLHttpRequest extends Native {
+    overrideMimeType(mime) {
+      const s = g.get(this);
+      if (s !== undefined && s.readyState >= 3) throw new DOMException('overrideMimeType after the response began', 'InvalidStateError');
+      super.overrideMimeType(mime);
+      overrides.set(this, String(mime));
+    }
+
     open(method, url, async = true, ...rest) {
       const u = gatedURL(url);
       if (u === null) {
@@ -356,30 +371,44 @@ function gatedXHR(Native, gatedURL, follow) {
   }
 
   // The response's properties, from the gated response when there is one.
-  // Text is decoded by the charset its Content-Type names, UTF-8 when it
-  // names none or one the browser does not know, as XHR does; JSON is
-  // always UTF-8.
-  const text = (s, utf8 = false) => {
-    if (!s.res || !s.res.body) return '';
+  // finalType is XHR's final MIME type: the overrideMimeType, else the
+  // response's Content-Type (null when it has none).
+  const finalType = (s, xhr) => {
+    if (overrides.has(xhr)) return overrides.get(xhr);
     const ct = s.res.headers.find(([k]) => k === 'content-type');
-    const cs = !utf8 && ct ? /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(ct[1]) : null;
+    return ct ? ct[1] : null;
+  };
+  // Text is decoded as XHR decodes it: by a byte order mark, else by the
+  // charset the final MIME type names, else UTF-8 (also for a charset the
+  // browser does not know); JSON is always UTF-8.
+  const text = (s, xhr, utf8 = false) => {
+    if (!s.res || !s.res.body) return '';
+    const b = s.res.body;
+    let label = 'utf-8';
+    if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) label = 'utf-8';
+    else if (b[0] === 0xfe && b[1] === 0xff) label = 'utf-16be';
+    else if (b[0] === 0xff && b[1] === 0xfe) label = 'utf-16le';
+    else if (!utf8) {
+      const cs = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(finalType(s, xhr) || '');
+      if (cs) label = cs[1];
+    }
     let dec;
-    try { dec = new TextDecoder(cs ? cs[1] : 'utf-8'); } catch { dec = new TextDecoder(); }
-    return dec.decode(s.res.body);
+    try { dec = new TextDecoder(label); } catch { dec = new TextDecoder(); }
+    return dec.decode(b); // a BOM of its own encoding is dropped
   };
   // documentOf is the response as a Document, as XHR gives it: XML by its
   // content type, HTML too when the responseType is "document"; null for
   // anything else or XML that does not parse. DOMParser runs no scripts,
   // as XHR's documents do not. Parsed once per response.
-  const documentOf = (s, html) => {
+  const documentOf = (s, xhr, html) => {
     if (!s.res) return null;
     if (!('doc' in s)) {
-      const ct = s.res.headers.find(([k]) => k === 'content-type');
-      const mime = ct ? ct[1].split(';')[0].trim().toLowerCase() : 'text/xml'; // XHR's type for a response without one
+      const ft = finalType(s, xhr);
+      const mime = ft !== null ? ft.split(';')[0].trim().toLowerCase() : 'text/xml'; // XHR's type for a response without one
       const xml = mime === 'text/xml' || mime === 'application/xml' || mime.endsWith('+xml');
       let doc = null;
       if (xml || mime === 'text/html') {
-        doc = new DOMParser().parseFromString(text(s), xml ? 'application/xml' : 'text/html');
+        doc = new DOMParser().parseFromString(text(s, xhr), xml ? 'application/xml' : 'text/html');
         if (xml && doc.getElementsByTagName('parsererror').length > 0) doc = null;
       }
       s.doc = { doc, html: mime === 'text/html' };
@@ -390,14 +419,14 @@ function gatedXHR(Native, gatedURL, follow) {
     readyState: (s) => s.readyState,
     status: (s) => (s.aborted ? 0 : s.status),
     statusText: (s) => s.statusText,
-    responseURL: (s) => (s.res ? s.u.href : ''),
+    responseURL: (s) => (s.res ? withoutFragment(s.u) : ''),
     responseXML: (s, xhr) => {
       if (xhr.responseType !== '' && xhr.responseType !== 'document') throw new DOMException('responseXML is only for documents', 'InvalidStateError');
-      return s.readyState === 4 ? documentOf(s, xhr.responseType === 'document') : null;
+      return s.readyState === 4 ? documentOf(s, xhr, xhr.responseType === 'document') : null;
     },
     responseText: (s, xhr) => {
       if (xhr.responseType !== '' && xhr.responseType !== 'text') throw new DOMException('responseText is only for text', 'InvalidStateError');
-      return s.readyState === 4 ? text(s) : '';
+      return s.readyState === 4 ? text(s, xhr) : '';
     },
     response: (s, xhr) => {
       if (s.readyState !== 4 || !s.res) return xhr.responseType === '' || xhr.responseType === 'text' ? '' : null;
@@ -405,15 +434,14 @@ function gatedXHR(Native, gatedURL, follow) {
       switch (xhr.responseType) {
         case 'arraybuffer': return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
         case 'blob': {
-          const ct = s.res.headers.find(([k]) => k === 'content-type');
-          return new Blob([bytes], { type: ct ? ct[1] : '' });
+          return new Blob([bytes], { type: finalType(s, xhr) || '' });
         }
         case 'json':
-          try { return JSON.parse(text(s, true)); } catch { return null; }
+          try { return JSON.parse(text(s, xhr, true)); } catch { return null; }
         case 'document':
-          return documentOf(s, true);
+          return documentOf(s, xhr, true);
         default:
-          return text(s);
+          return text(s, xhr);
       }
     },
   };

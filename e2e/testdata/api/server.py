@@ -64,6 +64,13 @@ class API(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(b)))
             self.end_headers()
             self.wfile.write(b)
+        elif self.path.startswith("/api/notes/bom"):  # a UTF-8 byte order mark beats the charset named
+            b = b"\xef\xbb\xbf" + "caf\u00e9".encode("utf-8")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=iso-8859-1")
+            self.send_header("Content-Length", str(len(b)))
+            self.end_headers()
+            self.wfile.write(b)
         elif self.path.startswith("/api/notes/slow"):
             self.rfile.read(1)  # until the client goes away
             log.write(json.dumps({"method": "GONE", "target": self.path, "headers": {}, "body": ""}) + "\n")
