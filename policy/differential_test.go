@@ -352,6 +352,7 @@ func TestFastPath_GeneratedPolicies(t *testing.T) {
 		`input.window == "main"`, `startswith(input.session, "s1")`, `input.seq > 5`, `input.seq % 2 == 0`,
 		`not has_tag`, `not tagged(input.args)`, `not has_wanted`, `count(input.args.tags) > 1`,
 		`input.name == "n1"`, `input.name == "n2"`, `input.name == "ev"`, `input.kind == "event"`, `input.kind == "listen"`,
+		`input.tauri.headers["x-file"] == "a"`, `not input.tauri`, `input.args.n > 1`,
 	}
 	reasons := []string{`"r1"`, `"r2"`, `sprintf("seq %d", [input.seq])`, `{"why": input.origin}`}
 	r := rand.New(rand.NewPCG(3, 4))
@@ -424,8 +425,17 @@ has_wanted if {
 				Args: args, Origin: pick("", "https://app.example", "https://evil.example").(string),
 				Window: pick("main", "other").(string), Session: pick("s1", "s2").(string), Seq: uint64(r.IntN(10)),
 			}
+			switch r.IntN(6) {
+			case 0: // a Tauri frontend's call: the extras take the whole input
+				in.Tauri = NewTauri(in.Name)
+				if r.IntN(2) == 0 {
+					in.Tauri.Headers["x-file"] = "a"
+				}
+			case 1: // a number OPA cannot represent: denied on both paths
+				args["n"] = pick(json.Number("1e999999"), json.Number("2"))
+			}
 			if in.Kind == KindListen {
-				in.Name, in.Args = pick("n1", "ev", "").(string), nil
+				in.Name, in.Args, in.Tauri = pick("n1", "ev", "").(string), nil, nil
 			}
 			fast, generic := p.Check(context.Background(), in), p.checkGeneric(context.Background(), in)
 			if !reflect.DeepEqual(fast, generic) {
