@@ -124,7 +124,7 @@ func (fd *frameDecoder) frame(blobs []byte) ([]decoded, error) {
 	var faults []*Error
 	isBatch := false
 	for dec.PeekKind() != '}' {
-		k, err := fd.text()
+		k, _, err := fd.text()
 		if err != nil {
 			return nil, err
 		}
@@ -235,16 +235,17 @@ func (fd *frameDecoder) member(k string, depth int) (any, error) {
 // is skipped (still checked for syntax) and decodes as null.
 func (fd *frameDecoder) value(depth int) (any, error) {
 	dec := fd.dec
-	if k := dec.PeekKind(); (k == '{' || k == '[') && depth >= 0 && (fd.tooLarge != nil || depth >= fd.maxDepth) {
+	k := dec.PeekKind()
+	if (k == '{' || k == '[') && depth >= 0 && (fd.tooLarge != nil || depth >= fd.maxDepth) {
 		if fd.tooLarge == nil && fd.fault == nil {
 			fd.fault = &Error{Code: codes.InvalidArgs, Message: fmt.Sprintf("args are nested more than %d deep", fd.maxDepth)}
 		}
 		return nil, dec.SkipValue()
 	}
-	if dec.PeekKind() == '"' {
-		s, err := fd.text()
-		if v, ok := commonValues[s]; ok && err == nil {
-			return v, nil
+	if k == '"' {
+		s, common, err := fd.text()
+		if common != nil {
+			return common, nil
 		}
 		return s, err
 	}
@@ -262,11 +263,11 @@ func (fd *frameDecoder) value(depth int) (any, error) {
 	case '{':
 		obj := map[string]any{}
 		for dec.PeekKind() != '}' {
-			k, err := fd.text() // duplicate names are an error here
+			name, _, err := fd.text() // duplicate names are an error here
 			if err != nil {
 				return nil, err
 			}
-			if obj[k], err = fd.member(k, depth+1); err != nil {
+			if obj[name], err = fd.member(name, depth+1); err != nil {
 				return nil, err
 			}
 		}
@@ -286,38 +287,38 @@ func (fd *frameDecoder) value(depth int) (any, error) {
 }
 
 // text reads a string, a value or a member name. The words of the
-// request shape come back as shared strings, not copies: each copy was an
-// allocation, and a message has a dozen of them.
-func (fd *frameDecoder) text() (string, error) {
+// request shape come back shared, not copied: each copy was an allocation,
+// and a message has a dozen of them. common is the word already in an
+// interface (another allocation saved for a value), nil for other text.
+func (fd *frameDecoder) text() (s string, common any, err error) {
 	raw, err := fd.dec.ReadValue() // checked as ReadToken checks: UTF-8, and a name for duplicates
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	if len(raw) < 2 || raw[0] != '"' {
-		return "", errors.New("expected a string")
+	if len(raw) < 2 || raw[0] != '"' { // never, as jsontext reads names and text is read only at a '"'
+		return "", nil, errors.New("expected a string")
 	}
 	if quoted := raw[1 : len(raw)-1]; bytes.IndexByte(quoted, '\\') < 0 {
-		if s, ok := commonText[string(quoted)]; ok {
-			return s, nil
+		if w, ok := commonWords[string(quoted)]; ok {
+			return w.(string), w, nil
 		}
-		return string(quoted), nil
+		return string(quoted), nil, nil
 	}
 	plain, err := jsontext.AppendUnquote(nil, raw)
-	return string(plain), err
+	return string(plain), nil, err
 }
 
-// commonText holds the member names and values of the request shape, and
-// commonValues the same values already in an interface, which is another
-// allocation saved for each.
-var commonText, commonValues = func() (map[string]string, map[string]any) {
+// commonWords are the member names and values of the request shape, each
+// held as an interface.
+var commonWords = func() map[string]any {
 	words := []string{"type", "id", "kind", "name", "args", "bin", "tauri", "messages", "path", "len",
 		"invoke", "cancel", "batch", policy.KindCommand, policy.KindEvent, policy.KindListen, policy.KindHTTP,
 		"method", "url", "headers", "body", "cmd", "plugin", "command", "permission", "raw", "channels", "target", "label"}
-	text, values := make(map[string]string, len(words)), make(map[string]any, len(words))
+	m := make(map[string]any, len(words))
 	for _, w := range words {
-		text[w], values[w] = w, w
+		m[w] = w
 	}
-	return text, values
+	return m
 }()
 
 // invalid is a message's shape error as the page sees it.

@@ -36,7 +36,7 @@ func TestDecodeText_MatchesReadToken(t *testing.T) {
 			if e1 == nil {
 				s1 = tok.String()
 			}
-			s2, e2 := fd.text()
+			s2, _, e2 := fd.text()
 			if (e1 == nil) != (e2 == nil) || s1 != s2 {
 				t.Fatalf("%q part %d: token %q %v, text %q %v", in, j, s1, e1, s2, e2)
 			}

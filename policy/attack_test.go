@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
 )
 
 // attackPolicies read the input every way Rego can: comprehensions,
@@ -156,4 +160,88 @@ func TestPrepared_ConcurrentUse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// The fast path builds each input member it knows (inputMembers) and
+// hands inputs with any other member (an extra) the whole value: a member
+// added to Input that is in neither list would silently be absent on the
+// fast path. Every field of Input is held to one of the two, and is one
+// eligibility knows.
+func TestInputMembers_EveryFieldIsBuiltOrAnExtra(t *testing.T) {
+	known := map[string]bool{"kind": true, "name": true}
+	for _, f := range perMessageFields {
+		known[f] = true
+	}
+	typ := reflect.TypeOf(Input{})
+	seen := map[string]bool{}
+	for i := 0; i < typ.NumField(); i++ {
+		f := typ.Field(i)
+		name := strings.Split(f.Tag.Get("json"), ",")[0]
+		seen[name] = true
+		if !known[name] {
+			t.Errorf("input.%s is not a member the fast path's eligibility knows (perMessageFields)", name)
+		}
+		var in Input
+		v := reflect.ValueOf(&in).Elem().Field(i)
+		switch v.Kind() {
+		case reflect.Pointer:
+			v.Set(reflect.New(f.Type.Elem()))
+		case reflect.Slice:
+			v.Set(reflect.MakeSlice(f.Type, 1, 1))
+		case reflect.Map:
+			v.Set(reflect.MakeMap(f.Type))
+		case reflect.Interface, reflect.String:
+			v.Set(reflect.ValueOf("x").Convert(f.Type))
+		case reflect.Uint64:
+			v.SetUint(1)
+		default:
+			t.Fatalf("input.%s: a field of kind %s this test cannot set", name, v.Kind())
+		}
+		if _, built := readsOf[name]; !built && name != "args" && !in.hasExtras() {
+			t.Errorf("input.%s is neither built by buildReading nor an extra (hasExtras)", name)
+		}
+	}
+	for name := range readsOf {
+		if !seen[name] {
+			t.Errorf("inputMembers builds %q, which Input does not have", name)
+		}
+	}
+	// Without extras, the whole value is exactly what buildReading makes.
+	in := Input{Kind: KindCommand, Name: "n", Args: map[string]any{"a": "b"}, Origin: "o", Window: "w", Session: "s", Seq: 3}
+	whole, err := in.build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reading, err := in.buildReading(readsAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := json.Marshal(in.document())
+	if whole.Compare(reading) != 0 || ast.MustParseTerm(string(doc)).Value.Compare(whole) != 0 {
+		t.Fatalf("the whole value %v, buildReading's %v and the input document %s differ", whole, reading, doc)
+	}
+}
+
+// residualReads falls back to every member for a reference to the input
+// that is not by a member's name (eligibility refuses those, so this is
+// the second line), and finds members read only in support rules.
+func TestResidualReads(t *testing.T) {
+	body := func(s string) ast.Body {
+		return ast.MustParseBodyWithOpts(s, ast.ParserOptions{RegoVersion: ast.RegoV1})
+	}
+	support := ast.MustParseModuleWithOpts("package isogate_support.c1\n\nq if input.seq > 1\n", ast.ParserOptions{RegoVersion: ast.RegoV1})
+	for _, c := range []struct {
+		pq   rego.PartialQueries
+		want reads
+	}{
+		{rego.PartialQueries{Queries: []ast.Body{body(`input.args.x == 1`)}}, 0},
+		{rego.PartialQueries{Queries: []ast.Body{body(`input.origin == "a"; input.args.x`)}}, readsOf["origin"]},
+		{rego.PartialQueries{Queries: []ast.Body{body(`input.window == "a"`)}, Support: []*ast.Module{support}}, readsOf["window"] | readsOf["seq"]},
+		{rego.PartialQueries{Queries: []ast.Body{body(`some k; input[k] == 1`)}}, readsAll},
+		{rego.PartialQueries{Queries: []ast.Body{body(`x := input; x.origin == "a"`)}}, readsAll},
+	} {
+		if got := residualReads(&c.pq); got != c.want {
+			t.Errorf("%v: reads %b, want %b", c.pq.Queries, got, c.want)
+		}
+	}
 }

@@ -246,7 +246,7 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 	var denies []bool        // the residual has deny rules
 	var readsOfKey []reads   // the input members each residual reads
 	support := map[string]*ast.Module{}
-	pairs := [][2]string{{KindListen, ""}}
+	pairs := [][2]string{fastKey(KindListen, "")}
 	for _, kind := range []string{KindCommand, KindEvent} {
 		for _, name := range names {
 			pairs = append(pairs, [2]string{kind, name})
@@ -332,6 +332,15 @@ func specialize(ctx context.Context, compiler *ast.Compiler, store storage.Store
 		out[key] = &specialized{query: body, compiler: c, store: store, reads: readsOfKey[i], defaultFalse: defaultFalse}
 	}
 	return out, ""
+}
+
+// fastKey is a message's key in the fast path: its kind and name, and for
+// a listen the kind alone, as one residual answers every listen.
+func fastKey(kind, name string) [2]string {
+	if kind == KindListen {
+		return [2]string{kind, ""}
+	}
+	return [2]string{kind, name}
 }
 
 // residualReads is the input members besides args that the residual

@@ -296,11 +296,7 @@ func (p *Policy) check(ctx context.Context, pr *Prepared, fast bool, opts ...reg
 	}
 	// Evaluation options (a tracer) are the rego package's: a call that
 	// passes any gets the whole policy, never a fast path that drops them.
-	key := [2]string{in.Kind, in.Name}
-	if in.Kind == KindListen {
-		key[1] = "" // one residual for every listen
-	}
-	s := p.fast[key]
+	s := p.fast[fastKey(in.Kind, in.Name)]
 	if !fast || len(opts) != 0 {
 		s = nil
 	}
@@ -596,14 +592,11 @@ func reasonText(r any) string {
 	return string(b)
 }
 
-// inputKeys are the input document's member names, made once: OPA's
-// InternedTerm only interns the strings it knows, and makes a new term for
-// every other one on every call. Terms are never changed once built, so
-// every input shares these.
-var inputKeys = struct{ kind, name, args, origin, window, session, seq *ast.Term }{
-	ast.StringTerm("kind"), ast.StringTerm("name"), ast.StringTerm("args"), ast.StringTerm("origin"),
-	ast.StringTerm("window"), ast.StringTerm("session"), ast.StringTerm("seq"),
-}
+// argsKey is the input's args member name, made once: OPA's InternedTerm
+// only interns the strings it knows, and makes a new term for every other
+// one on every call. Terms are never changed once built, so every input
+// shares it, and the member names below.
+var argsKey = ast.StringTerm("args")
 
 // commonTerms are the values most inputs share: the kinds, no origin
 // (a desktop window's), the first window's usual label.
@@ -623,24 +616,33 @@ func commonTerm(s string) *ast.Term {
 	return ast.StringTerm(s)
 }
 
-// reads is a set of the input's members besides args, which every value
-// has: the ones a residual reads.
+// inputMembers are the members every input value has besides args: the
+// one list buildReading, readsOf and readsAll come from. Member i is bit
+// 1<<i of reads.
+var inputMembers = []struct {
+	key  *ast.Term
+	term func(in *Input) *ast.Term
+}{
+	{ast.StringTerm("kind"), func(in *Input) *ast.Term { return commonTerm(in.Kind) }},
+	{ast.StringTerm("name"), func(in *Input) *ast.Term { return ast.StringTerm(in.Name) }},
+	{ast.StringTerm("origin"), func(in *Input) *ast.Term { return commonTerm(in.Origin) }},
+	{ast.StringTerm("window"), func(in *Input) *ast.Term { return commonTerm(in.Window) }},
+	{ast.StringTerm("session"), func(in *Input) *ast.Term { return ast.StringTerm(in.Session) }},
+	{ast.StringTerm("seq"), func(in *Input) *ast.Term { return ast.UIntNumberTerm(in.Seq) }},
+}
+
+// reads is a set of inputMembers: the ones a residual reads.
 type reads uint8
 
-const (
-	readsKind reads = 1 << iota
-	readsName
-	readsOrigin
-	readsWindow
-	readsSession
-	readsSeq
-	readsAll = readsKind | readsName | readsOrigin | readsWindow | readsSession | readsSeq
-)
-
-// readsOf names the member reads stands for; other members (the extras)
-// are never in a value buildReading makes.
-var readsOf = map[string]reads{"kind": readsKind, "name": readsName, "origin": readsOrigin,
-	"window": readsWindow, "session": readsSession, "seq": readsSeq}
+// readsAll is every member; readsOf is each member's bit by its name (the
+// extras have none: buildReading never makes them).
+var readsAll, readsOf = func() (reads, map[string]reads) {
+	of := map[string]reads{}
+	for i, m := range inputMembers {
+		of[string(m.key.Value.(ast.String))] = 1 << i
+	}
+	return 1<<len(inputMembers) - 1, of
+}()
 
 // hasExtras reports whether the input has members only some messages have.
 func (in *Input) hasExtras() bool {
@@ -655,25 +657,12 @@ func (in *Input) buildReading(r reads) (ast.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	items := make([][2]*ast.Term, 1, 7)
-	items[0] = ast.Item(inputKeys.args, args)
-	if r&readsKind != 0 {
-		items = append(items, ast.Item(inputKeys.kind, commonTerm(in.Kind)))
-	}
-	if r&readsName != 0 {
-		items = append(items, ast.Item(inputKeys.name, ast.StringTerm(in.Name)))
-	}
-	if r&readsOrigin != 0 {
-		items = append(items, ast.Item(inputKeys.origin, commonTerm(in.Origin)))
-	}
-	if r&readsWindow != 0 {
-		items = append(items, ast.Item(inputKeys.window, commonTerm(in.Window)))
-	}
-	if r&readsSession != 0 {
-		items = append(items, ast.Item(inputKeys.session, ast.StringTerm(in.Session)))
-	}
-	if r&readsSeq != 0 {
-		items = append(items, ast.Item(inputKeys.seq, ast.UIntNumberTerm(in.Seq)))
+	items := make([][2]*ast.Term, 1, 1+len(inputMembers))
+	items[0] = ast.Item(argsKey, args)
+	for i, m := range inputMembers {
+		if r&(1<<i) != 0 {
+			items = append(items, ast.Item(m.key, m.term(in)))
+		}
 	}
 	return ast.NewObject(items...), nil
 }

@@ -628,14 +628,9 @@
     const text = (s, xhr, utf8 = false) => {
       if (!s.res || !s.res.body) return "";
       const b = s.res.body;
-      let label = "utf-8";
-      if (b[0] === 239 && b[1] === 187 && b[2] === 191) label = "utf-8";
-      else if (b[0] === 254 && b[1] === 255) label = "utf-16be";
-      else if (b[0] === 255 && b[1] === 254) label = "utf-16le";
-      else if (!utf8) {
-        const cs = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(finalType(s, xhr) || "");
-        if (cs) label = cs[1];
-      }
+      const bom = b[0] === 239 && b[1] === 187 && b[2] === 191 ? "utf-8" : b[0] === 254 && b[1] === 255 ? "utf-16be" : b[0] === 255 && b[1] === 254 ? "utf-16le" : null;
+      const cs = bom || utf8 ? null : /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(finalType(s, xhr) || "");
+      const label = bom || (cs ? cs[1] : "utf-8");
       let dec;
       try {
         dec = new TextDecoder(label);
@@ -678,9 +673,8 @@
         switch (xhr.responseType) {
           case "arraybuffer":
             return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-          case "blob": {
+          case "blob":
             return new Blob([bytes], { type: finalType(s, xhr) || "" });
-          }
           case "json":
             try {
               return JSON.parse(text(s, xhr, true));

@@ -384,14 +384,11 @@ function gatedXHR(Native, gatedURL, follow) {
   const text = (s, xhr, utf8 = false) => {
     if (!s.res || !s.res.body) return '';
     const b = s.res.body;
-    let label = 'utf-8';
-    if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) label = 'utf-8';
-    else if (b[0] === 0xfe && b[1] === 0xff) label = 'utf-16be';
-    else if (b[0] === 0xff && b[1] === 0xfe) label = 'utf-16le';
-    else if (!utf8) {
-      const cs = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(finalType(s, xhr) || '');
-      if (cs) label = cs[1];
-    }
+    const bom = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 'utf-8'
+      : b[0] === 0xfe && b[1] === 0xff ? 'utf-16be'
+        : b[0] === 0xff && b[1] === 0xfe ? 'utf-16le' : null;
+    const cs = bom || utf8 ? null : /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(finalType(s, xhr) || '');
+    const label = bom || (cs ? cs[1] : 'utf-8');
     let dec;
     try { dec = new TextDecoder(label); } catch { dec = new TextDecoder(); }
     return dec.decode(b); // a BOM of its own encoding is dropped
@@ -433,9 +430,7 @@ function gatedXHR(Native, gatedURL, follow) {
       const bytes = s.res.body || new Uint8Array(0);
       switch (xhr.responseType) {
         case 'arraybuffer': return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-        case 'blob': {
-          return new Blob([bytes], { type: finalType(s, xhr) || '' });
-        }
+        case 'blob': return new Blob([bytes], { type: finalType(s, xhr) || '' });
         case 'json':
           try { return JSON.parse(text(s, xhr, true)); } catch { return null; }
         case 'document':
