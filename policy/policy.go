@@ -618,8 +618,9 @@ func commonTerm(s string) *ast.Term {
 
 // inputMembers are the members every input value has besides args: the
 // one list buildReading, readsOf and readsAll come from. Member i is bit
-// 1<<i of reads.
-var inputMembers = []struct {
+// 1<<i of reads. An array, so that buildReading's list of items has a
+// constant size and stays off the heap.
+var inputMembers = [...]struct {
 	key  *ast.Term
 	term func(in *Input) *ast.Term
 }{
